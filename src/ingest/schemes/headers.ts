@@ -1,0 +1,35 @@
+import type { VerifyFailure, VerifyResult, WebhookRequest } from './scheme.js';
+
+/**
+ * A header's value by lower-case `name`. The edge lower-cases header names; a case-insensitive
+ * scan backs that up so a caller that forgot cannot turn a signed request into a missing one.
+ */
+export function readHeader(request: WebhookRequest, name: string): string | undefined {
+  const direct = request.headers[name];
+  if (direct !== undefined) return direct;
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (key.toLowerCase() === name) return value;
+  }
+  return undefined;
+}
+
+/** A header's value trimmed, or undefined when it is absent or blank. */
+export function readNonEmptyHeader(request: WebhookRequest, name: string): string | undefined {
+  const value = readHeader(request, name)?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** A failed verification. */
+export function rejected(code: VerifyFailure, detail: string): VerifyResult {
+  return { ok: false, code, detail };
+}
+
+/** The one successful verification. */
+export const VERIFIED: VerifyResult = Object.freeze({ ok: true });
+
+const UNSIGNED_INTEGER = /^\d{1,16}$/;
+
+/** A header value holding a non-negative integer (seconds or milliseconds), else null. */
+export function parseIntegerHeader(value: string): number | null {
+  return UNSIGNED_INTEGER.test(value) ? Number(value) : null;
+}

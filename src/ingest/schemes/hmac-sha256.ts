@@ -1,0 +1,78 @@
+import { readNonEmptyHeader, rejected, VERIFIED } from './headers.js';
+import { signedByAnyKey } from './hmac.js';
+import { contentHash, idText, isJsonObject, parseJsonBody } from './payload.js';
+import type {
+  EventIdentity,
+  RecordRef,
+  SchemeOptions,
+  VerifyResult,
+  WebhookRequest,
+  WebhookScheme,
+} from './scheme.js';
+
+/**
+ * Generic HMAC-SHA256 over the raw body, keyed with the secret as UTF-8, no timestamp. Reads
+ * `options.signatureHeader` (required), `options.encoding` (default `hex`) and
+ * `options.signaturePrefix` (default none; when set the header must start with it). Without a
+ * signed timestamp there is no replay window: deduplication is the only defence against replays.
+ */
+function verify(
+  request: WebhookRequest,
+  secrets: readonly string[],
+  options: SchemeOptions,
+): VerifyResult {
+  const headerName = options.signatureHeader?.toLowerCase();
+  if (!headerName) return rejected('signature-missing', 'the source names no signatureHeader');
+  const header = readNonEmptyHeader(request, headerName);
+  if (header === undefined) return rejected('signature-missing', `no ${headerName} header`);
+  const prefix = options.signaturePrefix ?? '';
+  if (!header.startsWith(prefix)) return rejected('signature-invalid', `no ${prefix} prefix`);
+  const signature = header.slice(prefix.length);
+  if (!signedByAnyKey(secrets, [request.body], [signature], options.encoding ?? 'hex')) {
+    return rejected('signature-invalid', 'signature does not match');
+  }
+  return VERIFIED;
+}
+
+/** The body as JSON when it is, else undefined: a generic sender need not send JSON. */
+function tryParseJson(body: Buffer): unknown {
+  try {
+    return parseJsonBody(body);
+  } catch {
+    return undefined;
+  }
+}
+
+function recordOf(value: unknown): RecordRef | null {
+  if (!isJsonObject(value)) return null;
+  const type = idText(value.type);
+  const id = idText(value.id);
+  return type !== null && id !== null ? { type, id } : null;
+}
+
+/**
+ * One event: id and dedup key = the `options.eventIdHeader` header when configured and present,
+ * else the SHA-256 hex of the body (identical bodies are then the same event). type and record
+ * from payload `type` and `record` {type, id} when the body is a JSON object with them. Never
+ * throws: any body is acceptable here.
+ */
+function identify(request: WebhookRequest, options: SchemeOptions): EventIdentity[] {
+  const headerName = options.eventIdHeader?.toLowerCase();
+  const headerId = headerName ? readNonEmptyHeader(request, headerName) : undefined;
+  const id = headerId ?? contentHash(request.body);
+  const payload = tryParseJson(request.body);
+  const fields = isJsonObject(payload) ? payload : {};
+  return [
+    {
+      providerEventId: id,
+      dedupKey: id,
+      type: typeof fields.type === 'string' ? fields.type : null,
+      record: recordOf(fields.record),
+      occurredAt: null,
+      itemIndex: null,
+    },
+  ];
+}
+
+/** A plain HMAC-SHA256 of the body in one header, configured per source. */
+export const hmacSha256: WebhookScheme = { name: 'hmac-sha256', verify, identify };

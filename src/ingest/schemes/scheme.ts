@@ -1,0 +1,88 @@
+/** A webhook request as received, before anything is trusted. */
+export interface WebhookRequest {
+  readonly method: string;
+  /** The URL as the provider called it: scheme, host, path and query (HubSpot v3 signs it). */
+  readonly url: string;
+  /** Header names lower-cased; a repeated header joined with ', '. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The exact bytes received. Signatures are checked over these, never over re-serialised JSON. */
+  readonly body: Buffer;
+}
+
+/**
+ * Why verify() refused a request (all answer 401):
+ * - `signature-missing`: the signature header is absent or blank;
+ * - `signature-invalid`: anything else wrong with what is signed (no usable signature, no match,
+ *   a missing or unparseable id/timestamp header);
+ * - `timestamp-out-of-tolerance`: the signature matched but its timestamp is too far from now.
+ */
+export type VerifyFailure =
+  | 'signature-missing'
+  | 'signature-invalid'
+  | 'timestamp-out-of-tolerance';
+
+export type VerifyResult = { ok: true } | { ok: false; code: VerifyFailure; detail: string };
+
+/** The record an event is about, as the payload names it. */
+export interface RecordRef {
+  readonly type: string;
+  readonly id: string;
+}
+
+/** One event found in a request (HubSpot batches several in one request). */
+export interface EventIdentity {
+  /** The provider's own id for the event, as it sent it. */
+  readonly providerEventId: string;
+  /** What makes two deliveries the same event for this source; unique per source in the inbox. */
+  readonly dedupKey: string;
+  readonly type: string | null;
+  readonly record: RecordRef | null;
+  /** When the provider says the event happened, epoch milliseconds. */
+  readonly occurredAt: number | null;
+  /** Position in a batched body; null when the body is a single event. */
+  readonly itemIndex: number | null;
+}
+
+/** Per-source settings a scheme reads; the config validates them. */
+export interface SchemeOptions {
+  /**
+   * How far a signed timestamp may be from now, in seconds; exactly at the limit is accepted.
+   * Default 300 (`DEFAULT_TOLERANCE_SECONDS`), filled in by the config.
+   */
+  readonly toleranceSeconds: number;
+  /** hmac-sha256 only: the header carrying the signature. */
+  readonly signatureHeader?: string | undefined;
+  /** hmac-sha256 only: how the digest is written. Default `hex`. */
+  readonly encoding?: 'hex' | 'base64' | undefined;
+  /** hmac-sha256 only: a prefix before the digest, e.g. `sha256=`. */
+  readonly signaturePrefix?: string | undefined;
+  /** hmac-sha256 only: a header carrying the event id; without it the id is a content hash. */
+  readonly eventIdHeader?: string | undefined;
+}
+
+export type SchemeName =
+  | 'standard-webhooks'
+  | 'hubspot-v3'
+  | 'zendesk'
+  | 'stripe'
+  | 'github'
+  | 'hmac-sha256';
+
+export interface WebhookScheme {
+  readonly name: SchemeName;
+  /**
+   * Checks the signature in constant time against each secret (several during a rotation) over
+   * the raw body; `nowMs` is the clock (epoch ms). Never throws for bad input.
+   */
+  verify(
+    request: WebhookRequest,
+    secrets: readonly string[],
+    options: SchemeOptions,
+    nowMs: number,
+  ): VerifyResult;
+  /**
+   * The events a verified request carries. Throws AppError `malformed-body` (400) when the body
+   * is not what the provider sends.
+   */
+  identify(request: WebhookRequest, options: SchemeOptions): EventIdentity[];
+}
