@@ -1,0 +1,118 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { AppError } from './errors.js';
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+function problemsOf(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('config-invalid');
+    return (error as AppError).details.problems as string[];
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('loadConfig', () => {
+  it('fills every default when nothing is given', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, trustProxy: false });
+    expect(config.store.url).toBe('sqlite:./data/airlock.db');
+    expect(config.retention).toEqual({
+      events: 7 * 86_400_000,
+      idempotencyKeys: 86_400_000,
+      pruneInterval: 3_600_000,
+    });
+    expect(config.ingest.bodyLimit).toBe(1024 * 1024);
+    expect(Object.isFrozen(config.server)).toBe(true);
+  });
+
+  it.each([
+    [{ server: { port: 'eighty' } }, 'server.port'],
+    [{ server: { prot: 8080 } }, 'server'],
+    [{ retention: { events: 'a week' } }, 'retention.events'],
+    [{ ingest: { bodyLimit: '1 gallon' } }, 'ingest.bodyLimit'],
+    [{ store: { url: 'mysql://x' } }, 'store.url'],
+    [{ sources: { demo: { scheme: 'smoke-signals', secrets: [SECRET] } } }, 'sources.demo.scheme'],
+    [{ sources: { demo: { scheme: 'github', secrets: [] } } }, 'sources.demo.secrets'],
+    [
+      { sources: { demo: { scheme: 'standard-webhooks', secrets: ['whsec_'] } } },
+      'sources.demo.secrets.0',
+    ],
+    [{ sources: { demo: { scheme: 'hmac-sha256', secrets: ['s'] } } }, 'sources.demo'],
+    [{ sources: { 'Bad Name': { scheme: 'github', secrets: ['s'] } } }, 'sources'],
+    [{ operators: { ann: { role: 'king', tokenSha256: 'a'.repeat(64) } } }, 'operators.ann.role'],
+    [
+      { operators: { ann: { role: 'viewer', tokenSha256: 'not-hex' } } },
+      'operators.ann.tokenSha256',
+    ],
+  ])('refuses %j naming %s', (values, key) => {
+    const problems = problemsOf(() => loadConfig({ env: {}, values }));
+    expect(
+      problems.some((problem) => problem.startsWith(`${key}:`) || problem.startsWith(`${key}.`)),
+    ).toBe(true);
+  });
+
+  it('reads secrets given as env:NAME, and names the variable when it is missing', () => {
+    const values = {
+      sources: { demo: { scheme: 'standard-webhooks', secrets: ['env:DEMO_SECRET'] } },
+    };
+    const config = loadConfig({ env: { DEMO_SECRET: SECRET }, values });
+    expect(config.sources.demo?.secrets[0]?.reveal()).toBe(SECRET);
+    const problems = problemsOf(() => loadConfig({ env: {}, values }));
+    expect(problems).toEqual([
+      'sources.demo.secrets.0: environment variable DEMO_SECRET is not set',
+    ]);
+  });
+
+  it('never shows a secret in JSON, strings or logs', () => {
+    const config = loadConfig({
+      env: {},
+      values: { sources: { demo: { scheme: 'standard-webhooks', secrets: [SECRET] } } },
+    });
+    expect(JSON.stringify(config)).not.toContain(SECRET.slice(6));
+    expect(inspect(config, { depth: 10 })).not.toContain(SECRET.slice(6));
+    expect(String(config.sources.demo?.secrets[0])).toBe('[redacted]');
+  });
+
+  it('lets the environment override the file, and flags override both', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-config-'));
+    const file = join(dir, 'airlock.yaml');
+    writeFileSync(
+      file,
+      `server: { port: 9000 }\nretention: { idempotencyKeys: 12h }\nsources:\n  demo: { scheme: github, secrets: [a] }\n`,
+    );
+    const env = {
+      AIRLOCK_SERVER__HOST: '0.0.0.0',
+      AIRLOCK_RETENTION__IDEMPOTENCY_KEYS: '2h',
+      AIRLOCK_SOURCES__DEMO__TOLERANCE_SECONDS: '60',
+      AIRLOCK_DATABASE_URL: 'postgres://db.internal/airlock',
+      AIRLOCK_TEST_DATABASE_URL: 'ignored: not a config key',
+    };
+    const config = loadConfig({ file, env });
+    expect(config.server.host).toBe('0.0.0.0');
+    expect(config.server.port).toBe(9000);
+    expect(config.retention.idempotencyKeys).toBe(2 * 3_600_000);
+    expect(config.sources.demo?.toleranceSeconds).toBe(60);
+    expect(config.store.url).toBe('postgres://db.internal/airlock');
+    expect(loadConfig({ file, env, flags: { port: 7000 } }).server.port).toBe(7000);
+  });
+
+  it('names the file when it is missing or not YAML', () => {
+    expect(() => loadConfig({ env: {}, file: '/nonexistent/airlock.yaml' })).toThrow(
+      'cannot read config file /nonexistent/airlock.yaml',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-config-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'server: [unclosed\n');
+    expect(() => loadConfig({ env: {}, file })).toThrow(/is not valid YAML/);
+    writeFileSync(file, '- a list\n');
+    expect(() => loadConfig({ env: {}, file })).toThrow(/must hold a mapping/);
+  });
+});

@@ -1,0 +1,270 @@
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { AppError } from './errors.js';
+import { checkSchemeOptions, checkSecret, type SchemeName, schemes } from './ingest/index.js';
+
+/** A secret value: usable through `reveal()`, redacted in logs, JSON and `util.inspect`. */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  [inspect.custom](): string {
+    return '[redacted]';
+  }
+}
+
+const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const SIZE_UNITS = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 } as const;
+
+/** `500ms`, `30s`, `15m`, `24h`, `7d`, or a number of milliseconds; parsed to milliseconds. */
+const duration = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+)\s*(ms|s|m|h|d)$/.exec(value.trim());
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 15m, 24h or 7d` });
+    return z.NEVER;
+  }
+  return Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS];
+});
+
+/** `512kb`, `1mb`, or a number of bytes; parsed to bytes. */
+const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+)\s*(b|kb|kib|mb|mib)$/i.exec(value.trim());
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: 'expected a size like 512kb or 1mb' });
+    return z.NEVER;
+  }
+  return Number(match[1]) * SIZE_UNITS[match[2]?.toLowerCase() as keyof typeof SIZE_UNITS];
+});
+
+/** A secret given literally or as `env:NAME`; resolved against the environment at load time. */
+function secret(env: NodeJS.ProcessEnv) {
+  return z
+    .string()
+    .min(1)
+    .transform((value, ctx) => {
+      if (!value.startsWith('env:')) return new Secret(value);
+      const name = value.slice(4);
+      const resolved = env[name];
+      if (resolved === undefined || resolved === '') {
+        ctx.addIssue({ code: 'custom', message: `environment variable ${name} is not set` });
+        return z.NEVER;
+      }
+      return new Secret(resolved);
+    });
+}
+
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/i, 'expected the hex SHA-256 of the token (64 hex digits)')
+  .transform((value) => value.toLowerCase());
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'expected lower-case letters, digits, - or _');
+
+const SCHEME_NAMES = Object.keys(schemes) as [SchemeName, ...SchemeName[]];
+
+export const OPERATOR_ROLES = ['viewer', 'approver', 'admin'] as const;
+export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+
+function configSchema(env: NodeJS.ProcessEnv) {
+  const source = z
+    .strictObject({
+      scheme: z.enum(SCHEME_NAMES),
+      secrets: z.array(secret(env)).min(1, 'expected at least one secret'),
+      /** The system the source's records belong to; defaults to the source's name. */
+      system: name.optional(),
+      toleranceSeconds: z.number().int().positive().default(300),
+      /** The URL the provider calls, as configured there (HubSpot v3 signs it). */
+      url: z.url().optional(),
+      signatureHeader: z.string().min(1).optional(),
+      encoding: z.enum(['hex', 'base64']).optional(),
+      signaturePrefix: z.string().optional(),
+      eventIdHeader: z.string().min(1).optional(),
+    })
+    .superRefine((value, ctx) => {
+      for (const [index, secret] of value.secrets.entries()) {
+        const problem = checkSecret(value.scheme, secret.reveal());
+        if (problem)
+          ctx.addIssue({ code: 'custom', path: ['secrets', index], message: `secret ${problem}` });
+      }
+      const problem = checkSchemeOptions(value.scheme, value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+  return z.strictObject({
+    server: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.coerce.number().int().min(0).max(65_535).default(8080),
+        /** Trust X-Forwarded-* from a proxy in front (needed for HubSpot's signed URL). */
+        trustProxy: z.boolean().default(false),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info'),
+      })
+      .prefault({}),
+    store: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'expected sqlite:PATH or postgres://…')
+          .default('sqlite:./data/airlock.db'),
+        /** PostgreSQL connections per instance. */
+        poolSize: z.number().int().positive().default(10),
+      })
+      .prefault({}),
+    ingest: z
+      .strictObject({
+        /** Largest webhook body accepted; larger ones are refused with 413 while streaming. */
+        bodyLimit: byteSize.default(1024 * 1024),
+        /** Most deliveries committed together in one durable transaction. */
+        maxBatch: z.number().int().positive().max(1000).default(256),
+      })
+      .prefault({}),
+    retention: z
+      .strictObject({
+        /** How long events, their raw bodies and their dedup keys are kept. */
+        events: duration.default(7 * 86_400_000),
+        idempotencyKeys: duration.default(86_400_000),
+        /** How often the pruning job runs. */
+        pruneInterval: duration.default(3_600_000),
+      })
+      .prefault({}),
+    operators: z
+      .record(name, z.strictObject({ role: z.enum(OPERATOR_ROLES), tokenSha256: sha256Hex }))
+      .default({}),
+    sources: z.record(name, source).default({}),
+  });
+}
+
+export type Config = z.output<ReturnType<typeof configSchema>>;
+export type SourceConfig = Config['sources'][string];
+
+/** Values given on the command line; they win over the file and the environment. */
+export interface ConfigFlags {
+  readonly port?: number | undefined;
+}
+
+export interface LoadConfigOptions {
+  /** The YAML file; without one, defaults and environment only. */
+  readonly file?: string | undefined;
+  /** Keys as the file would hold them, instead of a file (for embedding and tests). */
+  readonly values?: Record<string, unknown>;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly flags?: ConfigFlags;
+}
+
+/** Variables that look like config overrides but are not. */
+const NOT_CONFIG = new Set(['AIRLOCK_CONFIG', 'AIRLOCK_DATABASE_URL']);
+
+/**
+ * Reads the config once: defaults < file < environment < flags, validated, frozen.
+ * Environment overrides are `AIRLOCK_<KEY>__<KEY>…`, words separated by `_`
+ * (`AIRLOCK_RETENTION__IDEMPOTENCY_KEYS=12h`, `AIRLOCK_SERVER__PORT=9000`), values read as YAML;
+ * `AIRLOCK_DATABASE_URL` sets `store.url`. Throws AppError `config-invalid` naming each bad key.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const raw = options.file ? readConfigFile(options.file) : structuredClone(options.values ?? {});
+  applyEnvironment(raw, env);
+  if (options.flags?.port !== undefined) setPath(raw, ['server', 'port'], options.flags.port);
+
+  const result = configSchema(env).safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new AppError('config-invalid', 400, `invalid config:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    });
+  }
+  return deepFreeze(result.data);
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new AppError('config-invalid', 400, `cannot read config file ${file}`, { cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new AppError('config-invalid', 400, `config file ${file} is not valid YAML: ${reason}`, {
+      cause,
+    });
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new AppError('config-invalid', 400, `config file ${file} must hold a mapping of keys`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  if (env.AIRLOCK_DATABASE_URL) setPath(raw, ['store', 'url'], env.AIRLOCK_DATABASE_URL);
+  for (const [variable, value] of Object.entries(env)) {
+    if (!variable.startsWith('AIRLOCK_') || value === undefined) continue;
+    if (NOT_CONFIG.has(variable) || variable.startsWith('AIRLOCK_TEST_')) continue;
+    const path = variable.slice('AIRLOCK_'.length).split('__').map(camelCase);
+    setPath(raw, path, parseEnvValue(value));
+  }
+}
+
+function camelCase(segment: string): string {
+  return segment.toLowerCase().replace(/_([a-z0-9])/g, (_, char: string) => char.toUpperCase());
+}
+
+function parseEnvValue(value: string): unknown {
+  try {
+    return parseYaml(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Sets a nested key, matching existing keys case-insensitively (source names are free-form). */
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const [index, segment] of path.entries()) {
+    const existing = Object.keys(node).find((key) => key.toLowerCase() === segment.toLowerCase());
+    const key = existing ?? segment;
+    if (index === path.length - 1) {
+      node[key] = value;
+      return;
+    }
+    const child = node[key];
+    if (typeof child !== 'object' || child === null || Array.isArray(child)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !(value instanceof Secret)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+import { getEvent, listEvents, parseRecordRef } from '../ingest/index.js';
+import type { Store } from '../store/index.js';
+import { requireOperator } from './operator-auth.js';
+
+const listQuery = z.strictObject({
+  source: z.string().min(1).optional(),
+  record: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().min(1).optional(),
+});
+
+/** `GET /v1/events` and `GET /v1/events/:id`, for operators with at least the viewer role. */
+export function registerEventsRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; config: Pick<Config, 'operators'> },
+): void {
+  const viewer = requireOperator(deps.config.operators, 'viewer');
+
+  app.get('/v1/events', { preHandler: viewer }, async (request) => {
+    const parsed = listQuery.safeParse(request.query);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`,
+      );
+      throw new AppError('invalid-query', 400, problems.join('; '), { details: { problems } });
+    }
+    const { record, ...rest } = parsed.data;
+    return listEvents(deps.store, { ...rest, record: record ? parseRecordRef(record) : undefined });
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/events/:id', { preHandler: viewer }, async (request) =>
+    getEvent(deps.store, request.params.id),
+  );
+}

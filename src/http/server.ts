@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+import type { Ingestor } from '../ingest/index.js';
+import type { Store } from '../store/index.js';
+import { registerEventsRoutes } from './events-routes.js';
+import { registerHooksRoute } from './hooks-route.js';
+import { replyWithError } from './problem.js';
+
+export interface ServerDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly ingestor: Ingestor;
+}
+
+/** The Fastify app with every route; not listening yet. */
+export async function createServer({
+  config,
+  store,
+  ingestor,
+}: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.log.level,
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    trustProxy: config.server.trustProxy,
+    // Operator and agent APIs take small JSON; webhooks set their own limit.
+    bodyLimit: 256 * 1024,
+    return503OnClosing: true,
+    // One log line per request costs more than the ingest itself at thousands per second;
+    // failures are logged where they are answered.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+  });
+  app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    replyWithError(
+      new AppError('not-found', 404, `no route ${request.method} ${request.url.split('?')[0]}`),
+      request,
+      reply,
+    ),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async () => {
+    try {
+      await store.ping();
+    } catch (cause) {
+      throw new AppError('store-unavailable', 503, 'the store does not answer', { cause });
+    }
+    return { status: 'ready' };
+  });
+  await registerHooksRoute(app, { ingestor, config });
+  registerEventsRoutes(app, { store, config });
+  return app;
+}

@@ -1,0 +1,145 @@
+import type { Selectable } from 'kysely';
+import { AppError } from '../errors.js';
+import type { EventTable, Store } from '../store/index.js';
+
+/** A record reference: `system:type:id` (the id may itself contain `:`). */
+export interface RecordRef {
+  readonly system: string;
+  readonly type: string;
+  readonly id: string;
+}
+
+/** An inbox event as operators and agents see it. */
+export interface InboxEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly providerEventId: string;
+  readonly type: string | null;
+  readonly record: RecordRef | null;
+  /** ISO 8601; when the provider says it happened. */
+  readonly occurredAt: string | null;
+  readonly receivedAt: string;
+  /** Later deliveries of this event recognised as duplicates. */
+  readonly duplicates: number;
+  readonly lastDuplicateAt: string | null;
+}
+
+/** An event with what it was delivered with. */
+export interface InboxEventDetail extends InboxEvent {
+  readonly requestId: string;
+  /** Position in a batched body (HubSpot sends several events per request). */
+  readonly itemIndex: number | null;
+  /** The event's payload as JSON: the body, or its item for batched bodies; null if not JSON. */
+  readonly payload: unknown;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The raw request body exactly as received, base64. */
+  readonly bodyBase64: string;
+}
+
+/** Parses `system:type:id`; throws `invalid-record-ref` (400). */
+export function parseRecordRef(text: string): RecordRef {
+  const [system, type, ...rest] = text.split(':');
+  const id = rest.join(':');
+  if (!system || !type || !id) {
+    throw new AppError(
+      'invalid-record-ref',
+      400,
+      `expected a record as system:type:id, got "${text}"`,
+    );
+  }
+  return { system, type, id };
+}
+
+/** One event with its payload; throws `event-not-found` (404). */
+export async function getEvent(store: Store, id: string): Promise<InboxEventDetail> {
+  const row = await store.db
+    .selectFrom('events')
+    .innerJoin('webhook_requests', 'webhook_requests.id', 'events.request_id')
+    .selectAll('events')
+    .select(['webhook_requests.headers', 'webhook_requests.body'])
+    .where('events.id', '=', id)
+    .executeTakeFirst();
+  if (!row)
+    throw new AppError('event-not-found', 404, `no event ${id}`, { details: { event: id } });
+  return {
+    ...toEvent(row),
+    requestId: row.request_id,
+    itemIndex: row.item_index,
+    payload: payloadOf(row.body, row.item_index),
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    bodyBase64: Buffer.from(row.body).toString('base64'),
+  };
+}
+
+export interface ListEventsQuery {
+  readonly source?: string | undefined;
+  readonly record?: RecordRef | undefined;
+  /** 1–500, default 50. */
+  readonly limit?: number | undefined;
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined;
+}
+
+export interface EventPage {
+  readonly events: InboxEvent[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+/** Events newest first, filtered by source and record, paged by keyset on the id. */
+export async function listEvents(store: Store, query: ListEventsQuery): Promise<EventPage> {
+  const limit = query.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+    throw new AppError(
+      'invalid-query',
+      400,
+      `limit must be a whole number from 1 to 500, got ${limit}`,
+    );
+  }
+  let select = store.db
+    .selectFrom('events')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
+  if (query.source) select = select.where('source', '=', query.source);
+  if (query.record) {
+    select = select
+      .where('record_system', '=', query.record.system)
+      .where('record_type', '=', query.record.type)
+      .where('record_id', '=', query.record.id);
+  }
+  if (query.cursor) select = select.where('id', '<', query.cursor);
+  const rows = await select.execute();
+  const page = rows.slice(0, limit);
+  return {
+    events: page.map(toEvent),
+    nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+function toEvent(row: Selectable<EventTable>): InboxEvent {
+  return {
+    id: row.id,
+    source: row.source,
+    providerEventId: row.provider_event_id,
+    type: row.type,
+    record:
+      row.record_system && row.record_type && row.record_id
+        ? { system: row.record_system, type: row.record_type, id: row.record_id }
+        : null,
+    occurredAt: row.occurred_at === null ? null : new Date(row.occurred_at).toISOString(),
+    receivedAt: new Date(row.received_at).toISOString(),
+    duplicates: row.duplicates,
+    lastDuplicateAt:
+      row.last_duplicate_at === null ? null : new Date(row.last_duplicate_at).toISOString(),
+  };
+}
+
+function payloadOf(body: Buffer, itemIndex: number | null): unknown {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
+    return itemIndex === null ? parsed : ((parsed as unknown[])[itemIndex] ?? null);
+  } catch {
+    return null;
+  }
+}

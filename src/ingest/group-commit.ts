@@ -1,0 +1,62 @@
+interface Waiting<I, O> {
+  readonly item: I;
+  readonly resolve: (output: O) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: items submitted while a commit is running (or within the same event-loop turn)
+ * are committed together by the next call of `commit`, and each caller's promise settles only
+ * after the commit that holds its item returned. One durable commit then serves a whole batch of
+ * concurrent requests instead of one fsync each.
+ */
+export class GroupCommitter<I, O> {
+  readonly #commit: (items: I[]) => Promise<O[]>;
+  readonly #maxBatch: number;
+  #waiting: Waiting<I, O>[] = [];
+  #running: Promise<void> | null = null;
+
+  /** `commit` answers one output per item, in order; it must commit all or nothing. */
+  constructor(commit: (items: I[]) => Promise<O[]>, maxBatch: number) {
+    this.#commit = commit;
+    this.#maxBatch = maxBatch;
+  }
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.#waiting.push({ item, resolve, reject });
+      // Wait one turn so every request parsed in this turn joins the batch.
+      this.#running ??= new Promise((started) => setImmediate(started)).then(() => this.#drain());
+    });
+  }
+
+  /** Resolves when everything submitted so far has been committed or has failed. */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#waiting.length > 0) {
+        const batch = this.#waiting.splice(0, this.#maxBatch);
+        await this.#commitBatch(batch);
+      }
+    } finally {
+      this.#running = null;
+    }
+  }
+
+  async #commitBatch(batch: Waiting<I, O>[]): Promise<void> {
+    try {
+      const outputs = await this.#commit(batch.map((waiting) => waiting.item));
+      for (const [index, waiting] of batch.entries()) waiting.resolve(outputs[index] as O);
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]?.reject(error);
+        return;
+      }
+      // One bad item must not fail its neighbours: commit each alone to find it.
+      for (const waiting of batch) await this.#commitBatch([waiting]);
+    }
+  }
+}

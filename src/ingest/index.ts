@@ -1,0 +1,20 @@
+export {
+  type EventPage,
+  getEvent,
+  type InboxEvent,
+  type InboxEventDetail,
+  type ListEventsQuery,
+  listEvents,
+  parseRecordRef,
+  type RecordRef,
+} from './events.js';
+export type { AcceptedEvent } from './inbox.js';
+export { createIngestor, type Ingestor, type IngestResult } from './ingest-webhook.js';
+export { type PruneResult, pruneInbox } from './prune.js';
+export {
+  checkSchemeOptions,
+  checkSecret,
+  type SchemeName,
+  schemes,
+  type WebhookRequest,
+} from './schemes/index.js';

@@ -1,0 +1,55 @@
+import { firstIdAt } from '../ids.js';
+import type { Store } from '../store/index.js';
+
+export interface PruneResult {
+  readonly events: number;
+  readonly requests: number;
+}
+
+/**
+ * Deletes events, their dedup keys and raw requests received before `before` (epoch ms), in
+ * batches so no single transaction holds locks for long. Ids sort by creation time, so each
+ * batch walks the primary key. A delivery of a pruned event is accepted as new again, which is
+ * why the window must outlast providers' retry horizons.
+ */
+export async function pruneInbox(
+  store: Store,
+  before: number,
+  batchSize = 1000,
+): Promise<PruneResult> {
+  const events = await deleteInBatches(store, 'events', firstIdAt('evt', before), batchSize);
+  const requests = await deleteInBatches(
+    store,
+    'webhook_requests',
+    firstIdAt('req', before),
+    batchSize,
+  );
+  return { events, requests };
+}
+
+async function deleteInBatches(
+  store: Store,
+  table: 'events' | 'webhook_requests',
+  belowId: string,
+  batchSize: number,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const result = await store.db
+      .deleteFrom(table)
+      .where(
+        'id',
+        'in',
+        store.db
+          .selectFrom(table)
+          .select('id')
+          .where('id', '<', belowId)
+          .orderBy('id')
+          .limit(batchSize),
+      )
+      .executeTakeFirst();
+    const deleted = Number(result.numDeletedRows);
+    total += deleted;
+    if (deleted < batchSize) return total;
+  }
+}

@@ -1,0 +1,11 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../store.js';
+import * as inbox from './0001-inbox.js';
+
+export interface Migration {
+  readonly name: string;
+  up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
+}
+
+/** Every migration, in the order they apply. Forward-only: append, never edit or reorder. */
+export const migrations: readonly Migration[] = [{ name: '0001-inbox', up: inbox.up }];

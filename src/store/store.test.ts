@@ -1,0 +1,77 @@
+import { type Kysely, sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { runTs } from '../../test/helpers/subprocess.js';
+import { migrate } from './index.js';
+import type { Store } from './store.js';
+
+describe.each(BACKENDS)('store on %s', (backend) => {
+  let database: TestDatabase;
+  const opened: Store[] = [];
+  const open = async () => {
+    const store = await database.open();
+    opened.push(store);
+    return store;
+  };
+
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+    await database?.drop();
+  });
+
+  it('migrates a new database and records each migration once', async () => {
+    database = createTestDatabase(backend);
+    const store = await open();
+    const rows = await store.db.selectFrom('airlock_migrations').select('name').execute();
+    expect(rows.map((row) => row.name)).toEqual(['0001-inbox']);
+    expect(await migrate(store)).toEqual([]);
+    expect(await store.ping()).toBe(true);
+  });
+
+  it('applies each migration exactly once when several instances start at once', async () => {
+    database = createTestDatabase(backend);
+    const starts = await Promise.all(
+      Array.from({ length: 4 }, () => runTs('test/helpers/migrate-worker.ts', [database.url])),
+    );
+    for (const start of starts) expect(start.stderr).toBe('');
+    expect(starts.map((start) => start.code)).toEqual([0, 0, 0, 0]);
+    expect(starts.flatMap((start) => JSON.parse(start.stdout))).toEqual(['probe']);
+    const store = await open();
+    const probe = await sql<{ runs: number }>`select runs from probe`.execute(store.db);
+    expect(probe.rows).toEqual([{ runs: 1 }]);
+  });
+
+  it('rolls a failed migration back whole, so the next start retries it', async () => {
+    database = createTestDatabase(backend);
+    const store = await open();
+    const failing = [
+      {
+        name: 'half',
+        up: async (db: Kysely<unknown>) => {
+          await db.schema.createTable('half_done').addColumn('id', 'integer').execute();
+          throw new Error('boom');
+        },
+      },
+    ];
+    await expect(migrate(store, failing)).rejects.toThrow('boom');
+    const recorded = await store.db.selectFrom('airlock_migrations').select('name').execute();
+    expect(recorded.map((row) => row.name)).not.toContain('half');
+    await expect(sql`select * from half_done`.execute(store.db)).rejects.toThrow();
+  });
+});
+
+describe('sqlite durability settings', () => {
+  it('runs in WAL mode with synchronous=FULL, so a commit is on disk when it returns', async () => {
+    const database = createTestDatabase('sqlite');
+    const store = await database.open();
+    try {
+      const journal = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
+      const synchronous = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+      expect(journal.rows[0]?.journal_mode).toBe('wal');
+      expect(synchronous.rows[0]?.synchronous).toBe(2);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, startGatewayProcess, writeConfig } from './helpers/gateway-process.js';
+import { runTs } from './helpers/subprocess.js';
+import { DEMO_SECRET, signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'airlock-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const airlock = (...args: string[]) => runTs('src/cli/main.ts', args);
+
+describe('airlock CLI', () => {
+  it('exits 0 on --help, 2 on misuse', async () => {
+    const help = await airlock('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('start');
+    const unknown = await airlock('launch');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'launch'");
+    const badPort = await airlock('start', '--port', 'http');
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toContain('expected a port number');
+  });
+
+  it('refuses to start on a bad config, naming the key, with exit 1', async () => {
+    const configFile = writeConfig(join(dir), {
+      server: { port: 'eighty' },
+      sources: { demo: { scheme: 'standard-webhooks', secrets: ['env:AIRLOCK_CLI_TEST_UNSET'] } },
+    });
+    const result = await airlock('start', '--config', configFile);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('airlock: config-invalid');
+    expect(result.stderr).toContain('server.port');
+    expect(result.stderr).toContain(
+      'sources.demo.secrets.0: environment variable AIRLOCK_CLI_TEST_UNSET is not set',
+    );
+  });
+
+  it('lists and shows the events a running gateway received', async () => {
+    const eventsDir = mkdtempSync(join(dir, 'events-'));
+    const configFile = writeConfig(eventsDir, {
+      store: { url: `sqlite:${join(eventsDir, 'airlock.db')}` },
+      log: { level: 'warn' },
+      sources: { demo: { scheme: 'standard-webhooks', secrets: [DEMO_SECRET] } },
+    });
+    const gateway = await startGatewayProcess(configFile, await freePort());
+    let eventId: string;
+    try {
+      const body = ticketEventBody('T-42');
+      const response = await fetch(`${gateway.url}/hooks/demo`, {
+        method: 'POST',
+        headers: signStandardWebhook(body, 'msg_cli'),
+        body,
+      });
+      expect(response.status).toBe(202);
+      eventId = ((await response.json()) as { event: string }).event;
+
+      // The CLI reads the same file while the gateway runs.
+      const list = await airlock(
+        'events',
+        'list',
+        '--config',
+        configFile,
+        '--record',
+        'demo:ticket:T-42',
+      );
+      expect(list.code).toBe(0);
+      expect(list.stdout).toContain(eventId);
+      expect(list.stdout).toContain('demo:ticket:T-42');
+    } finally {
+      await gateway.stop('SIGTERM');
+    }
+    const show = await airlock('events', 'show', eventId, '--config', configFile, '--json');
+    expect(show.code).toBe(0);
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: eventId, providerEventId: 'msg_cli' });
+
+    const missing = await airlock('events', 'show', 'evt_nope', '--config', configFile);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('airlock: event-not-found: no event evt_nope');
+    const badRecord = await airlock('events', 'list', '--config', configFile, '--record', 'T-42');
+    expect(badRecord.code).toBe(2);
+    expect(badRecord.stderr).toContain('expected a record as system:type:id');
+  });
+});

@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { ROOT } from './subprocess.js';
+
+/** A real `airlock start` in its own process. */
+export interface GatewayProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** What it wrote to stderr and stdout so far, for failure messages. */
+  output(): string;
+  /** Sends the signal and waits for the process to end. */
+  stop(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Writes a config file into `dir` and returns its path. */
+export function writeConfig(dir: string, values: Record<string, unknown>): string {
+  const file = join(dir, 'airlock.yaml');
+  writeFileSync(file, stringify(values));
+  return file;
+}
+
+/**
+ * Starts `airlock start --config FILE` and waits until `/readyz` answers: from the sources through
+ * tsx, or with `built` from `dist/` as `npm start` runs it (benchmarks).
+ */
+export async function startGatewayProcess(
+  configFile: string,
+  port: number,
+  options: { built?: boolean } = {},
+): Promise<GatewayProcess> {
+  const entry = options.built ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+  const child = spawn(
+    process.execPath,
+    [...entry, 'start', '--config', configFile, '--port', String(port)],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited at start:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`gateway not ready after 30 s:\n${output}`);
+    }
+    const ready = await fetch(`${url}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    child,
+    output: () => output,
+    stop: async (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
