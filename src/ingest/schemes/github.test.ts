@@ -4,12 +4,13 @@ import { github } from './github.js';
 import {
   expectMalformed,
   expectOutcome,
-  expectTableCoversVectors,
   makeRequest,
   type Outcome,
   optionsFor,
   providerVectors,
+  testEachVector,
   type Vector,
+  type VectorCases,
   vectorById,
 } from './test-vectors.js';
 
@@ -31,7 +32,7 @@ function verdict(expected: string, outcome: Outcome) {
   };
 }
 
-const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = {
+const cases: VectorCases = {
   'GH-001': { run: verdict('valid', 'valid') },
   'GH-002': { run: verdict('invalid', 'signature-invalid') },
   'GH-003': { run: verdict('invalid', 'signature-invalid') },
@@ -56,16 +57,7 @@ const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = 
 };
 
 describe('github: every github vector in providers.json', () => {
-  it('has one case per vector', () => expectTableCoversVectors(vectors, cases));
-
-  for (const vector of vectors) {
-    const entry = cases[vector.id];
-    const note = entry?.note ? ` (${entry.note})` : '';
-    it(`${vector.id}: ${vector.what ?? vector.source}${note}`, () => {
-      if (!entry) throw new Error(`no case for ${vector.id}`);
-      entry.run(vector);
-    });
-  }
+  testEachVector(vectors, cases);
 });
 
 describe('github verify', () => {

@@ -4,12 +4,13 @@ import { hubspotSignedUri, hubspotV3 } from './hubspot-v3.js';
 import {
   expectMalformed,
   expectOutcome,
-  expectTableCoversVectors,
   makeRequest,
   type Outcome,
   optionsFor,
   providerVectors,
+  testEachVector,
   type Vector,
+  type VectorCases,
   vectorById,
 } from './test-vectors.js';
 
@@ -93,7 +94,7 @@ function rejectLegacy(vector: Vector): void {
   expectOutcome(verifyAt(moved, [SECRET]), 'signature-invalid');
 }
 
-const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = {
+const cases: VectorCases = {
   'HS-001': { note: 'v1 not accepted: rejected by hubspot-v3', run: rejectLegacy },
   'HS-002': { note: 'v2 not accepted: rejected by hubspot-v3', run: rejectLegacy },
   'HS-003': { note: 'v2 not accepted: rejected by hubspot-v3', run: rejectLegacy },
@@ -148,16 +149,7 @@ const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = 
 };
 
 describe('hubspot-v3: every hubspot vector in providers.json', () => {
-  it('has one case per vector', () => expectTableCoversVectors(vectors, cases));
-
-  for (const vector of vectors) {
-    const entry = cases[vector.id];
-    const note = entry?.note ? ` (${entry.note})` : '';
-    it(`${vector.id}: ${vector.what ?? vector.source}${note}`, () => {
-      if (!entry) throw new Error(`no case for ${vector.id}`);
-      entry.run(vector);
-    });
-  }
+  testEachVector(vectors, cases);
 });
 
 describe('hubspot-v3 verify', () => {

@@ -6,12 +6,13 @@ import { parseSignatureHeader, standardWebhooks } from './standard-webhooks.js';
 import {
   expectMalformed,
   expectOutcome,
-  expectTableCoversVectors,
   makeRequest,
   type Outcome,
   optionsFor,
   standardWebhooksFile,
+  testEachVector,
   type Vector,
+  type VectorCases,
   vectorById,
 } from './test-vectors.js';
 
@@ -32,17 +33,28 @@ function swRequest(headers: Record<string, string>, body: string | Buffer = PAYL
   return makeRequest({ headers, body });
 }
 
-function signedRequest(parts: { id?: string; seconds?: number; body?: string; secret?: string }) {
-  const id = parts.id ?? MSG_ID;
-  const seconds = parts.seconds ?? NOW_S;
-  const body = parts.body ?? PAYLOAD;
-  const signature = sign(parts.secret ?? SECRET, id, seconds, body);
+interface MessageParts {
+  id?: string;
+  seconds?: number;
+  body?: string;
+}
+
+/** A message (MSG_ID, NOW_S, PAYLOAD unless given) with `signature` as its signature header. */
+function requestWithSignature(signature: string, parts: MessageParts = {}) {
   const headers = {
-    'webhook-id': id,
-    'webhook-timestamp': String(seconds),
+    'webhook-id': parts.id ?? MSG_ID,
+    'webhook-timestamp': String(parts.seconds ?? NOW_S),
     'webhook-signature': signature,
   };
-  return swRequest(headers, body);
+  return swRequest(headers, parts.body ?? PAYLOAD);
+}
+
+/** A message (MSG_ID, NOW_S, PAYLOAD unless given) signed with `secret`, else SECRET. */
+function signedRequest(parts: MessageParts & { secret?: string }) {
+  const id = parts.id ?? MSG_ID;
+  const seconds = parts.seconds ?? NOW_S;
+  const signature = sign(parts.secret ?? SECRET, id, seconds, parts.body ?? PAYLOAD);
+  return requestWithSignature(signature, parts);
 }
 
 function verifyAt(request: ReturnType<typeof makeRequest>, secrets: string[], nowS = NOW_S) {
@@ -65,7 +77,7 @@ function runVector(vector: Vector, outcome: Outcome, headers = vector.headers): 
 const outcome = (expected: Outcome) => (vector: Vector) => runVector(vector, expected);
 
 /** One case per vector in standard-webhooks.json; the name says what Airlock does with it. */
-const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = {
+const cases: VectorCases = {
   'SW-001': { run: outcome('valid') },
   'SW-002': { run: outcome('valid') },
   'SW-003': { run: outcome('valid') },
@@ -107,12 +119,10 @@ const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = 
         const forged = createHmac('sha256', Buffer.alloc(0))
           .update(`${MSG_ID}.${NOW_S}.${PAYLOAD}`)
           .digest('base64');
-        const request = swRequest({
-          'webhook-id': MSG_ID,
-          'webhook-timestamp': String(NOW_S),
-          'webhook-signature': `v1,${forged}`,
-        });
-        expectOutcome(verifyAt(request, [secret]), 'signature-invalid');
+        expectOutcome(
+          verifyAt(requestWithSignature(`v1,${forged}`), [secret]),
+          'signature-invalid',
+        );
       }
     },
   },
@@ -189,31 +199,18 @@ const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = 
 };
 
 describe('standard-webhooks: every vector in standard-webhooks.json', () => {
-  it('has one case per vector, and the file count matches', () => {
-    expectTableCoversVectors(vectors, cases);
+  it('reads as many vectors as the file count says', () => {
     expect(vectors.length).toBe(standardWebhooksFile.count);
   });
 
-  for (const vector of vectors) {
-    const entry = cases[vector.id];
-    const note = entry?.note ? ` (${entry.note})` : '';
-    it(`${vector.id}: ${vector.what ?? vector.expect}${note}`, () => {
-      if (!entry) throw new Error(`no case for ${vector.id}`);
-      entry.run(vector);
-    });
-  }
+  testEachVector(vectors, cases);
 });
 
 describe('standard-webhooks verify', () => {
   it('agrees with the official standardwebhooks library on a signature it makes', () => {
     const id = 'msg_official';
     const signature = new Webhook(SECRET).sign(id, new Date(NOW_S * 1000), PAYLOAD);
-    const request = swRequest({
-      'webhook-id': id,
-      'webhook-timestamp': String(NOW_S),
-      'webhook-signature': signature,
-    });
-    expectOutcome(verifyAt(request, [SECRET]), 'valid');
+    expectOutcome(verifyAt(requestWithSignature(signature, { id }), [SECRET]), 'valid');
   });
 
   it('rejects a tampered body', () => {
@@ -239,12 +236,7 @@ describe('standard-webhooks verify', () => {
     ['empty', ''],
     ['blank', '   '],
   ])('treats an %s signature header as missing', (_, value) => {
-    const request = swRequest({
-      'webhook-id': MSG_ID,
-      'webhook-timestamp': String(NOW_S),
-      'webhook-signature': value,
-    });
-    expectOutcome(verifyAt(request, [SECRET]), 'signature-missing');
+    expectOutcome(verifyAt(requestWithSignature(value), [SECRET]), 'signature-missing');
   });
 
   it.each([
@@ -256,24 +248,14 @@ describe('standard-webhooks verify', () => {
     ['base64 with junk Node would skip', 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=!!!!'],
     ['a truncated signature', 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1O'],
   ])('rejects %s as signature-invalid without throwing', (_, value) => {
-    const request = swRequest({
-      'webhook-id': MSG_ID,
-      'webhook-timestamp': String(NOW_S),
-      'webhook-signature': value,
-    });
-    expectOutcome(verifyAt(request, [SECRET]), 'signature-invalid');
+    expectOutcome(verifyAt(requestWithSignature(value), [SECRET]), 'signature-invalid');
   });
 
   it('accepts several signatures when one of them matches, in any position', () => {
     const good = sign(SECRET, MSG_ID, NOW_S, PAYLOAD);
     const decoy = 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=';
     for (const header of [`${good} ${decoy}`, `${decoy}  ${good}`, `v1a,xyz ${decoy} ${good}`]) {
-      const request = swRequest({
-        'webhook-id': MSG_ID,
-        'webhook-timestamp': String(NOW_S),
-        'webhook-signature': header,
-      });
-      expectOutcome(verifyAt(request, [SECRET]), 'valid');
+      expectOutcome(verifyAt(requestWithSignature(header), [SECRET]), 'valid');
     }
   });
 

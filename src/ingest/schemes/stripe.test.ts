@@ -5,12 +5,13 @@ import { parseStripeSignatureHeader, stripe } from './stripe.js';
 import {
   expectMalformed,
   expectOutcome,
-  expectTableCoversVectors,
   makeRequest,
   type Outcome,
   optionsFor,
   providerVectors,
+  testEachVector,
   type Vector,
+  type VectorCases,
 } from './test-vectors.js';
 
 const vectors = providerVectors('stripe');
@@ -43,7 +44,7 @@ function verdict(expected: string, outcome: Outcome) {
   };
 }
 
-const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = {
+const cases: VectorCases = {
   'ST-001': {
     note: 'valid with the clock at t, stale with a current clock',
     run: (vector) => {
@@ -97,16 +98,7 @@ const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = 
 };
 
 describe('stripe: every stripe vector in providers.json', () => {
-  it('has one case per vector', () => expectTableCoversVectors(vectors, cases));
-
-  for (const vector of vectors) {
-    const entry = cases[vector.id];
-    const note = entry?.note ? ` (${entry.note})` : '';
-    it(`${vector.id}: ${vector.what ?? vector.source}${note}`, () => {
-      if (!entry) throw new Error(`no case for ${vector.id}`);
-      entry.run(vector);
-    });
-  }
+  testEachVector(vectors, cases);
 });
 
 describe('stripe verify', () => {

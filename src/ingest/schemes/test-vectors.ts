@@ -2,7 +2,7 @@
 // the gateway itself.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
 import type { SchemeOptions, VerifyFailure, VerifyResult, WebhookRequest } from './scheme.js';
 
@@ -15,6 +15,7 @@ export type Outcome = 'valid' | VerifyFailure;
 export interface Vector {
   readonly id: string;
   readonly what?: string;
+  readonly source?: string;
   readonly expect?: string;
   readonly reason?: string | null;
   readonly secret?: string;
@@ -120,15 +121,34 @@ export function expectOutcome(result: VerifyResult, outcome: Outcome): void {
   }
 }
 
+/** `run` checks one vector; `note`, added to the test name, says what it checks beyond that. */
+export interface VectorCase {
+  readonly note?: string;
+  readonly run: (vector: Vector) => void;
+}
+
+/** The cases for a vector file, by vector id. */
+export type VectorCases = Readonly<Record<string, VectorCase>>;
+
 /**
- * Fails unless `table` has exactly one entry per vector id: a vector added to the shared file
- * without a case here, or a case left for a vector that is gone, is an error.
+ * Declares, in the current `describe`, one test per vector running its case, named
+ * `<id>: <what, else source, else expect> (<note>)`; and a test that fails unless `cases` has
+ * exactly one entry per vector id, so a vector added to the shared file without a case here, or a
+ * case left for a vector that is gone, is an error.
  */
-export function expectTableCoversVectors(
-  vectors: readonly Vector[],
-  table: Readonly<Record<string, unknown>>,
-): void {
-  expect(Object.keys(table).sort()).toEqual(vectors.map((vector) => vector.id).sort());
+export function testEachVector(vectors: readonly Vector[], cases: VectorCases): void {
+  it('has one case per vector', () => {
+    expect(Object.keys(cases).sort()).toEqual(vectors.map((vector) => vector.id).sort());
+  });
+
+  for (const vector of vectors) {
+    const entry = cases[vector.id];
+    const note = entry?.note ? ` (${entry.note})` : '';
+    it(`${vector.id}: ${vector.what ?? vector.source ?? vector.expect}${note}`, () => {
+      if (!entry) throw new Error(`no case for ${vector.id}`);
+      entry.run(vector);
+    });
+  }
 }
 
 /** Asserts `run` throws AppError `malformed-body` (400). */

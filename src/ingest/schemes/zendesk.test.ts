@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   expectMalformed,
   expectOutcome,
-  expectTableCoversVectors,
   makeRequest,
   type Outcome,
   optionsFor,
   providerVectors,
+  testEachVector,
   type Vector,
+  type VectorCases,
   vectorById,
 } from './test-vectors.js';
 import { zendesk } from './zendesk.js';
@@ -47,7 +48,7 @@ function runVector(vector: Vector, outcome: Outcome): void {
   expectOutcome(verifyAt(request, [vector.secret ?? ''], now), outcome);
 }
 
-const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = {
+const cases: VectorCases = {
   'ZD-001': {
     note: 'documented TIMESTAMP+BODY accepted; the docs example (BODY+TIMESTAMP) rejected',
     run: (vector) => {
@@ -90,16 +91,7 @@ const cases: Record<string, { note?: string; run: (vector: Vector) => void }> = 
 };
 
 describe('zendesk: every zendesk vector in providers.json', () => {
-  it('has one case per vector', () => expectTableCoversVectors(vectors, cases));
-
-  for (const vector of vectors) {
-    const entry = cases[vector.id];
-    const note = entry?.note ? ` (${entry.note})` : '';
-    it(`${vector.id}: ${vector.what ?? vector.source}${note}`, () => {
-      if (!entry) throw new Error(`no case for ${vector.id}`);
-      entry.run(vector);
-    });
-  }
+  testEachVector(vectors, cases);
 });
 
 describe('zendesk verify', () => {
