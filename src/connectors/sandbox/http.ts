@@ -1,0 +1,107 @@
+/**
+ * What a call to the sandbox came to:
+ * - `response`: it answered (any status), body parsed as JSON when it is JSON;
+ * - `unsent`: the request never reached it (connection refused, no such host): nothing applied;
+ * - `lost`: it was sent and no complete answer came back (timeout, reset): it may have applied.
+ */
+export type HttpResult =
+  | {
+      readonly kind: 'response';
+      readonly status: number;
+      readonly headers: Headers;
+      readonly body: unknown;
+    }
+  | { readonly kind: 'unsent'; readonly message: string }
+  | { readonly kind: 'lost'; readonly message: string };
+
+/** What a call sends besides method and path. */
+export interface CallOptions {
+  readonly body?: unknown;
+  /** Sent as `X-Action-Id`, so the write and its webhook echo name the action. */
+  readonly actionId?: string | undefined;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+}
+
+/** HTTP to one sandbox. Never throws: every failure is an `HttpResult`. */
+export interface SandboxHttp {
+  call(method: string, path: string, options?: CallOptions): Promise<HttpResult>;
+}
+
+// Failures that happen before a byte of the request is on the wire.
+const UNSENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * A client for the sandbox at `url` (no trailing path). Each call, answer body included, must
+ * finish within `timeoutMs`. Every request names `actor` in `X-Actor`, which the sandbox records
+ * and echoes in its webhooks, so Airlock can recognise its own writes coming back.
+ */
+export function createSandboxHttp(options: {
+  url: string;
+  timeoutMs: number;
+  actor: string;
+}): SandboxHttp {
+  const base = options.url.replace(/\/+$/, '');
+  return {
+    async call(method, path, call = {}) {
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        'x-actor': options.actor,
+        ...(call.actionId ? { 'x-action-id': call.actionId } : {}),
+        ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...call.headers,
+      };
+      try {
+        const response = await fetch(`${base}${path}`, {
+          method,
+          headers,
+          ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
+          signal: AbortSignal.timeout(options.timeoutMs),
+        });
+        const text = await response.text();
+        return {
+          kind: 'response',
+          status: response.status,
+          headers: response.headers,
+          body: parseJson(text),
+        };
+      } catch (error) {
+        return failureOf(error, options.timeoutMs);
+      }
+    },
+  };
+}
+
+function failureOf(error: unknown, timeoutMs: number): HttpResult {
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return { kind: 'lost', message: `no complete answer within ${timeoutMs} ms` };
+  }
+  const code = errorCode(error);
+  const message = `${error instanceof Error ? error.message : String(error)}${code ? ` (${code})` : ''}`;
+  return UNSENT_CODES.has(code ?? '') ? { kind: 'unsent', message } : { kind: 'lost', message };
+}
+
+/** undici wraps the socket error: `fetch failed` with the system error as its cause. */
+function errorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && depth < 4; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

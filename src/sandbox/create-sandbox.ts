@@ -1,0 +1,120 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { AppError } from '../errors.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { registerCrmRoutes } from './crm-routes.js';
+import { createFaultTable, type FaultTable } from './faults.js';
+import { registerHelpdeskRoutes } from './helpdesk-routes.js';
+import { createIdempotencyCache } from './idempotency.js';
+import { registerOrderRoutes } from './order-routes.js';
+import { replyWithProblem } from './problem.js';
+import { type SeedInput, type SeedResult, seedRecords } from './seed.js';
+import { createState, type SandboxState } from './state.js';
+import { createWebhookSender, type Delivery } from './webhook-delivery.js';
+import { emitWebhooks, type WebhookUrls } from './webhooks.js';
+
+/** The Zendesk signing secret when none is given. Published: for loopback only. */
+export const DEFAULT_HELPDESK_SECRET = 'sandbox-helpdesk-secret';
+/** The HubSpot client secret when none is given. Published: for loopback only. */
+export const DEFAULT_CRM_SECRET = 'sandbox-crm-secret';
+
+/** How to build a sandbox; every option has a default. */
+export interface SandboxOptions {
+  /**
+   * Where webhooks go: one URL for both channels, or `{ helpdesk, crm }` (Airlock's
+   * `/hooks/<source>` for a `zendesk` and a `hubspot-v3` source). None: no webhooks.
+   */
+  readonly webhookUrl?: WebhookUrls | undefined;
+  /** Zendesk signing secret for helpdesk webhooks. Default `DEFAULT_HELPDESK_SECRET`. */
+  readonly helpdeskSecret?: string | undefined;
+  /** HubSpot client secret for CRM and order webhooks. Default `DEFAULT_CRM_SECRET`. */
+  readonly crmSecret?: string | undefined;
+  /** The clock, epoch ms: timestamps, idempotency-key expiry, webhook signatures. */
+  readonly now?: (() => number) | undefined;
+  /** Waits between webhook attempts, ms; one retry per entry. Default 200, 1000, 5000. */
+  readonly webhookRetryDelaysMs?: readonly number[] | undefined;
+  /** Fastify log level; default silent. */
+  readonly logLevel?: string | undefined;
+}
+
+/** A running (or ready to run) sandbox CRM + helpdesk + orders system. */
+export interface Sandbox {
+  readonly app: FastifyInstance;
+  /** Every record and applied write, for tests to look at directly. */
+  readonly state: SandboxState;
+  readonly faults: FaultTable;
+  /** `http://host:port` once listening, else null. */
+  readonly url: string | null;
+  /** Puts records in place without writes or webhooks (same as `POST /_seed`). */
+  seed(input: SeedInput): SeedResult;
+  /** Resolves once every webhook so far is delivered or has failed for good. */
+  webhooksSettled(): Promise<void>;
+  deliveries(): Delivery[];
+  /** Listens on `port` (0: any free one) and `host` (default 127.0.0.1); returns the URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Releases held-back answers, stops webhook retries, closes the server. */
+  close(): Promise<void>;
+}
+
+/** Builds the sandbox: a Fastify app over in-memory state; `listen()` starts serving. */
+export function createSandbox(options: SandboxOptions = {}): Sandbox {
+  const now = options.now ?? Date.now;
+  const state = createState(now);
+  const faults = createFaultTable();
+  const sender = createWebhookSender({ retryDelaysMs: options.webhookRetryDelaysMs });
+  emitWebhooks(state, sender, {
+    urls: options.webhookUrl,
+    helpdeskSecret: options.helpdeskSecret ?? DEFAULT_HELPDESK_SECRET,
+    crmSecret: options.crmSecret ?? DEFAULT_CRM_SECRET,
+  });
+
+  const app = Fastify({
+    logger: { level: options.logLevel ?? 'silent' },
+    // A held-back answer must not keep close() waiting on its connection.
+    forceCloseConnections: true,
+  });
+  app.setErrorHandler((error, request, reply) => replyWithProblem(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    replyWithProblem(
+      new AppError('not-found', 404, `no route ${request.method} ${request.url.split('?')[0]}`),
+      request,
+      reply,
+    ),
+  );
+  registerHelpdeskRoutes(app, {
+    state,
+    faults,
+    idempotency: createIdempotencyCache(now),
+  });
+  registerCrmRoutes(app, { state, faults });
+  registerOrderRoutes(app, { state, faults });
+  registerAdminRoutes(app, { state, faults, sender });
+
+  let url: string | null = null;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    state,
+    faults,
+    get url() {
+      return url;
+    },
+    seed: (input) => seedRecords(state, input),
+    webhooksSettled: () => sender.settled(),
+    deliveries: () => sender.list(),
+    async listen(port = 0, host = '127.0.0.1') {
+      await app.listen({ port, host });
+      const address = app.server.address();
+      const bound = typeof address === 'object' && address ? address.port : port;
+      url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+      return url;
+    },
+    close() {
+      closing ??= (async () => {
+        faults.release();
+        await app.close();
+        await sender.close();
+      })();
+      return closing;
+    },
+  };
+}

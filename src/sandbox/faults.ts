@@ -1,0 +1,105 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+
+/**
+ * A fault for the next `times` requests to `operation` (or `*`, any operation):
+ * - `status` (429/5xx): answer it without applying anything; 429 and 503 carry `Retry-After`;
+ * - `delayMs`: apply the request as usual, then hold the answer back that long, so a caller
+ *   with a shorter timeout gives up on a write that landed.
+ */
+export const faultSchema = z
+  .strictObject({
+    operation: z.string().trim().min(1).max(100),
+    times: z.number().int().min(1).max(10_000).default(1),
+    status: z
+      .union([z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(504)])
+      .optional(),
+    retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
+    delayMs: z.number().int().min(1).max(600_000).optional(),
+  })
+  .refine((fault) => (fault.status === undefined) !== (fault.delayMs === undefined), {
+    message: 'give exactly one of status or delayMs',
+  });
+/** A fault as `POST /_faults` takes it. */
+export type FaultSpec = z.input<typeof faultSchema>;
+
+/** A pending fault; `remaining` counts down as requests use it. */
+export interface Fault {
+  readonly id: number;
+  readonly operation: string;
+  remaining: number;
+  readonly status?: number | undefined;
+  readonly retryAfterSeconds?: number | undefined;
+  readonly delayMs?: number | undefined;
+}
+
+/** Pending faults, consumed first-in first-out by the requests they match. */
+export interface FaultTable {
+  add(spec: FaultSpec): Fault;
+  /** The fault the next request to `operation` gets, counted as used; null for none. */
+  take(operation: string): Fault | null;
+  list(): Fault[];
+  clear(): void;
+  /** Ends every held-back answer at once (the sandbox is closing). */
+  release(): void;
+  /** Waits `ms`, or less when released. */
+  hold(ms: number): Promise<void>;
+}
+
+/** An empty fault table. */
+export function createFaultTable(): FaultTable {
+  let faults: Fault[] = [];
+  let lastId = 0;
+  const releasing = new AbortController();
+  return {
+    add(spec) {
+      const parsed = faultSchema.parse(spec);
+      lastId += 1;
+      const fault: Fault = { id: lastId, ...parsed, remaining: parsed.times };
+      faults.push(fault);
+      return fault;
+    },
+    take(operation) {
+      const fault = faults.find((f) => f.operation === operation || f.operation === '*');
+      if (!fault) return null;
+      fault.remaining -= 1;
+      if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
+      return fault;
+    },
+    list: () => faults.map((fault) => ({ ...fault })),
+    clear() {
+      faults = [];
+    },
+    release: () => releasing.abort(),
+    hold: (ms) => sleep(ms, undefined, { signal: releasing.signal }).catch(() => undefined),
+  };
+}
+
+type Handler<R extends FastifyRequest> = (request: R, reply: FastifyReply) => Promise<unknown>;
+
+/**
+ * `handler` under the fault table: a failing fault answers before the handler runs (nothing is
+ * applied); a delaying one lets it run and holds back its answer.
+ */
+export function withFaults<R extends FastifyRequest>(
+  faults: FaultTable,
+  operation: (request: R) => string,
+  handler: Handler<R>,
+): Handler<R> {
+  return async (request, reply) => {
+    const name = operation(request);
+    const fault = faults.take(name);
+    if (fault?.status !== undefined) {
+      const retryAfterSeconds =
+        fault.retryAfterSeconds ?? (fault.status === 429 || fault.status === 503 ? 1 : undefined);
+      throw new AppError('injected-fault', fault.status, `injected ${fault.status} on ${name}`, {
+        details: { fault: fault.id, operation: name, retryAfterSeconds },
+      });
+    }
+    const result = await handler(request, reply);
+    if (fault?.delayMs !== undefined) await faults.hold(fault.delayMs);
+    return result;
+  };
+}

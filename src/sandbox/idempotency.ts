@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+
+/** How long a ticket-create key is remembered: Zendesk keeps them 2 hours. */
+export const IDEMPOTENCY_TTL_MS = 2 * 60 * 60 * 1000;
+
+/** A response remembered under a key. */
+export interface StoredResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** What a key lookup found. */
+export type IdempotencyLookup =
+  | { readonly kind: 'miss' }
+  | { readonly kind: 'hit'; readonly response: StoredResponse }
+  /** The key was used with a different body. */
+  | { readonly kind: 'mismatch' };
+
+interface Entry {
+  readonly fingerprint: string;
+  readonly response: StoredResponse;
+  readonly expiresAt: number;
+}
+
+/** Zendesk-style `Idempotency-Key` memory for ticket creates. */
+export interface IdempotencyCache {
+  lookup(key: string, fingerprint: string): IdempotencyLookup;
+  remember(key: string, fingerprint: string, response: StoredResponse): void;
+}
+
+/** A cache whose entries expire `ttlMs` after they were stored, by `now` (epoch ms). */
+export function createIdempotencyCache(
+  now: () => number,
+  ttlMs = IDEMPOTENCY_TTL_MS,
+): IdempotencyCache {
+  const entries = new Map<string, Entry>();
+  return {
+    lookup(key, fingerprint) {
+      const entry = entries.get(key);
+      if (!entry || entry.expiresAt <= now()) {
+        entries.delete(key);
+        return { kind: 'miss' };
+      }
+      return entry.fingerprint === fingerprint
+        ? { kind: 'hit', response: entry.response }
+        : { kind: 'mismatch' };
+    },
+    remember(key, fingerprint, response) {
+      entries.set(key, { fingerprint, response, expiresAt: now() + ttlMs });
+    },
+  };
+}
+
+/**
+ * The identity of a request body: SHA-256 of its JSON with object keys sorted, so the same
+ * content sent with its keys in another order is the same request.
+ */
+export function fingerprintOf(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const members = Object.keys(value)
+      .sort()
+      .map(
+        (key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`,
+      );
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
