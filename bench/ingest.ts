@@ -81,7 +81,7 @@ try {
     log: { level: 'warn' },
     sources: { demo: { scheme: 'standard-webhooks', secrets: [SECRET] } },
   });
-  const gateway = await startGatewayProcess(configFile, await freePort(), { built: true });
+  const gateway = await startGatewayProcess(configFile, await freePort());
   await drive(gateway.url, 2);
   const result = await drive(gateway.url, SECONDS);
   const rssMb = peakRssMb(gateway.child.pid as number);

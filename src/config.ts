@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { OPERATION_NAMES } from './actions/index.js';
 import { AppError } from './errors.js';
 import { checkSchemeOptions, checkSecret, type SchemeName, schemes } from './ingest/index.js';
+import { policyRulesSchema } from './policy/index.js';
 
 /** A secret value: usable through `reveal()`, redacted in logs, JSON and `util.inspect`. */
 export class Secret {
@@ -153,6 +155,45 @@ function configSchema(env: NodeJS.ProcessEnv) {
       .record(name, z.strictObject({ role: z.enum(OPERATOR_ROLES), tokenSha256: sha256Hex }))
       .default({}),
     sources: z.record(name, source).default({}),
+    agents: z
+      .record(
+        name,
+        z.strictObject({
+          keySha256: sha256Hex,
+          operations: z.array(z.enum(OPERATION_NAMES as [string, ...string[]])).min(1),
+          /** May write to an existing record without stating the revision it decided on. */
+          allowWithoutBasis: z.boolean().default(false),
+        }),
+      )
+      .default({}),
+    connectors: z
+      .record(
+        name,
+        z.strictObject({
+          kind: z.enum(['sandbox']),
+          url: z.url(),
+          /** Per connector call; a call that times out after sending is reconciled, not retried. */
+          timeout: duration.default(10_000),
+        }),
+      )
+      .default({}),
+    policies: policyRulesSchema,
+    actions: z
+      .strictObject({
+        /** How long `POST /v1/actions` waits for the outcome before answering 202 queued. */
+        wait: duration.default(5_000),
+        /** A claim on an action; a worker that dies holding one is replaced when it runs out. */
+        lease: duration.default(30_000),
+        /** Attempts before an action is dead-lettered. */
+        maxAttempts: z.number().int().min(1).max(100).default(8),
+        /** Longest pause between attempts, `Retry-After` included. */
+        maxBackoff: duration.default(60_000),
+        /** Actions executing at once (different records; one record runs one at a time). */
+        concurrency: z.number().int().min(1).max(64).default(8),
+        /** `discount.apply` above this amount needs a human approval. */
+        discountApprovalAbove: z.number().nonnegative().default(50),
+      })
+      .prefault({}),
   });
 }
 

@@ -1,8 +1,80 @@
 import type { FastifyInstance } from 'fastify';
+import { ActionWorker, CircuitBreakers, type ProposeDeps, pruneKeys } from './actions/index.js';
 import type { Config } from './config.js';
+import { type Connector, createSandboxConnector } from './connectors/index.js';
 import { createServer } from './http/index.js';
-import { createIngestor, pruneInbox } from './ingest/index.js';
+import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
+import { compilePolicies } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
+
+/** Every module of a gateway over one store, wired; not listening. */
+export interface GatewayModules {
+  readonly app: FastifyInstance;
+  readonly ingestor: Ingestor;
+  readonly worker: ActionWorker;
+  readonly connectors: ReadonlyMap<string, Connector>;
+  /** Stops the worker, lets accepted requests commit; the store stays open. */
+  close(): Promise<void>;
+}
+
+/** The connector of each system in the config. */
+export function createConnectors(config: Config): Map<string, Connector> {
+  return new Map(
+    Object.entries(config.connectors).map(([system, connector]) => [
+      system,
+      createSandboxConnector({ system, url: connector.url, timeoutMs: connector.timeout }),
+    ]),
+  );
+}
+
+/** The composition root: config + store → modules. Used by `airlock start` and the tests. */
+export async function assembleGateway(config: Config, store: Store): Promise<GatewayModules> {
+  const now = () => Date.now();
+  const connectors = createConnectors(config);
+  const policies = compilePolicies(config.policies);
+  const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
+  const ingestor = createIngestor({ store, config });
+  let app: FastifyInstance | undefined;
+  const worker = new ActionWorker(
+    {
+      store,
+      connectors,
+      policies,
+      limits,
+      breakers: new CircuitBreakers({ now }),
+      retry: { maxAttempts: config.actions.maxAttempts, maxBackoffMs: config.actions.maxBackoff },
+      now,
+    },
+    {
+      leaseMs: config.actions.lease,
+      concurrency: config.actions.concurrency,
+      onError: (err) => app?.log.error({ err }, 'action worker attempt failed'),
+    },
+  );
+  const propose: ProposeDeps = {
+    store,
+    connectors,
+    policies,
+    limits,
+    worker,
+    waitMs: config.actions.wait,
+    keyLockMs: config.actions.lease,
+    now,
+  };
+  app = await createServer({ config, store, ingestor, propose });
+  worker.start();
+  return {
+    app,
+    ingestor,
+    worker,
+    connectors,
+    close: async () => {
+      await app.close();
+      await worker.stop();
+      await ingestor.close();
+    },
+  };
+}
 
 /** A running gateway. */
 export interface Gateway {
@@ -14,33 +86,38 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** The composition root: config → store → modules → HTTP server, listening. */
+/** Opens the store, assembles the gateway and listens. */
 export async function startGateway(config: Config): Promise<Gateway> {
   const store = await openStore(config.store.url, { poolSize: config.store.poolSize });
-  const ingestor = createIngestor({ store, config });
-  const app = await createServer({ config, store, ingestor });
+  let modules: GatewayModules;
+  try {
+    modules = await assembleGateway(config, store);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const { app } = modules;
   const stopPruning = schedulePruning(store, config, app);
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
     stopPruning();
-    await app.close();
-    await ingestor.close();
+    await modules.close();
     await store.close();
     throw error;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   let closing: Promise<void> | undefined;
   return {
     app,
     store,
-    url: `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`,
+    url: `http://${host}:${port}`,
     close: () => {
       closing ??= (async () => {
         stopPruning();
-        await app.close();
-        await ingestor.close();
+        await modules.close();
         await store.close();
       })();
       return closing;
@@ -48,15 +125,17 @@ export async function startGateway(config: Config): Promise<Gateway> {
   };
 }
 
-/** Prunes the inbox past its retention now and every `retention.pruneInterval`. */
+/** Prunes the inbox and idempotency keys past their retention now and every `pruneInterval`. */
 function schedulePruning(store: Store, config: Config, app: FastifyInstance): () => void {
-  const prune = () =>
-    pruneInbox(store, Date.now() - config.retention.events).then(
-      (pruned) => {
-        if (pruned.events + pruned.requests > 0) app.log.info({ pruned }, 'pruned inbox');
-      },
-      (err: unknown) => app.log.error({ err }, 'pruning the inbox failed; will retry'),
-    );
+  const prune = async () => {
+    try {
+      const pruned = await pruneInbox(store, Date.now() - config.retention.events);
+      const keys = await pruneKeys(store, Date.now() - config.retention.idempotencyKeys);
+      if (pruned.events + pruned.requests + keys > 0) app.log.info({ pruned, keys }, 'pruned');
+    } catch (err) {
+      app.log.error({ err }, 'pruning failed; will retry');
+    }
+  };
   const first = setTimeout(prune, 1_000);
   const timer = setInterval(prune, config.retention.pruneInterval);
   first.unref();

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, startGatewayProcess, writeConfig } from './helpers/gateway-process.js';
-import { runTs } from './helpers/subprocess.js';
+import { runCli } from './helpers/subprocess.js';
 import { DEMO_SECRET, signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const airlock = (...args: string[]) => runTs('src/cli/main.ts', args);
+const airlock = (...args: string[]) => runCli(args);
 
 describe('airlock CLI', () => {
   it('exits 0 on --help, 2 on misuse', async () => {

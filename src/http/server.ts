@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { ProposeDeps } from '../actions/index.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Ingestor } from '../ingest/index.js';
 import type { Store } from '../store/index.js';
+import { registerActionsRoutes } from './actions-routes.js';
 import { registerEventsRoutes } from './events-routes.js';
 import { registerHooksRoute } from './hooks-route.js';
 import { replyWithError } from './problem.js';
@@ -12,6 +14,7 @@ export interface ServerDeps {
   readonly config: Config;
   readonly store: Store;
   readonly ingestor: Ingestor;
+  readonly propose: ProposeDeps;
 }
 
 /** The Fastify app with every route; not listening yet. */
@@ -19,6 +22,7 @@ export async function createServer({
   config,
   store,
   ingestor,
+  propose,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
@@ -54,5 +58,6 @@ export async function createServer({
   });
   await registerHooksRoute(app, { ingestor, config });
   registerEventsRoutes(app, { store, config });
+  registerActionsRoutes(app, { store, config, propose });
   return app;
 }

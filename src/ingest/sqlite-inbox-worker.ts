@@ -4,7 +4,9 @@
 // copies the WAL back into the database file; left to the writer (SQLite's autocheckpoint), that
 // copy and its fsync land inside a commit every thousand pages and hold up a whole batch.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openSqliteConnection } from '../store/index.js';
+// The leaf module, not store/index.ts: each thread is an isolate of its own, and Kysely and pg
+// loaded there for nothing cost every thread megabytes.
+import { openSqliteConnection } from '../store/sqlite-connection.js';
 import type { InboxDelivery } from './inbox.js';
 import { createSqliteAppender } from './sqlite-inbox.js';
 

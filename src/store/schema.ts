@@ -35,8 +35,80 @@ export interface MigrationTable {
   applied_at: number;
 }
 
+export type IdempotencyState = 'in_flight' | 'done';
+
+export interface IdempotencyKeyTable {
+  agent: string;
+  key: string;
+  /** SHA-256 of the request's canonical form: the same key with another body is refused. */
+  fingerprint: string;
+  state: IdempotencyState;
+  /** While in flight: after this the claim is abandoned (its holder died) and may be taken over. */
+  locked_until: number;
+  response_status: number | null;
+  /** JSON of the stored answer, replayed for a repeat of the request. */
+  response_body: string | null;
+  action_id: string | null;
+  created_at: number;
+}
+
+export type ActionStatus =
+  | 'queued'
+  | 'executing'
+  | 'executed'
+  | 'pending_approval'
+  | 'failed'
+  | 'stale'
+  | 'denied'
+  | 'dead';
+
+export interface ActionTable {
+  id: string;
+  agent: string;
+  idempotency_key: string;
+  operation: string;
+  /** `system:type:id` of the target: actions on one record run one after the other. */
+  record_key: string;
+  /** JSON documents. */
+  target: string;
+  params: string;
+  basis: string | null;
+  decision: string | null;
+  status: ActionStatus;
+  verdict: string | null;
+  expected_revision: string | null;
+  effect: string | null;
+  error: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RateLimitSlotTable {
+  rule: string;
+  scope: string;
+  slot: number;
+  action_id: string;
+  expires_at: number;
+}
+
+export interface AgentTable {
+  name: string;
+  key_sha256: string;
+  /** JSON array of operation names. */
+  operations: string;
+  created_at: number;
+}
+
 export interface Database {
   airlock_migrations: MigrationTable;
   webhook_requests: WebhookRequestTable;
   events: EventTable;
+  idempotency_keys: IdempotencyKeyTable;
+  actions: ActionTable;
+  rate_limit_slots: RateLimitSlotTable;
+  agents: AgentTable;
 }

@@ -23,7 +23,7 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     database = createTestDatabase(backend);
     const store = await open();
     const rows = await store.db.selectFrom('airlock_migrations').select('name').execute();
-    expect(rows.map((row) => row.name)).toEqual(['0001-inbox']);
+    expect(rows.map((row) => row.name)).toEqual(['0001-inbox', '0002-actions']);
     expect(await migrate(store)).toEqual([]);
     expect(await store.ping()).toBe(true);
   });

@@ -35,18 +35,16 @@ export function writeConfig(dir: string, values: Record<string, unknown>): strin
 }
 
 /**
- * Starts `airlock start --config FILE` and waits until `/readyz` answers: from the sources through
- * tsx, or with `built` from `dist/` as `npm start` runs it (benchmarks).
+ * Starts the built `airlock start --config FILE` (as `npm start` runs it; the test setup and the
+ * bench scripts build it first) and waits until `/readyz` answers.
  */
 export async function startGatewayProcess(
   configFile: string,
   port: number,
-  options: { built?: boolean } = {},
 ): Promise<GatewayProcess> {
-  const entry = options.built ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
   const child = spawn(
     process.execPath,
-    [...entry, 'start', '--config', configFile, '--port', String(port)],
+    ['dist/cli/main.js', 'start', '--config', configFile, '--port', String(port)],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

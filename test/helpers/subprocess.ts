@@ -16,8 +16,20 @@ export function runTs(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<RunResult> {
+  return runNode(['--import', 'tsx', file, ...args], env);
+}
+
+/**
+ * Runs the built CLI (`dist/cli/main.js`, as installed users run it; the test setup builds it)
+ * and collects its output.
+ */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return runNode(['dist/cli/main.js', ...args], env);
+}
+
+function runNode(args: readonly string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../store.js';
 import * as inbox from './0001-inbox.js';
+import * as actions from './0002-actions.js';
 
 export interface Migration {
   readonly name: string;
@@ -8,4 +9,7 @@ export interface Migration {
 }
 
 /** Every migration, in the order they apply. Forward-only: append, never edit or reorder. */
-export const migrations: readonly Migration[] = [{ name: '0001-inbox', up: inbox.up }];
+export const migrations: readonly Migration[] = [
+  { name: '0001-inbox', up: inbox.up },
+  { name: '0002-actions', up: actions.up },
+];

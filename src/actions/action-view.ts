@@ -1,0 +1,44 @@
+import type { Selectable } from 'kysely';
+import type { ActionStatus, ActionTable } from '../store/index.js';
+
+/** An action as agents and operators see it. */
+export interface ActionView {
+  readonly action: string;
+  readonly status: ActionStatus;
+  readonly operation: string;
+  readonly target: unknown;
+  readonly params: unknown;
+  readonly basis: unknown;
+  readonly verdict: unknown;
+  /** For `pending_approval`: the approval to decide (the action's id for now). */
+  readonly approval: string | null;
+  readonly effect: unknown;
+  readonly error: unknown;
+  readonly attempts: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type ActionRow = Selectable<ActionTable>;
+
+export function toActionView(row: ActionRow): ActionView {
+  return {
+    action: row.id,
+    status: row.status,
+    operation: row.operation,
+    target: parse(row.target),
+    params: parse(row.params),
+    basis: parse(row.basis),
+    verdict: parse(row.verdict),
+    approval: row.status === 'pending_approval' ? row.id : null,
+    effect: parse(row.effect),
+    error: parse(row.error),
+    attempts: row.attempts,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+function parse(text: string | null): unknown {
+  return text === null ? null : JSON.parse(text);
+}

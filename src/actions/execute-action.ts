@@ -1,0 +1,200 @@
+import type { Updateable } from 'kysely';
+import type { Agent } from '../agents/index.js';
+import type { Connector, Effect, RecordRef, WriteRequest } from '../connectors/connector.js';
+import { AppError, serializeError } from '../errors.js';
+import type { CompiledPolicies } from '../policy/index.js';
+import type { ActionStatus, ActionTable, Store } from '../store/index.js';
+import type { ActionRow } from './action-view.js';
+import { type CatalogueLimits, catalogue } from './catalogue.js';
+import { connectorFor, decide, readTarget, resolveOperation, staleBasis } from './checks.js';
+import type { CircuitBreakers } from './circuit-breaker.js';
+
+export interface ExecuteDeps {
+  readonly store: Store;
+  readonly connectors: ReadonlyMap<string, Connector>;
+  readonly policies: CompiledPolicies;
+  readonly limits: CatalogueLimits;
+  readonly breakers: CircuitBreakers;
+  readonly retry: { readonly maxAttempts: number; readonly maxBackoffMs: number };
+  readonly now: () => number;
+}
+
+/**
+ * One attempt at a claimed action, ending in a state written to the store:
+ * - an attempt that may have landed before (status `executing`: a crash, a timeout) is
+ *   reconciled first, and never blindly repeated;
+ * - the record is read again and the action refused as `stale` when it moved on since the check
+ *   at proposal time, and policy runs again on the record as it is;
+ * - `executing` is committed before the connector is called, so a crash during the call leaves
+ *   a row that says "reconcile me", not "run me".
+ */
+export async function executeAction(deps: ExecuteDeps, row: ActionRow): Promise<ActionStatus> {
+  const target = JSON.parse(row.target) as RecordRef;
+  const connector = connectorFor(deps.connectors, target.system);
+  const request: WriteRequest = {
+    operation: row.operation,
+    target,
+    params: JSON.parse(row.params) as Record<string, unknown>,
+    idempotencyKey: `${row.agent}:${row.idempotency_key}`,
+    actionId: row.id,
+    expectedRevision: row.expected_revision,
+  };
+
+  if (deps.breakers.isOpen(target.system)) {
+    return reschedule(
+      deps,
+      row,
+      row.status,
+      deps.breakers.openUntil(target.system),
+      'circuit open',
+    );
+  }
+
+  if (row.status === 'executing') {
+    const found = await connector.reconcile(request);
+    if (found.kind === 'applied') return settle(deps, row, 'executed', { effect: found.effect });
+    if (found.kind === 'unknown') return retryLater(deps, row, 'executing', null, found.message);
+  }
+
+  try {
+    await recheck(deps, row, connector, target, request);
+  } catch (error) {
+    if (!(error instanceof AppError)) return retryLater(deps, row, 'queued', null, String(error));
+    const status: ActionStatus =
+      error.code === 'stale-basis' ? 'stale' : error.code === 'policy-denied' ? 'denied' : 'failed';
+    return settle(deps, row, status, { error });
+  }
+
+  await deps.store.db
+    .updateTable('actions')
+    .set({ status: 'executing', attempts: row.attempts + 1, updated_at: deps.now() })
+    .where('id', '=', row.id)
+    .execute();
+  const attempted = { ...row, attempts: row.attempts + 1 };
+  const outcome = await connector.execute(request);
+  deps.breakers.record(target.system, outcome.kind === 'retry' || outcome.kind === 'ambiguous');
+
+  switch (outcome.kind) {
+    case 'applied':
+      return settle(deps, attempted, 'executed', { effect: outcome.effect });
+    case 'permanent':
+      return settle(deps, attempted, 'failed', {
+        error: new AppError('connector-refused', 422, outcome.message, {
+          details: { status: outcome.status },
+        }),
+      });
+    case 'conflict': {
+      const current = await readTarget(connector, target);
+      const basis = row.basis ? JSON.parse(row.basis) : undefined;
+      return settle(deps, attempted, 'stale', {
+        error: await staleBasis(deps.store, target, basis, current),
+      });
+    }
+    case 'retry':
+      return retryLater(deps, attempted, 'queued', outcome.retryAfterMs, outcome.message);
+    case 'ambiguous': {
+      const found = await connector.reconcile(request);
+      if (found.kind === 'applied')
+        return settle(deps, attempted, 'executed', { effect: found.effect });
+      if (found.kind === 'not_applied')
+        return retryLater(deps, attempted, 'queued', null, outcome.message);
+      return retryLater(deps, attempted, 'executing', null, `${outcome.message}; ${found.message}`);
+    }
+  }
+}
+
+/** The basis and policy checks again, on the record as it is at execution time. */
+async function recheck(
+  deps: ExecuteDeps,
+  row: ActionRow,
+  connector: Connector,
+  target: RecordRef,
+  request: WriteRequest,
+): Promise<void> {
+  const spec = catalogue.get(row.operation);
+  if (!spec) throw new AppError('unknown-operation', 422, `no operation ${row.operation}`);
+  const agent: Agent = { name: row.agent, operations: [row.operation], allowWithoutBasis: true };
+  const operation = resolveOperation(agent, row.operation, target, request.params, deps.limits);
+  const current = spec.kind === 'update' ? await readTarget(connector, target) : null;
+  if (current && row.expected_revision !== null && current.revision !== row.expected_revision) {
+    const basis = row.basis ? JSON.parse(row.basis) : undefined;
+    throw await staleBasis(deps.store, target, basis, current);
+  }
+  decide(deps.policies, agent, operation, target, current, deps.now());
+}
+
+type Outcome = { effect?: Effect; error?: unknown };
+
+async function settle(
+  deps: ExecuteDeps,
+  row: ActionRow,
+  status: ActionStatus,
+  outcome: Outcome,
+): Promise<ActionStatus> {
+  const patch: Updateable<ActionTable> = {
+    status,
+    lease_owner: null,
+    lease_until: null,
+    updated_at: deps.now(),
+    attempts: row.attempts,
+  };
+  if (outcome.effect) patch.effect = JSON.stringify(outcome.effect);
+  if (outcome.error) patch.error = JSON.stringify(errorDocument(outcome.error));
+  await deps.store.db.updateTable('actions').set(patch).where('id', '=', row.id).execute();
+  return status;
+}
+
+/** Stored errors carry what an agent needs to act: code, message and the problem's details. */
+function errorDocument(error: unknown): Record<string, unknown> {
+  return error instanceof AppError
+    ? { code: error.code, status: error.status, message: error.message, ...error.details }
+    : serializeError(error);
+}
+
+async function retryLater(
+  deps: ExecuteDeps,
+  row: ActionRow,
+  status: 'queued' | 'executing',
+  retryAfterMs: number | null,
+  message: string,
+): Promise<ActionStatus> {
+  if (row.attempts >= deps.retry.maxAttempts) {
+    return settle(deps, row, 'dead', {
+      error: new AppError(
+        'retries-exhausted',
+        502,
+        `gave up after ${row.attempts} attempts: ${message}`,
+      ),
+    });
+  }
+  const backoff = Math.min(deps.retry.maxBackoffMs, 200 * 2 ** Math.max(0, row.attempts - 1));
+  // Full jitter, so retries of many actions after one outage do not arrive together.
+  const delay = Math.min(
+    deps.retry.maxBackoffMs,
+    Math.max(retryAfterMs ?? 0, Math.random() * backoff),
+  );
+  return reschedule(deps, row, status, deps.now() + delay, message);
+}
+
+async function reschedule(
+  deps: ExecuteDeps,
+  row: ActionRow,
+  status: ActionStatus,
+  at: number,
+  message: string,
+): Promise<ActionStatus> {
+  await deps.store.db
+    .updateTable('actions')
+    .set({
+      status,
+      next_attempt_at: at,
+      lease_owner: null,
+      lease_until: null,
+      updated_at: deps.now(),
+      attempts: row.attempts,
+      error: JSON.stringify({ code: 'retrying', message }),
+    })
+    .where('id', '=', row.id)
+    .execute();
+  return status;
+}

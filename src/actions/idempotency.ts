@@ -1,0 +1,133 @@
+import type { Kysely } from 'kysely';
+import type { Database, Store } from '../store/index.js';
+
+/** What claiming an idempotency key found. */
+export type KeyClaim =
+  /** The key is ours: do the work, then `completeKey`. */
+  | { readonly kind: 'claimed' }
+  /** The work was done: answer with what was answered then. */
+  | { readonly kind: 'replay'; readonly status: number; readonly body: unknown }
+  /** Another request with this key is being handled now. */
+  | { readonly kind: 'in_flight' }
+  /** The key was used for a different request. */
+  | { readonly kind: 'mismatch' }
+  /**
+   * The first request died after its action was accepted: take over, but answer from that
+   * action; never accept a second one.
+   */
+  | { readonly kind: 'resume'; readonly actionId: string };
+
+export interface KeyRef {
+  readonly agent: string;
+  readonly key: string;
+}
+
+/**
+ * Claims `key` for `agent` (keys are scoped per agent, as in Stripe). The row is inserted before
+ * any work, so of any number of concurrent requests with one key exactly one is `claimed`. A claim
+ * whose holder died (its lock ran out) may be taken over, once.
+ */
+export async function claimKey(
+  store: Store,
+  ref: KeyRef,
+  fingerprint: string,
+  now: number,
+  lockMs: number,
+): Promise<KeyClaim> {
+  const inserted = await store.db
+    .insertInto('idempotency_keys')
+    .values({
+      agent: ref.agent,
+      key: ref.key,
+      fingerprint,
+      state: 'in_flight',
+      locked_until: now + lockMs,
+      created_at: now,
+    })
+    .onConflict((oc) => oc.columns(['agent', 'key']).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { kind: 'claimed' };
+
+  const row = await store.db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('agent', '=', ref.agent)
+    .where('key', '=', ref.key)
+    .executeTakeFirst();
+  // Pruned between our insert and this read: the key is free again.
+  if (!row) return claimKey(store, ref, fingerprint, now, lockMs);
+  if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
+  if (row.state === 'done') {
+    return {
+      kind: 'replay',
+      status: row.response_status ?? 200,
+      body: JSON.parse(row.response_body ?? 'null'),
+    };
+  }
+  if (row.locked_until > now) return { kind: 'in_flight' };
+
+  // Compare-and-set on the old lock: of several requests finding it abandoned, one takes over.
+  const takeover = await store.db
+    .updateTable('idempotency_keys')
+    .set({ locked_until: now + lockMs })
+    .where('agent', '=', ref.agent)
+    .where('key', '=', ref.key)
+    .where('state', '=', 'in_flight')
+    .where('locked_until', '=', row.locked_until)
+    .executeTakeFirst();
+  if (Number(takeover.numUpdatedRows) !== 1) return { kind: 'in_flight' };
+  return row.action_id ? { kind: 'resume', actionId: row.action_id } : { kind: 'claimed' };
+}
+
+/** Ties the accepted action to the key, in the transaction that accepts it. */
+export async function attachAction(
+  trx: Kysely<Database>,
+  ref: KeyRef,
+  actionId: string,
+): Promise<void> {
+  await trx
+    .updateTable('idempotency_keys')
+    .set({ action_id: actionId })
+    .where('agent', '=', ref.agent)
+    .where('key', '=', ref.key)
+    .execute();
+}
+
+/** Stores the answer; later requests with the key get it replayed. */
+export async function completeKey(
+  store: Store,
+  ref: KeyRef,
+  status: number,
+  body: unknown,
+): Promise<void> {
+  await store.db
+    .updateTable('idempotency_keys')
+    .set({ state: 'done', response_status: status, response_body: JSON.stringify(body) })
+    .where('agent', '=', ref.agent)
+    .where('key', '=', ref.key)
+    .execute();
+}
+
+/**
+ * Frees a key whose request failed before anything was accepted (a 5xx), so the client's retry
+ * runs again instead of replaying an error that was ours.
+ */
+export async function releaseKey(store: Store, ref: KeyRef): Promise<void> {
+  await store.db
+    .deleteFrom('idempotency_keys')
+    .where('agent', '=', ref.agent)
+    .where('key', '=', ref.key)
+    .where('state', '=', 'in_flight')
+    .where('action_id', 'is', null)
+    .execute();
+}
+
+/** Deletes keys older than `before` (epoch ms) that are no longer in flight. */
+export async function pruneKeys(store: Store, before: number): Promise<number> {
+  const result = await store.db
+    .deleteFrom('idempotency_keys')
+    .where('created_at', '<', before)
+    .where('state', '=', 'done')
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,19 @@
+export { getAction, listPendingApprovals, retryAction } from './action-queries.js';
+export type { ActionRow, ActionView } from './action-view.js';
+export { ActionWorker, type ActionWorkerOptions } from './action-worker.js';
+export {
+  type CatalogueLimits,
+  catalogue,
+  OPERATION_NAMES,
+  type OperationSpec,
+  type Risk,
+} from './catalogue.js';
+export { CircuitBreakers } from './circuit-breaker.js';
+export type { ExecuteDeps } from './execute-action.js';
+export { pruneKeys } from './idempotency.js';
+export {
+  type DryRunView,
+  type ProposalAnswer,
+  type ProposeDeps,
+  proposeAction,
+} from './propose-action.js';

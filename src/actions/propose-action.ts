@@ -1,0 +1,292 @@
+import type { Agent } from '../agents/index.js';
+import type { Connector } from '../connectors/connector.js';
+import { AppError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { CompiledPolicies } from '../policy/index.js';
+import type { Store } from '../store/index.js';
+import { type ActionRow, type ActionView, toActionView } from './action-view.js';
+import type { ActionWorker } from './action-worker.js';
+import type { CatalogueLimits } from './catalogue.js';
+import {
+  checkTargetBinding,
+  connectorFor,
+  decide,
+  readTarget,
+  resolveOperation,
+  staleBasis,
+} from './checks.js';
+import { fingerprint } from './fingerprint.js';
+import { attachAction, claimKey, completeKey, type KeyRef, releaseKey } from './idempotency.js';
+import { type Proposal, proposalSchema, recordKey } from './proposal.js';
+
+export interface ProposeDeps {
+  readonly store: Store;
+  readonly connectors: ReadonlyMap<string, Connector>;
+  readonly policies: CompiledPolicies;
+  readonly limits: CatalogueLimits;
+  readonly worker: Pick<ActionWorker, 'notify' | 'waitForSettled'>;
+  /** How long to wait for the outcome before answering 202 queued. */
+  readonly waitMs: number;
+  /** How long an idempotency key stays claimed by a request that went silent. */
+  readonly keyLockMs: number;
+  readonly now: () => number;
+}
+
+/** The answer to a proposal: a status code and an action, or an error; either may be a replay. */
+export type ProposalAnswer =
+  | {
+      readonly kind: 'ok';
+      readonly status: number;
+      readonly body: ActionView | DryRunView;
+      readonly replayed: boolean;
+    }
+  | { readonly kind: 'error'; readonly error: AppError; readonly replayed: boolean };
+
+export interface DryRunView {
+  readonly dryRun: true;
+  /** What would happen: `execute` or `pending_approval`. */
+  readonly outcome: 'execute' | 'pending_approval';
+  readonly verdict: unknown;
+  readonly risk: string;
+  readonly currentRevision: string | null;
+}
+
+type StoredAnswer =
+  | { ok: true; status: number; body: ActionView | DryRunView }
+  | {
+      ok: false;
+      error: { code: string; status: number; message: string; details: Record<string, unknown> };
+    };
+
+/**
+ * `POST /v1/actions`: authenticate (the edge did), idempotency, validate params and target, read
+ * the record as it is now, check the basis, run policy, then accept the action and its outbox row
+ * in one commit and wait up to `waitMs` for the worker to execute it.
+ */
+export async function proposeAction(
+  deps: ProposeDeps,
+  agent: Agent,
+  idempotencyKey: string | undefined,
+  body: unknown,
+): Promise<ProposalAnswer> {
+  if (!idempotencyKey) {
+    return {
+      kind: 'error',
+      error: new AppError('idempotency-key-missing', 400, 'the Idempotency-Key header is required'),
+      replayed: false,
+    };
+  }
+  if (idempotencyKey.length > 255) {
+    return {
+      kind: 'error',
+      error: new AppError('invalid-request', 400, 'Idempotency-Key is longer than 255 characters'),
+      replayed: false,
+    };
+  }
+  const parsed = proposalSchema.safeParse(body);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`,
+    );
+    return {
+      kind: 'error',
+      error: new AppError('invalid-request', 400, problems.join('; '), { details: { problems } }),
+      replayed: false,
+    };
+  }
+  const proposal = parsed.data;
+  const ref: KeyRef = { agent: agent.name, key: idempotencyKey };
+  const claim = await claimKey(deps.store, ref, fingerprint(proposal), deps.now(), deps.keyLockMs);
+
+  switch (claim.kind) {
+    case 'mismatch':
+      return {
+        kind: 'error',
+        error: new AppError(
+          'idempotency-key-reuse',
+          422,
+          'this Idempotency-Key was used with a different request',
+          {
+            details: { idempotencyKey },
+          },
+        ),
+        replayed: false,
+      };
+    case 'in_flight':
+      return {
+        kind: 'error',
+        error: new AppError(
+          'idempotency-in-flight',
+          409,
+          'a request with this Idempotency-Key is still being handled; retry later',
+          {
+            details: { idempotencyKey, retryAfterSeconds: 1 },
+          },
+        ),
+        replayed: false,
+      };
+    case 'replay':
+      return fromStored(claim.body as StoredAnswer, true);
+    case 'resume': {
+      const answer = await answerFromAction(deps, claim.actionId);
+      await completeKey(deps.store, ref, ...toStored(answer));
+      return answer;
+    }
+    case 'claimed':
+      break;
+  }
+
+  let answer: ProposalAnswer;
+  try {
+    answer = await evaluate(deps, agent, ref, proposal);
+  } catch (error) {
+    if (error instanceof AppError && error.status < 500) {
+      answer = { kind: 'error', error, replayed: false };
+    } else {
+      // Ours, not the client's: free the key so the client's retry runs again.
+      await releaseKey(deps.store, ref);
+      throw error;
+    }
+  }
+  await completeKey(deps.store, ref, ...toStored(answer));
+  return answer;
+}
+
+async function evaluate(
+  deps: ProposeDeps,
+  agent: Agent,
+  ref: KeyRef,
+  proposal: Proposal,
+): Promise<ProposalAnswer> {
+  const { target } = proposal;
+  const operation = resolveOperation(
+    agent,
+    proposal.operation,
+    target,
+    proposal.params,
+    deps.limits,
+  );
+  const connector = connectorFor(deps.connectors, target.system);
+  await checkTargetBinding(deps.store, connector, target, proposal.basis?.events ?? []);
+
+  const current = operation.spec.kind === 'update' ? await readTarget(connector, target) : null;
+  if (current) {
+    const revision = proposal.basis?.revision;
+    if (revision === undefined && !agent.allowWithoutBasis) {
+      throw new AppError(
+        'basis-required',
+        409,
+        `state the revision the decision was made on (basis.revision); it is ${current.revision}`,
+        {
+          details: { currentRevision: current.revision },
+        },
+      );
+    }
+    if (revision !== undefined && revision !== current.revision) {
+      throw await staleBasis(deps.store, target, proposal.basis, current);
+    }
+  }
+  const verdict = decide(deps.policies, agent, operation, target, current, deps.now());
+  const needsApproval = operation.risk === 'high' || verdict.kind === 'needs_approval';
+  const verdictDocument =
+    needsApproval && verdict.kind === 'allow'
+      ? {
+          kind: 'needs_approval',
+          rule: null,
+          reason: `${operation.spec.name} is a high-risk operation`,
+        }
+      : verdict;
+
+  if (proposal.dryRun) {
+    const view: DryRunView = {
+      dryRun: true,
+      outcome: needsApproval ? 'pending_approval' : 'execute',
+      verdict: verdictDocument,
+      risk: operation.risk,
+      currentRevision: current?.revision ?? null,
+    };
+    return { kind: 'ok', status: 200, body: view, replayed: false };
+  }
+
+  const now = deps.now();
+  const id = newId('act');
+  await deps.store.transaction(async (trx) => {
+    await trx
+      .insertInto('actions')
+      .values({
+        id,
+        agent: agent.name,
+        idempotency_key: ref.key,
+        operation: operation.spec.name,
+        record_key: recordKey(target),
+        target: JSON.stringify(target),
+        params: JSON.stringify(operation.params),
+        basis: proposal.basis ? JSON.stringify(proposal.basis) : null,
+        decision: proposal.decision ? JSON.stringify(proposal.decision) : null,
+        status: needsApproval ? 'pending_approval' : 'queued',
+        verdict: JSON.stringify(verdictDocument),
+        expected_revision: current?.revision ?? null,
+        next_attempt_at: now,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    await attachAction(trx, ref, id);
+  });
+  if (!needsApproval) deps.worker.notify();
+  return answerFromAction(deps, id);
+}
+
+/** The answer an action's state gives: waiting up to `waitMs` while it is queued or executing. */
+async function answerFromAction(deps: ProposeDeps, id: string): Promise<ProposalAnswer> {
+  const settled = await deps.worker.waitForSettled(id, deps.waitMs);
+  const row: ActionRow | undefined =
+    settled ??
+    (await deps.store.db.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirst());
+  if (!row) throw new Error(`action ${id} vanished`);
+  const view = toActionView(row);
+  switch (row.status) {
+    case 'executed':
+    case 'failed':
+    case 'dead':
+      return { kind: 'ok', status: 200, body: view, replayed: false };
+    case 'stale':
+    case 'denied': {
+      const error = (view.error ?? {}) as { code?: string; status?: number; message?: string };
+      const { code, status, message, ...details } = error;
+      return {
+        kind: 'error',
+        error: new AppError(code ?? row.status, status ?? 409, message ?? row.status, {
+          details: { ...details, action: row.id },
+        }),
+        replayed: false,
+      };
+    }
+    default:
+      return { kind: 'ok', status: 202, body: view, replayed: false };
+  }
+}
+
+function toStored(answer: ProposalAnswer): [number, StoredAnswer] {
+  if (answer.kind === 'ok')
+    return [answer.status, { ok: true, status: answer.status, body: answer.body }];
+  const { error } = answer;
+  return [
+    error.status,
+    {
+      ok: false,
+      error: {
+        code: error.code,
+        status: error.status,
+        message: error.message,
+        details: { ...error.details },
+      },
+    },
+  ];
+}
+
+function fromStored(stored: StoredAnswer, replayed: boolean): ProposalAnswer {
+  if (stored.ok) return { kind: 'ok', status: stored.status, body: stored.body, replayed };
+  const { code, status, message, details } = stored.error;
+  return { kind: 'error', error: new AppError(code, status, message, { details }), replayed };
+}

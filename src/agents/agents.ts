@@ -1,0 +1,84 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+import type { Store } from '../store/index.js';
+
+/** An authenticated agent and what it may propose. */
+export interface Agent {
+  readonly name: string;
+  readonly operations: readonly string[];
+  /** May write to an existing record without stating the revision it decided on. */
+  readonly allowWithoutBasis: boolean;
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/**
+ * The agent whose key this is: agents of the config first, then those added with
+ * `airlock agents add`. Keys are stored as SHA-256 only and compared in constant time.
+ * Throws `unauthorized` (401).
+ */
+export async function authenticateAgent(
+  store: Store,
+  agents: Config['agents'],
+  authorization: string | undefined,
+): Promise<Agent> {
+  const key = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  if (!key)
+    throw new AppError(
+      'unauthorized',
+      401,
+      'an agent key is required: Authorization: Bearer <key>',
+    );
+  const hash = sha256(key);
+  let found: Agent | undefined;
+  for (const [name, agent] of Object.entries(agents)) {
+    if (timingSafeEqual(hash, Buffer.from(agent.keySha256, 'hex'))) {
+      found = { name, operations: agent.operations, allowWithoutBasis: agent.allowWithoutBasis };
+    }
+  }
+  if (found) return found;
+  const row = await store.db
+    .selectFrom('agents')
+    .selectAll()
+    .where('key_sha256', '=', hash.toString('hex'))
+    .executeTakeFirst();
+  if (!row) throw new AppError('unauthorized', 401, 'the agent key is not recognised');
+  return {
+    name: row.name,
+    operations: JSON.parse(row.operations) as string[],
+    allowWithoutBasis: false,
+  };
+}
+
+/**
+ * Creates an agent in the store and returns its key, which is shown once and stored only as a
+ * hash. Throws `agent-exists` (409) when the name is taken in the config or the store.
+ */
+export async function addAgent(
+  store: Store,
+  configured: Config['agents'],
+  name: string,
+  operations: readonly string[],
+): Promise<string> {
+  if (Object.hasOwn(configured, name)) {
+    throw new AppError('agent-exists', 409, `agent ${name} is defined in the config`);
+  }
+  const key = `ak_${randomBytes(24).toString('base64url')}`;
+  const inserted = await store.db
+    .insertInto('agents')
+    .values({
+      name,
+      key_sha256: sha256(key).toString('hex'),
+      operations: JSON.stringify(operations),
+      created_at: Date.now(),
+    })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
+    throw new AppError('agent-exists', 409, `agent ${name} exists already`);
+  }
+  return key;
+}

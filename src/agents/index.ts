@@ -1,0 +1,1 @@
+export { type Agent, addAgent, authenticateAgent } from './agents.js';

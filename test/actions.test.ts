@@ -1,0 +1,452 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { OPERATION_NAMES } from '../src/actions/index.js';
+import type { Store } from '../src/store/index.js';
+import { ADMIN_TOKEN, createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
+import { call, startSandbox } from './helpers/sandbox.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+
+const AGENT_KEY = 'ak_test_support_bot';
+const NARROW_KEY = 'ak_test_narrow_bot';
+
+type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
+
+describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
+  let database: TestDatabase;
+  let store: Store;
+  let gateway: TestApp;
+  let sandbox: Sandbox;
+
+  afterEach(async () => {
+    await gateway?.close();
+    await store?.close();
+    await database?.drop();
+    await sandbox?.close();
+  });
+
+  async function start(values: Record<string, unknown> = {}) {
+    sandbox = await startSandbox();
+    database = createTestDatabase(backend);
+    store = await database.open();
+    const connector = { kind: 'sandbox', url: sandbox.url, timeout: '500ms' };
+    gateway = await createTestApp(
+      store,
+      testConfig(database.url, {
+        agents: {
+          'support-bot': { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] },
+          narrow: { keySha256: sha256(NARROW_KEY), operations: ['ticket.add_note'] },
+        },
+        connectors: { helpdesk: connector, crm: connector, orders: connector },
+        actions: { wait: '3s', maxBackoff: '200ms' },
+        ...values,
+      }),
+    );
+    const seeded = sandbox.seed({
+      contacts: [{ properties: { email: 'ada@example.com', name: 'Ada' } }],
+      tickets: [{ subject: 'Where is my order?' }, { subject: 'Refund please' }],
+      orders: [{ currency: 'EUR', subtotal: 120 }],
+    });
+    return {
+      ticket: seeded.tickets[0] as { id: string; revision: number },
+      other: seeded.tickets[1] as { id: string; revision: number },
+      contact: seeded.contacts[0] as { id: string; revision: number },
+      order: seeded.orders[0] as { id: string; revision: number },
+    };
+  }
+
+  function propose(body: Record<string, unknown>, key: string | null, agentKey = AGENT_KEY) {
+    return gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { authorization: `Bearer ${agentKey}`, ...(key ? { 'idempotency-key': key } : {}) },
+      payload: body,
+    });
+  }
+
+  const setStatus = (id: string, revision: number, status = 'pending') => ({
+    operation: 'ticket.set_status',
+    target: { system: 'helpdesk', type: 'ticket', id },
+    params: { status },
+    basis: { revision: String(revision) },
+    decision: { model: 'test-model', summary: 'waiting for the customer' },
+  });
+
+  async function writes(operation?: string) {
+    const answer = await call(sandbox.url as string, 'GET', '/_writes');
+    const all = answer.body.writes as Array<{ operation: string; record: { id: string } }>;
+    return operation ? all.filter((write) => write.operation === operation) : all;
+  }
+
+  it('executes a proposal once, on the current revision, and answers with its effect', async () => {
+    const { ticket } = await start();
+    const response = await propose(setStatus(ticket.id, ticket.revision), 'k-1');
+    expect(response.statusCode).toBe(200);
+    const action = response.json();
+    expect(action).toMatchObject({
+      status: 'executed',
+      operation: 'ticket.set_status',
+      attempts: 1,
+    });
+    expect(action.effect.after).toMatchObject({ status: 'pending' });
+    expect(await writes()).toHaveLength(1);
+
+    const fetched = await gateway.app.inject({
+      method: 'GET',
+      url: `/v1/actions/${action.action}`,
+      headers: { authorization: `Bearer ${AGENT_KEY}` },
+    });
+    expect(fetched.json()).toMatchObject({ action: action.action, status: 'executed' });
+  });
+
+  it('replays the stored answer for the same key and body, and refuses key reuse or a missing key', async () => {
+    const { ticket } = await start();
+    const body = setStatus(ticket.id, ticket.revision);
+    const first = await propose(body, 'k-2');
+    const again = await propose(body, 'k-2');
+    expect(again.statusCode).toBe(first.statusCode);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    expect(await writes()).toHaveLength(1);
+
+    const reuse = await propose({ ...body, params: { status: 'solved' } }, 'k-2');
+    expect(reuse.statusCode).toBe(422);
+    expect(reuse.json().type).toBe('urn:airlock:problem:idempotency-key-reuse');
+    const missing = await propose(body, null);
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().type).toBe('urn:airlock:problem:idempotency-key-missing');
+  });
+
+  it('executes once when 50 requests with one key arrive together', async () => {
+    const { ticket } = await start();
+    const body = setStatus(ticket.id, ticket.revision);
+    const answers = await Promise.all(Array.from({ length: 50 }, () => propose(body, 'k-race')));
+    expect(await writes()).toHaveLength(1);
+    const statuses = answers.map((answer) => answer.statusCode);
+    expect(statuses.every((status) => status === 200 || status === 409)).toBe(true);
+    for (const answer of answers.filter((a) => a.statusCode === 409)) {
+      expect(answer.json().type).toBe('urn:airlock:problem:idempotency-in-flight');
+    }
+    const actions = await store.db.selectFrom('actions').select('id').execute();
+    expect(actions).toHaveLength(1);
+  });
+
+  it('refuses a stale basis with what changed, and writes nothing', async () => {
+    const { ticket } = await start();
+    // Someone else changes the ticket after the agent read it.
+    const outside = await call(sandbox.url as string, 'PUT', `/api/tickets/${ticket.id}`, {
+      status: 'open',
+      comment: { body: 'Any news?', kind: 'message' },
+    });
+    expect(outside.status).toBe(200);
+    const before = (await writes()).length;
+    const response = await propose(setStatus(ticket.id, ticket.revision, 'closed'), 'k-stale');
+    expect(response.statusCode).toBe(409);
+    const problem = response.json();
+    expect(problem.type).toBe('urn:airlock:problem:stale-basis');
+    expect(problem.basisRevision).toBe(String(ticket.revision));
+    expect(problem.currentRevision).not.toBe(String(ticket.revision));
+    expect(problem.current).toMatchObject({ status: 'open' });
+    expect(await writes()).toHaveLength(before);
+  });
+
+  it('refuses a write that names no basis revision', async () => {
+    const { ticket } = await start();
+    const { basis: _basis, ...body } = setStatus(ticket.id, ticket.revision);
+    const response = await propose(body, 'k-nobasis');
+    expect(response.statusCode).toBe(409);
+    expect(response.json().type).toBe('urn:airlock:problem:basis-required');
+  });
+
+  it('checks the second of two proposals on one record against the record as the first left it', async () => {
+    const { ticket } = await start();
+    const [a, b] = await Promise.all([
+      propose(setStatus(ticket.id, ticket.revision, 'pending'), 'k-a'),
+      propose(setStatus(ticket.id, ticket.revision, 'solved'), 'k-b'),
+    ]);
+    const codes = [a, b].map((answer) => answer.statusCode).sort();
+    expect(codes).toEqual([200, 409]);
+    expect(await writes()).toHaveLength(1);
+  });
+
+  it('refuses unknown operations, bad params, wrong targets and operations the agent may not propose', async () => {
+    const { ticket, order } = await start();
+    const cases: Array<[Record<string, unknown>, number, string, string?]> = [
+      [
+        { ...setStatus(ticket.id, ticket.revision), operation: 'ticket.delete' },
+        422,
+        'unknown-operation',
+      ],
+      [
+        { ...setStatus(ticket.id, ticket.revision), params: { status: 'vanished' } },
+        422,
+        'invalid-params',
+      ],
+      [
+        {
+          ...setStatus(order.id, order.revision),
+          target: { system: 'orders', type: 'order', id: order.id },
+        },
+        422,
+        'invalid-target',
+      ],
+      [
+        {
+          ...setStatus(ticket.id, ticket.revision),
+          target: { system: 'erp', type: 'ticket', id: 'x' },
+        },
+        422,
+        'unknown-system',
+      ],
+      [{ ...setStatus('999999', 1) }, 422, 'target-not-found'],
+      [setStatus(ticket.id, ticket.revision), 403, 'not-permitted', NARROW_KEY],
+      [{ operation: 'ticket.set_status' }, 400, 'invalid-request'],
+    ];
+    for (const [n, [body, status, code, key]] of cases.entries()) {
+      const response = await propose(body, `k-bad-${n}`, key);
+      expect(response.statusCode, code).toBe(status);
+      expect(response.json().type, code).toBe(`urn:airlock:problem:${code}`);
+    }
+    const unauthorized = await propose(setStatus(ticket.id, ticket.revision), 'k-x', 'not-a-key');
+    expect(unauthorized.statusCode).toBe(401);
+    expect(await writes()).toHaveLength(0);
+  });
+
+  it('binds the target to the record the basis events concern', async () => {
+    const { ticket, other } = await start({
+      sources: {
+        helpdesk: {
+          scheme: 'standard-webhooks',
+          secrets: ['whsec_dGVzdC1zZWNyZXQtZm9yLWFpcmxvY2stdGVzdHM='],
+        },
+      },
+    });
+    const [eventId] = await insertEvent(store, {
+      system: 'helpdesk',
+      type: 'ticket',
+      id: ticket.id,
+    });
+    const onOther = await propose(
+      {
+        ...setStatus(other.id, other.revision),
+        basis: { revision: String(other.revision), events: [eventId] },
+      },
+      'k-bind-1',
+    );
+    expect(onOther.statusCode).toBe(422);
+    expect(onOther.json()).toMatchObject({
+      type: 'urn:airlock:problem:target-mismatch',
+      event: eventId,
+    });
+    const onSame = await propose(
+      {
+        ...setStatus(ticket.id, ticket.revision),
+        basis: { revision: String(ticket.revision), events: [eventId] },
+      },
+      'k-bind-2',
+    );
+    expect(onSame.statusCode).toBe(200);
+    const unknown = await propose(
+      { ...setStatus(ticket.id, ticket.revision), basis: { events: ['evt_nope'] } },
+      'k-bind-3',
+    );
+    expect(unknown.json().type).toBe('urn:airlock:problem:unknown-basis-event');
+  });
+
+  it('applies policy: a deny names its rule, a failing rule denies, approval rules hold the action', async () => {
+    const { ticket, order } = await start({
+      policies: [
+        {
+          name: 'no-close-while-customer-waits',
+          when: "proposal.operation == 'ticket.set_status' && proposal.params.status == 'closed'",
+          deny: 'record.lastCustomerMessageAt > record.lastAgentReplyAt',
+          reason: 'the customer wrote after the last reply',
+        },
+        {
+          name: 'broken-rule',
+          when: "proposal.operation == 'ticket.assign'",
+          deny: 'record.noSuchField == 1',
+          reason: 'never reached',
+        },
+        {
+          name: 'review-tags',
+          when: "proposal.operation == 'ticket.tag'",
+          requireApproval: "'vip' in proposal.params.add",
+          reason: 'VIP tagging is reviewed',
+        },
+      ],
+    });
+    // A customer message after an agent reply: closing now is refused by the rule.
+    await call(sandbox.url as string, 'PUT', `/api/tickets/${ticket.id}`, {
+      comment: { body: 'Sorry for the wait', kind: 'reply' },
+    });
+    await call(sandbox.url as string, 'PUT', `/api/tickets/${ticket.id}`, {
+      comment: { body: 'Still waiting!', kind: 'message' },
+    });
+    const current = (await call(sandbox.url as string, 'GET', `/api/tickets/${ticket.id}`)).body;
+    const revision = current.ticket.revision;
+
+    const close = await propose(setStatus(ticket.id, revision, 'closed'), 'k-p1');
+    expect(close.statusCode).toBe(403);
+    expect(close.json()).toMatchObject({
+      type: 'urn:airlock:problem:policy-denied',
+      rule: 'no-close-while-customer-waits',
+    });
+
+    const assign = await propose(
+      {
+        operation: 'ticket.assign',
+        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+        params: { assignee: 'sam' },
+        basis: { revision: String(revision) },
+      },
+      'k-p2',
+    );
+    expect(assign.statusCode).toBe(403);
+    expect(assign.json().rule).toBe('broken-rule');
+
+    const tag = await propose(
+      {
+        operation: 'ticket.tag',
+        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+        params: { add: ['vip'] },
+        basis: { revision: String(revision) },
+      },
+      'k-p3',
+    );
+    expect(tag.statusCode).toBe(202);
+    expect(tag.json()).toMatchObject({ status: 'pending_approval', approval: tag.json().action });
+
+    const cancel = await propose(
+      {
+        operation: 'order.cancel',
+        target: { system: 'orders', type: 'order', id: order.id },
+        params: { reason: 'asked' },
+        basis: { revision: String(order.revision) },
+      },
+      'k-p4',
+    );
+    expect(cancel.statusCode).toBe(202);
+    expect(cancel.json().status).toBe('pending_approval');
+
+    const approvals = await gateway.app.inject({
+      method: 'GET',
+      url: '/v1/approvals',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(
+      approvals
+        .json()
+        .approvals.map((a: { operation: string }) => a.operation)
+        .sort(),
+    ).toEqual(['order.cancel', 'ticket.tag']);
+    expect(await writes('ticket.update')).toHaveLength(2); // only the two set-up comments
+  });
+
+  it('answers a dry run with the verdict and writes nothing', async () => {
+    const { ticket } = await start();
+    const response = await propose(
+      { ...setStatus(ticket.id, ticket.revision), dryRun: true },
+      'k-dry',
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      dryRun: true,
+      outcome: 'execute',
+      currentRevision: String(ticket.revision),
+    });
+    expect(await writes()).toHaveLength(0);
+    expect(await store.db.selectFrom('actions').select('id').execute()).toHaveLength(0);
+  });
+
+  it('retries 5xx and 429 answers, then executes once', async () => {
+    const { ticket } = await start();
+    await call(sandbox.url as string, 'POST', '/_faults', {
+      operation: 'ticket.update',
+      times: 1,
+      status: 503,
+      retryAfterSeconds: 0,
+    });
+    await call(sandbox.url as string, 'POST', '/_faults', {
+      operation: 'ticket.update',
+      times: 1,
+      status: 429,
+      retryAfterSeconds: 0,
+    });
+    const response = await propose(setStatus(ticket.id, ticket.revision), 'k-retry');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ status: 'executed' });
+    expect(response.json().attempts).toBeGreaterThan(1);
+    expect(await writes()).toHaveLength(1);
+  });
+
+  it('reconciles a write that landed after the call timed out: exactly one effect', async () => {
+    const { ticket } = await start();
+    // The sandbox applies the reply, then answers after the connector's 500 ms timeout.
+    await call(sandbox.url as string, 'POST', '/_faults', {
+      operation: 'ticket.update',
+      times: 1,
+      delayMs: 1500,
+    });
+    const response = await propose(
+      {
+        operation: 'ticket.reply',
+        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+        params: { body: 'Your order ships today.' },
+        basis: { revision: String(ticket.revision) },
+      },
+      'k-ambiguous',
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.json().status).toBe('executed');
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    const replies = (await writes()).filter((write) => write.record.id === ticket.id);
+    expect(replies).toHaveLength(1);
+  });
+
+  it('creates a CRM contact once even when the answer is lost, by its unique key', async () => {
+    await start();
+    await call(sandbox.url as string, 'POST', '/_faults', {
+      operation: 'contact.create',
+      times: 1,
+      delayMs: 1500,
+    });
+    const response = await propose(
+      {
+        operation: 'contact.create',
+        target: { system: 'crm', type: 'contact', id: 'new' },
+        params: { email: 'grace@example.com', name: 'Grace' },
+      },
+      'k-create',
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.json().status).toBe('executed');
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect((await writes()).filter((write) => write.operation.startsWith('contact'))).toHaveLength(
+      1,
+    );
+  });
+});
+
+async function insertEvent(
+  store: Store,
+  record: { system: string; type: string; id: string },
+): Promise<string[]> {
+  const id = `evt_${Date.now().toString(16).padStart(12, '0')}${'0'.repeat(20)}`;
+  await store.db
+    .insertInto('events')
+    .values({
+      id,
+      source: 'helpdesk',
+      dedup_key: id,
+      provider_event_id: id,
+      request_id: 'req_test',
+      item_index: null,
+      type: 'ticket.updated',
+      record_system: record.system,
+      record_type: record.type,
+      record_id: record.id,
+      occurred_at: null,
+      received_at: Date.now(),
+    })
+    .execute();
+  return [id];
+}

@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { OPERATION_NAMES } from '../src/actions/index.js';
+import { sha256 } from './helpers/gateway.js';
+import { freePort, startGatewayProcess, writeConfig } from './helpers/gateway-process.js';
+import { call, startSandbox } from './helpers/sandbox.js';
+import { BACKENDS, createTestDatabase } from './helpers/stores.js';
+
+const AGENT_KEY = 'ak_crash_test_agent';
+
+/**
+ * The gateway is killed with SIGKILL at one step of executing a `ticket.reply` (a comment: the
+ * operation a blind retry would duplicate) and started again. Exactly one reply must land.
+ */
+describe.each(BACKENDS)('kill -9 while executing an action on %s', (backend) => {
+  const steps = [
+    {
+      step: 'after the outbox commit, before the connector call',
+      // The worker's read before executing hangs: the action is committed, nothing is written.
+      fault: { operation: 'ticket.read', times: 2, delayMs: 3_000 },
+      landed: false,
+    },
+    {
+      step: 'after the connector call, before the result commit',
+      // The sandbox applies the reply, then holds the answer back.
+      fault: { operation: 'ticket.update', times: 1, delayMs: 60_000 },
+      landed: true,
+    },
+  ];
+
+  it.each(steps)('$step: exactly one effect after restart', async ({ fault, landed }) => {
+    const sandbox = await startSandbox();
+    const database = createTestDatabase(backend);
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-crash-actions-'));
+    const connector = { kind: 'sandbox', url: sandbox.url, timeout: '30s' };
+    const configFile = writeConfig(dir, {
+      store: { url: database.url },
+      log: { level: 'warn' },
+      agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
+      connectors: { helpdesk: connector },
+      // A dead worker's claim runs out quickly, so the restarted one takes over in the test.
+      actions: { lease: '1s', wait: '2s' },
+    });
+    const port = await freePort();
+    let gateway = await startGatewayProcess(configFile, port);
+    try {
+      const [ticket] = sandbox.seed({ tickets: [{ subject: 'Where is my order?' }] })
+        .tickets as Array<{
+        id: string;
+        revision: number;
+      }>;
+      const ticketId = (ticket as { id: string }).id;
+      await call(sandbox.url, 'POST', '/_faults', fault);
+      const body = {
+        operation: 'ticket.reply',
+        target: { system: 'helpdesk', type: 'ticket', id: ticketId },
+        params: { body: 'It ships today.' },
+        basis: { revision: String((ticket as { revision: number }).revision) },
+      };
+      const headers = { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'reply-1' };
+      // The first answer never comes: the process dies while it is waiting.
+      void call(gateway.url, 'POST', '/v1/actions', body, headers).catch(() => {});
+
+      const store = await database.open();
+      try {
+        await waitFor(async () => {
+          const rows = await store.db.selectFrom('actions').select('status').execute();
+          if (rows.length === 0) return false;
+          if (!landed) return true;
+          const writes = (await call(sandbox.url, 'GET', '/_writes')).body.writes as unknown[];
+          return writes.length === 1;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await gateway.stop('SIGKILL');
+        const before = (await call(sandbox.url, 'GET', '/_writes')).body.writes as unknown[];
+        expect(before).toHaveLength(landed ? 1 : 0);
+
+        await call(sandbox.url, 'DELETE', '/_faults');
+        gateway = await startGatewayProcess(configFile, port);
+        await waitFor(async () => {
+          const row = await store.db.selectFrom('actions').select('status').executeTakeFirst();
+          return row?.status === 'executed';
+        });
+        // The agent retries its request with the same key: it learns the outcome, nothing runs twice.
+        const retried = await call(gateway.url, 'POST', '/v1/actions', body, headers);
+        expect(retried.status).toBe(200);
+        expect(retried.body.status).toBe('executed');
+        const writes = (await call(sandbox.url, 'GET', '/_writes')).body.writes as Array<{
+          record: { id: string };
+        }>;
+        expect(writes.filter((write) => write.record.id === ticketId)).toHaveLength(1);
+        expect(await store.db.selectFrom('actions').select('id').execute()).toHaveLength(1);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await gateway.stop('SIGKILL');
+      await sandbox.close();
+      rmSync(dir, { recursive: true, force: true });
+      await database.drop();
+    }
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
