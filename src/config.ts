@@ -178,6 +178,18 @@ function configSchema(env: NodeJS.ProcessEnv) {
       )
       .default({}),
     policies: policyRulesSchema,
+    /** At most `max` accepted actions of `operations` per record (or agent) within `window`. */
+    rateLimits: z
+      .array(
+        z.strictObject({
+          name,
+          operations: z.array(z.enum(OPERATION_NAMES as [string, ...string[]])).min(1),
+          per: z.enum(['record', 'agent']),
+          max: z.number().int().min(1).max(10_000),
+          window: duration,
+        }),
+      )
+      .default([]),
     actions: z
       .strictObject({
         /** How long `POST /v1/actions` waits for the outcome before answering 202 queued. */

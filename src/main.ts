@@ -56,6 +56,13 @@ export async function assembleGateway(config: Config, store: Store): Promise<Gat
     connectors,
     policies,
     limits,
+    rateLimits: config.rateLimits.map((limit) => ({
+      name: limit.name,
+      operations: limit.operations,
+      per: limit.per,
+      max: limit.max,
+      windowMs: limit.window,
+    })),
     worker,
     waitMs: config.actions.wait,
     keyLockMs: config.actions.lease,

@@ -341,6 +341,58 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(await writes('ticket.update')).toHaveLength(2); // only the two set-up comments
   });
 
+  it('keeps CRM writes, which have no conditional update, off a stale basis', async () => {
+    const { contact } = await start();
+    const update = (phone: string, revision: number) => ({
+      operation: 'contact.update',
+      target: { system: 'crm', type: 'contact', id: contact.id },
+      params: { changes: { phone } },
+      basis: { revision: String(revision) },
+    });
+    // Two agents decide on the same revision at once: Airlock serialises them per record and
+    // re-reads before each write, so the second sees the first one's change and is refused.
+    const answers = await Promise.all([
+      propose(update('+1 555 0100', contact.revision), 'k-crm-a'),
+      propose(update('+1 555 0199', contact.revision), 'k-crm-b'),
+    ]);
+    expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 409]);
+    const crmWrites = (await writes()).filter((write) => write.operation.startsWith('contact'));
+    expect(crmWrites).toHaveLength(1);
+  });
+
+  it('holds a rate limit under concurrent proposals: one email per contact', async () => {
+    const { contact } = await start({
+      rateLimits: [
+        {
+          name: 'one-email-per-contact-per-day',
+          operations: ['email.send'],
+          per: 'record',
+          max: 1,
+          window: '24h',
+        },
+      ],
+    });
+    const email = (n: number) => ({
+      operation: 'email.send',
+      target: { system: 'crm', type: 'contact', id: contact.id },
+      params: { subject: `Update ${n}`, body: 'Your order ships today.' },
+      basis: { revision: String(contact.revision) },
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, n) => propose(email(n), `k-mail-${n}`)),
+    );
+    const codes = answers.map((answer) => answer.statusCode).sort();
+    expect(codes.filter((code) => code === 200)).toHaveLength(1);
+    expect(codes.filter((code) => code === 403)).toHaveLength(9);
+    const denied = answers.find((answer) => answer.statusCode === 403)?.json();
+    expect(denied).toMatchObject({
+      rule: 'one-email-per-contact-per-day',
+      type: 'urn:airlock:problem:policy-denied',
+    });
+    expect(denied.retryAfterSeconds).toBeGreaterThan(86_000);
+    expect((await writes()).filter((write) => write.operation.startsWith('email'))).toHaveLength(1);
+  });
+
   it('answers a dry run with the verdict and writes nothing', async () => {
     const { ticket } = await start();
     const response = await propose(

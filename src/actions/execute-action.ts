@@ -8,6 +8,7 @@ import type { ActionRow } from './action-view.js';
 import { type CatalogueLimits, catalogue } from './catalogue.js';
 import { connectorFor, decide, readTarget, resolveOperation, staleBasis } from './checks.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
+import { releaseRateLimitSlots } from './rate-limits.js';
 
 export interface ExecuteDeps {
   readonly store: Store;
@@ -140,7 +141,10 @@ async function settle(
   };
   if (outcome.effect) patch.effect = JSON.stringify(outcome.effect);
   if (outcome.error) patch.error = JSON.stringify(errorDocument(outcome.error));
-  await deps.store.db.updateTable('actions').set(patch).where('id', '=', row.id).execute();
+  await deps.store.transaction(async (trx) => {
+    await trx.updateTable('actions').set(patch).where('id', '=', row.id).execute();
+    if (status !== 'executed') await releaseRateLimitSlots(trx, row.id);
+  });
   return status;
 }
 

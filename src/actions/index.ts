@@ -17,3 +17,4 @@ export {
   type ProposeDeps,
   proposeAction,
 } from './propose-action.js';
+export type { RateLimitRule } from './rate-limits.js';

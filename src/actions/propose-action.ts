@@ -18,12 +18,14 @@ import {
 import { fingerprint } from './fingerprint.js';
 import { attachAction, claimKey, completeKey, type KeyRef, releaseKey } from './idempotency.js';
 import { type Proposal, proposalSchema, recordKey } from './proposal.js';
+import { type RateLimitRule, takeRateLimitSlots } from './rate-limits.js';
 
 export interface ProposeDeps {
   readonly store: Store;
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly policies: CompiledPolicies;
   readonly limits: CatalogueLimits;
+  readonly rateLimits: readonly RateLimitRule[];
   readonly worker: Pick<ActionWorker, 'notify' | 'waitForSettled'>;
   /** How long to wait for the outcome before answering 202 queued. */
   readonly waitMs: number;
@@ -232,6 +234,12 @@ async function evaluate(
       })
       .execute();
     await attachAction(trx, ref, id);
+    await takeRateLimitSlots(
+      trx,
+      deps.rateLimits,
+      { id, operation: operation.spec.name, agent: agent.name, recordKey: recordKey(target) },
+      now,
+    );
   });
   if (!needsApproval) deps.worker.notify();
   return answerFromAction(deps, id);

@@ -1,0 +1,74 @@
+import type { Kysely } from 'kysely';
+import { AppError } from '../errors.js';
+import type { Database } from '../store/index.js';
+
+/** A limit from the config: at most `max` accepted actions per scope within `windowMs`. */
+export interface RateLimitRule {
+  readonly name: string;
+  readonly operations: readonly string[];
+  /** `record`: per target record (one email per contact a day); `agent`: per agent. */
+  readonly per: 'record' | 'agent';
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+/**
+ * Takes one slot of every limit that applies, in the transaction that accepts the action.
+ * Slots are rows with a unique (rule, scope, slot) key, so two concurrent proposals cannot both
+ * take the last one, on SQLite or across PostgreSQL instances. Throws `policy-denied` (403)
+ * naming the limit and when a slot frees up.
+ */
+export async function takeRateLimitSlots(
+  trx: Kysely<Database>,
+  rules: readonly RateLimitRule[],
+  action: { id: string; operation: string; agent: string; recordKey: string },
+  now: number,
+): Promise<void> {
+  for (const rule of rules) {
+    if (!rule.operations.includes(action.operation)) continue;
+    const scope = rule.per === 'record' ? action.recordKey : action.agent;
+    await trx
+      .deleteFrom('rate_limit_slots')
+      .where('rule', '=', rule.name)
+      .where('scope', '=', scope)
+      .where('expires_at', '<=', now)
+      .execute();
+    let taken = false;
+    for (let slot = 0; slot < rule.max && !taken; slot++) {
+      const inserted = await trx
+        .insertInto('rate_limit_slots')
+        .values({
+          rule: rule.name,
+          scope,
+          slot,
+          action_id: action.id,
+          expires_at: now + rule.windowMs,
+        })
+        .onConflict((oc) => oc.columns(['rule', 'scope', 'slot']).doNothing())
+        .executeTakeFirst();
+      taken = Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1;
+    }
+    if (taken) continue;
+    const next = await trx
+      .selectFrom('rate_limit_slots')
+      .select((eb) => eb.fn.min('expires_at').as('at'))
+      .where('rule', '=', rule.name)
+      .where('scope', '=', scope)
+      .executeTakeFirst();
+    const retryAfterSeconds = Math.max(1, Math.ceil((Number(next?.at ?? now) - now) / 1000));
+    throw new AppError(
+      'policy-denied',
+      403,
+      `${rule.name}: at most ${rule.max} ${action.operation} per ${rule.per} in ${rule.windowMs / 1000} s`,
+      { details: { rule: rule.name, reason: 'rate limit reached', retryAfterSeconds } },
+    );
+  }
+}
+
+/** Gives back the slots of an action that ended without an effect (failed, stale, denied). */
+export async function releaseRateLimitSlots(
+  trx: Kysely<Database>,
+  actionId: string,
+): Promise<void> {
+  await trx.deleteFrom('rate_limit_slots').where('action_id', '=', actionId).execute();
+}
