@@ -177,6 +177,21 @@ function configSchema(env: NodeJS.ProcessEnv) {
         }),
       )
       .default({}),
+    /**
+     * Run the built-in sandbox CRM + helpdesk in this process (the embedded demo): its webhooks
+     * go to this gateway's `/hooks/<helpdeskSource>` and `/hooks/<crmSource>`.
+     */
+    sandbox: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.coerce.number().int().min(0).max(65_535).default(8081),
+        helpdeskSource: name.default('helpdesk'),
+        crmSource: name.default('crm'),
+        /** Put a few demo contacts, tickets and an order in place at start. */
+        seed: z.boolean().default(true),
+      })
+      .prefault({}),
     policies: policyRulesSchema,
     /** At most `max` accepted actions of `operations` per record (or agent) within `window`. */
     rateLimits: z

@@ -5,6 +5,7 @@ import { type Connector, createSandboxConnector } from './connectors/index.js';
 import { createServer } from './http/index.js';
 import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
 import { compilePolicies } from './policy/index.js';
+import { createSandbox, DEMO_RECORDS, type Sandbox } from './sandbox/index.js';
 import { openStore, type Store } from './store/index.js';
 
 /** Every module of a gateway over one store, wired; not listening. */
@@ -116,20 +117,37 @@ export async function startGateway(config: Config): Promise<Gateway> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const url = `http://${host}:${port}`;
+  const sandbox = config.sandbox.enabled ? await startSandbox(config, url) : undefined;
+  if (sandbox) app.log.info({ url: sandbox.url }, 'built-in sandbox listening');
   let closing: Promise<void> | undefined;
   return {
     app,
     store,
-    url: `http://${host}:${port}`,
+    url,
     close: () => {
       closing ??= (async () => {
         stopPruning();
+        await sandbox?.close();
         await modules.close();
         await store.close();
       })();
       return closing;
     },
   };
+}
+
+/** The built-in sandbox, sending its webhooks to this gateway. */
+async function startSandbox(config: Config, gatewayUrl: string): Promise<Sandbox> {
+  const sandbox = createSandbox({
+    webhookUrl: {
+      helpdesk: `${gatewayUrl}/hooks/${config.sandbox.helpdeskSource}`,
+      crm: `${gatewayUrl}/hooks/${config.sandbox.crmSource}`,
+    },
+  });
+  if (config.sandbox.seed) sandbox.seed(DEMO_RECORDS);
+  await sandbox.listen(config.sandbox.port, config.sandbox.host);
+  return sandbox;
 }
 
 /** Prunes the inbox and idempotency keys past their retention now and every `pruneInterval`. */

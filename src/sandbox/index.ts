@@ -6,6 +6,7 @@ export {
   type SandboxOptions,
 } from './create-sandbox.js';
 export { DEAL_STAGES } from './crm-properties.js';
+export { DEMO_RECORDS } from './demo-records.js';
 export type { Fault, FaultSpec } from './faults.js';
 export { IDEMPOTENCY_TTL_MS } from './idempotency.js';
 export type {
