@@ -66,6 +66,8 @@ export async function assembleGateway(config: Config, store: Store): Promise<Gat
     })),
     worker,
     waitMs: config.actions.wait,
+    // After this a silent request's key may be taken over (a client retrying after a crash);
+    // one action per key still holds when the first was only slow (attachAction, unique index).
     keyLockMs: config.actions.lease,
     now,
   };

@@ -152,7 +152,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     const { ticket } = await start();
     const { basis: _basis, ...body } = setStatus(ticket.id, ticket.revision);
     const response = await propose(body, 'k-nobasis');
-    expect(response.statusCode).toBe(409);
+    expect(response.statusCode).toBe(422);
     expect(response.json().type).toBe('urn:airlock:problem:basis-required');
   });
 
@@ -162,8 +162,13 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       propose(setStatus(ticket.id, ticket.revision, 'pending'), 'k-a'),
       propose(setStatus(ticket.id, ticket.revision, 'solved'), 'k-b'),
     ]);
-    const codes = [a, b].map((answer) => answer.statusCode).sort();
-    expect(codes).toEqual([200, 409]);
+    const [won, lost] = [a, b].sort((x, y) => x.statusCode - y.statusCode);
+    expect(won?.statusCode).toBe(200);
+    expect(lost?.statusCode).toBe(409);
+    expect(lost?.json()).toMatchObject({
+      type: 'urn:airlock:problem:stale-basis',
+      currentRevision: won?.json().effect.revision,
+    });
     expect(await writes()).toHaveLength(1);
   });
 
@@ -502,3 +507,55 @@ async function insertEvent(
     .execute();
   return [id];
 }
+
+describe('two gateway instances on one PostgreSQL database', () => {
+  it("execute each action once and keep one record's actions in order", async () => {
+    const sandbox = await startSandbox();
+    const database = createTestDatabase('postgres');
+    const stores = [await database.open(), await database.open()];
+    const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
+    const config = testConfig(database.url, {
+      agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
+      connectors: { helpdesk: connector },
+      actions: { wait: '5s', concurrency: 4 },
+    });
+    const gateways = await Promise.all(stores.map((store) => createTestApp(store, config)));
+    try {
+      const tickets = sandbox.seed({
+        tickets: Array.from({ length: 20 }, (_, n) => ({ subject: `Ticket ${n}` })),
+      }).tickets as Array<{ id: string; revision: number }>;
+      // Two proposals per ticket, decided on the same revision, sent to different instances.
+      const answers = await Promise.all(
+        tickets.flatMap((ticket, n) =>
+          ['pending', 'solved'].map((status, m) =>
+            (gateways[(n + m) % 2] as TestApp).app.inject({
+              method: 'POST',
+              url: '/v1/actions',
+              headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': `k-${n}-${m}` },
+              payload: {
+                operation: 'ticket.set_status',
+                target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+                params: { status },
+                basis: { revision: String(ticket.revision) },
+              },
+            }),
+          ),
+        ),
+      );
+      const executed = answers.filter((answer) => answer.statusCode === 200);
+      const stale = answers.filter((answer) => answer.statusCode === 409);
+      expect(executed).toHaveLength(20);
+      expect(stale).toHaveLength(20);
+      const all = (await call(sandbox.url as string, 'GET', '/_writes')).body.writes as Array<{
+        record: { id: string };
+      }>;
+      expect(all).toHaveLength(20);
+      expect(new Set(all.map((write) => write.record.id)).size).toBe(20);
+    } finally {
+      await Promise.all(gateways.map((gateway) => gateway.close()));
+      await Promise.all(stores.map((store) => store.close()));
+      await database.drop();
+      await sandbox.close();
+    }
+  });
+});

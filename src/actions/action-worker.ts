@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ActionRow } from './action-view.js';
-import { type ExecuteDeps, executeAction } from './execute-action.js';
+import { type ExecuteDeps, executeAction, LeaseLostError } from './execute-action.js';
 
 const IDLE_POLL_MS = 100;
 
@@ -86,11 +86,13 @@ export class ActionWorker {
       try {
         row = await this.#claim();
         if (row) {
-          await executeAction(this.#deps, row);
+          await this.#whileLeased(row, () => executeAction(this.#deps, row as ActionRow));
           this.#settled.emit(row.id);
           continue;
         }
       } catch (error) {
+        // A lost lease is another worker's action now: nothing to report or release.
+        if (error instanceof LeaseLostError) continue;
         this.#options.onError?.(error);
         if (row) await this.#release(row).catch(() => {});
       }
@@ -106,10 +108,28 @@ export class ActionWorker {
     }
   }
 
+  /** Runs `attempt`, renewing the lease every third of its length so a slow call keeps it. */
+  async #whileLeased<T>(row: ActionRow, attempt: () => Promise<T>): Promise<T> {
+    const renew = setInterval(() => {
+      this.#deps.store.db
+        .updateTable('actions')
+        .set({ lease_until: this.#deps.now() + this.#options.leaseMs })
+        .where('id', '=', row.id)
+        .where('lease_owner', '=', row.lease_owner)
+        .execute()
+        .catch((error: unknown) => this.#options.onError?.(error));
+    }, this.#options.leaseMs / 3);
+    try {
+      return await attempt();
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
   async #claim(): Promise<ActionRow | undefined> {
     const { db } = this.#deps.store;
     const now = this.#deps.now();
-    const due = db
+    const candidates = await db
       .selectFrom('actions as a')
       .select('a.id')
       .where('a.status', 'in', ['queued', 'executing'])
@@ -128,17 +148,22 @@ export class ActionWorker {
         ),
       )
       .orderBy('a.next_attempt_at')
-      .limit(1);
-    return (
-      db
+      .limit(this.#options.concurrency)
+      .execute();
+    // Each claim gets its own token: a worker's writes to the row check they still hold it.
+    const token = `${this.#owner}:${randomUUID()}`;
+    for (const { id } of candidates) {
+      const claimed = await db
         .updateTable('actions')
-        .set({ lease_owner: this.#owner, lease_until: now + this.#options.leaseMs })
-        .where('id', 'in', due)
+        .set({ lease_owner: token, lease_until: now + this.#options.leaseMs })
+        .where('id', '=', id)
         // Re-checked on the row itself: of two workers that picked the same id, one wins.
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
         .returningAll()
-        .executeTakeFirst()
-    );
+        .executeTakeFirst();
+      if (claimed) return claimed;
+    }
+    return undefined;
   }
 
   async #release(row: ActionRow): Promise<void> {
@@ -146,7 +171,7 @@ export class ActionWorker {
       .updateTable('actions')
       .set({ lease_owner: null, lease_until: null, next_attempt_at: this.#deps.now() + 1_000 })
       .where('id', '=', row.id)
-      .where('lease_owner', '=', this.#owner)
+      .where('lease_owner', '=', row.lease_owner)
       .execute();
   }
 }

@@ -51,27 +51,43 @@ export async function executeAction(deps: ExecuteDeps, row: ActionRow): Promise<
     );
   }
 
+  // Failures before the connector call count as attempts too, so they end in a dead letter
+  // rather than blocking the record forever.
+  const counted = { ...row, attempts: row.attempts + 1 };
   if (row.status === 'executing') {
     const found = await connector.reconcile(request);
     if (found.kind === 'applied') return settle(deps, row, 'executed', { effect: found.effect });
-    if (found.kind === 'unknown') return retryLater(deps, row, 'executing', null, found.message);
+    if (found.kind === 'unknown')
+      return retryLater(deps, counted, 'executing', null, found.message);
   }
 
   try {
     await recheck(deps, row, connector, target, request);
   } catch (error) {
-    if (!(error instanceof AppError)) return retryLater(deps, row, 'queued', null, String(error));
+    // The system could not be read (5xx, 429, timeout): try again later, never a refusal.
+    if (!(error instanceof AppError) || error.status >= 500) {
+      return retryLater(
+        deps,
+        counted,
+        row.status === 'executing' ? 'executing' : 'queued',
+        null,
+        String(error),
+      );
+    }
     const status: ActionStatus =
       error.code === 'stale-basis' ? 'stale' : error.code === 'policy-denied' ? 'denied' : 'failed';
     return settle(deps, row, status, { error });
   }
 
-  await deps.store.db
+  const claimed = await deps.store.db
     .updateTable('actions')
-    .set({ status: 'executing', attempts: row.attempts + 1, updated_at: deps.now() })
+    .set({ status: 'executing', attempts: counted.attempts, updated_at: deps.now() })
     .where('id', '=', row.id)
-    .execute();
-  const attempted = { ...row, attempts: row.attempts + 1 };
+    .where('lease_owner', '=', row.lease_owner)
+    .executeTakeFirst();
+  // Another worker took the action over (our lease ran out): it decides, we do nothing.
+  if (Number(claimed.numUpdatedRows) !== 1) throw new LeaseLostError(row.id);
+  const attempted = counted;
   const outcome = await connector.execute(request);
   deps.breakers.record(target.system, outcome.kind === 'retry' || outcome.kind === 'ambiguous');
 
@@ -97,8 +113,9 @@ export async function executeAction(deps: ExecuteDeps, row: ActionRow): Promise<
       const found = await connector.reconcile(request);
       if (found.kind === 'applied')
         return settle(deps, attempted, 'executed', { effect: found.effect });
+      // Still 'executing': the write may land after this look, so the next attempt looks again.
       if (found.kind === 'not_applied')
-        return retryLater(deps, attempted, 'queued', null, outcome.message);
+        return retryLater(deps, attempted, 'executing', null, outcome.message);
       return retryLater(deps, attempted, 'executing', null, `${outcome.message}; ${found.message}`);
     }
   }
@@ -141,9 +158,21 @@ async function settle(
   };
   if (outcome.effect) patch.effect = JSON.stringify(outcome.effect);
   if (outcome.error) patch.error = JSON.stringify(errorDocument(outcome.error));
+  // A dead action whose last attempt may have landed keeps its rate-limit slot: its effect may exist.
+  const withoutEffect =
+    status === 'failed' ||
+    status === 'stale' ||
+    status === 'denied' ||
+    (status === 'dead' && row.status !== 'executing');
   await deps.store.transaction(async (trx) => {
-    await trx.updateTable('actions').set(patch).where('id', '=', row.id).execute();
-    if (status !== 'executed') await releaseRateLimitSlots(trx, row.id);
+    const updated = await trx
+      .updateTable('actions')
+      .set(patch)
+      .where('id', '=', row.id)
+      .where('lease_owner', '=', row.lease_owner)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) throw new LeaseLostError(row.id);
+    if (withoutEffect) await releaseRateLimitSlots(trx, row.id);
   });
   return status;
 }
@@ -163,7 +192,8 @@ async function retryLater(
   message: string,
 ): Promise<ActionStatus> {
   if (row.attempts >= deps.retry.maxAttempts) {
-    return settle(deps, row, 'dead', {
+    // `status` is where the action stands: 'executing' means its last write may have landed.
+    return settle(deps, { ...row, status }, 'dead', {
       error: new AppError(
         'retries-exhausted',
         502,
@@ -199,6 +229,15 @@ async function reschedule(
       error: JSON.stringify({ code: 'retrying', message }),
     })
     .where('id', '=', row.id)
+    .where('lease_owner', '=', row.lease_owner)
     .execute();
   return status;
+}
+
+/** The worker's claim on an action ran out and another worker holds it now. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+  constructor(actionId: string) {
+    super(`lost the lease on action ${actionId} to another worker`);
+  }
 }

@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
 import type { Store } from '../store/index.js';
-import { attachAction, claimKey, completeKey, pruneKeys, releaseKey } from './idempotency.js';
+import {
+  actionOfKey,
+  attachAction,
+  claimKey,
+  completeKey,
+  pruneKeys,
+  releaseKey,
+} from './idempotency.js';
 
 const ref = { agent: 'support-bot', key: 'key-1' };
 const LOCK = 30_000;
@@ -56,6 +63,16 @@ describe.each(BACKENDS)('idempotency keys on %s', (backend) => {
       { kind: 'resume', actionId: 'act_1' },
     ]);
     expect(successors.filter((claim) => claim.kind === 'in_flight')).toHaveLength(9);
+  });
+
+  it('lets a slow first request that lost its key accept no second action', async () => {
+    await open();
+    await claimKey(store, ref, 'fp', 1_000, LOCK);
+    // The first request is still working when its lock runs out and a retry takes the key over.
+    expect(await claimKey(store, ref, 'fp', 1_000 + LOCK + 1, LOCK)).toEqual({ kind: 'claimed' });
+    expect(await store.transaction((trx) => attachAction(trx, ref, 'act_retry'))).toBe(true);
+    expect(await store.transaction((trx) => attachAction(trx, ref, 'act_first'))).toBe(false);
+    expect(await actionOfKey(store, ref)).toBe('act_retry');
   });
 
   it('frees a key whose request failed before acceptance, but never one with an action', async () => {

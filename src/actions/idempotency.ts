@@ -79,18 +79,35 @@ export async function claimKey(
   return row.action_id ? { kind: 'resume', actionId: row.action_id } : { kind: 'claimed' };
 }
 
-/** Ties the accepted action to the key, in the transaction that accepts it. */
+/**
+ * Ties the accepted action to the key, in the transaction that accepts it. False when the key
+ * already names an action: a request that took the key over while this one was slow got there
+ * first, and this one must not accept a second action.
+ */
 export async function attachAction(
   trx: Kysely<Database>,
   ref: KeyRef,
   actionId: string,
-): Promise<void> {
-  await trx
+): Promise<boolean> {
+  const attached = await trx
     .updateTable('idempotency_keys')
     .set({ action_id: actionId })
     .where('agent', '=', ref.agent)
     .where('key', '=', ref.key)
-    .execute();
+    .where('action_id', 'is', null)
+    .executeTakeFirst();
+  return Number(attached.numUpdatedRows) === 1;
+}
+
+/** The action a key names, if any. */
+export async function actionOfKey(store: Store, ref: KeyRef): Promise<string | null> {
+  const row = await store.db
+    .selectFrom('idempotency_keys')
+    .select('action_id')
+    .where('agent', '=', ref.agent)
+    .where('key', '=', ref.key)
+    .executeTakeFirst();
+  return row?.action_id ?? null;
 }
 
 /** Stores the answer; later requests with the key get it replayed. */

@@ -16,7 +16,14 @@ import {
   staleBasis,
 } from './checks.js';
 import { fingerprint } from './fingerprint.js';
-import { attachAction, claimKey, completeKey, type KeyRef, releaseKey } from './idempotency.js';
+import {
+  actionOfKey,
+  attachAction,
+  claimKey,
+  completeKey,
+  type KeyRef,
+  releaseKey,
+} from './idempotency.js';
 import { type Proposal, proposalSchema, recordKey } from './proposal.js';
 import { type RateLimitRule, takeRateLimitSlots } from './rate-limits.js';
 
@@ -132,7 +139,7 @@ export async function proposeAction(
     case 'resume': {
       const answer = await answerFromAction(deps, claim.actionId);
       await completeKey(deps.store, ref, ...toStored(answer));
-      return answer;
+      return { ...answer, replayed: true };
     }
     case 'claimed':
       break;
@@ -177,7 +184,7 @@ async function evaluate(
     if (revision === undefined && !agent.allowWithoutBasis) {
       throw new AppError(
         'basis-required',
-        409,
+        422,
         `state the revision the decision was made on (basis.revision); it is ${current.revision}`,
         {
           details: { currentRevision: current.revision },
@@ -212,7 +219,8 @@ async function evaluate(
 
   const now = deps.now();
   const id = newId('act');
-  await deps.store.transaction(async (trx) => {
+  const accepted = await deps.store.transaction(async (trx) => {
+    if (!(await attachAction(trx, ref, id))) return false;
     await trx
       .insertInto('actions')
       .values({
@@ -233,14 +241,19 @@ async function evaluate(
         updated_at: now,
       })
       .execute();
-    await attachAction(trx, ref, id);
     await takeRateLimitSlots(
       trx,
       deps.rateLimits,
       { id, operation: operation.spec.name, agent: agent.name, recordKey: recordKey(target) },
       now,
     );
+    return true;
   });
+  if (!accepted) {
+    const first = await actionOfKey(deps.store, ref);
+    if (!first) throw new Error(`idempotency key ${ref.key} names no action`);
+    return { ...(await answerFromAction(deps, first)), replayed: true };
+  }
   if (!needsApproval) deps.worker.notify();
   return answerFromAction(deps, id);
 }

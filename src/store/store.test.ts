@@ -23,7 +23,11 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     database = createTestDatabase(backend);
     const store = await open();
     const rows = await store.db.selectFrom('airlock_migrations').select('name').execute();
-    expect(rows.map((row) => row.name)).toEqual(['0001-inbox', '0002-actions']);
+    expect(rows.map((row) => row.name)).toEqual([
+      '0001-inbox',
+      '0002-actions',
+      '0003-one-action-per-key',
+    ]);
     expect(await migrate(store)).toEqual([]);
     expect(await store.ping()).toBe(true);
   });

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../store.js';
 import * as inbox from './0001-inbox.js';
 import * as actions from './0002-actions.js';
+import * as oneActionPerKey from './0003-one-action-per-key.js';
 
 export interface Migration {
   readonly name: string;
@@ -12,4 +13,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { name: '0001-inbox', up: inbox.up },
   { name: '0002-actions', up: actions.up },
+  { name: '0003-one-action-per-key', up: oneActionPerKey.up },
 ];
