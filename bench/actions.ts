@@ -1,0 +1,366 @@
+// npm run bench:actions — proposals through the whole pipeline against the sandbox's own write
+// rate, same run.
+//
+// Starts two sandboxes (`bench/sandbox-server.js`, subprocesses, 2000 tickets each) and the built
+// `airlock start` (SQLite file, the second sandbox as connector `helpdesk`), all on loopback.
+// Every request is a ticket status change on its current revision: the tickets sit in a queue, a
+// request takes one and gives it back with the revision its answer reports, so no ticket has two
+// requests in flight and every basis is current. Directly: `PUT /api/tickets/:id {status,
+// expectedRevision}`. Through Airlock: `POST /v1/actions` `ticket.set_status` with
+// `basis.revision` and a fresh `Idempotency-Key` (auth, idempotency, policy, read, basis check,
+// outbox, worker re-read, write, record).
+//
+// 1. Saturation (autocannon, closed loop, 50 connections): the sandbox directly, then Airlock;
+//    actions_per_s counts only 200 `executed` answers.
+// 2. Half that rate (an open loop, `paced.ts`): the sandbox directly, then Airlock;
+//    added_p99_ms is the difference of the two p99s.
+// 3. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
+//    `executed` answer is among them.
+// Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…`.
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+import { freePort, startGatewayProcess, writeConfig } from '../test/helpers/gateway-process.js';
+import { cpuSeconds, type PacedResult, paced, percentile } from './paced.js';
+import { spawnNode, waitForHttp } from './process.js';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const TICKETS = Number(process.env.BENCH_TICKETS ?? 2000);
+const WARMUP_SECONDS = 2;
+const AGENT_KEY = 'ak_bench_actions_support_bot';
+
+type Status = 'new' | 'open' | 'pending';
+
+/** A ticket as the load generator knows it: the revision and status the last answer reported. */
+interface Ticket {
+  readonly id: string;
+  revision: number;
+  status: Status;
+}
+
+/** Tickets not in flight, oldest answer first. */
+class TicketQueue {
+  readonly #free: Ticket[];
+  constructor(tickets: Ticket[]) {
+    this.#free = [...tickets];
+  }
+  take(): Ticket {
+    const ticket = this.#free.shift();
+    if (!ticket) throw new Error('every ticket is in flight: raise BENCH_TICKETS');
+    return ticket;
+  }
+  give(ticket: Ticket): void {
+    this.#free.push(ticket);
+  }
+}
+
+/** Answers of one run, by kind (`200 executed`, `409 stale-basis`, …). */
+class Tally {
+  ok = 0;
+  readonly kinds = new Map<string, number>();
+  count(kind: string, ok: boolean): void {
+    if (ok) this.ok += 1;
+    this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
+  }
+  toString(): string {
+    return [...this.kinds].map(([kind, n]) => `${kind}: ${n}`).join(', ') || 'none';
+  }
+}
+
+interface Built {
+  method: 'PUT' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** How one side (the sandbox directly, or Airlock) is asked for a status change. */
+interface Side {
+  readonly name: string;
+  readonly url: string;
+  readonly tickets: TicketQueue;
+  build(ticket: Ticket): Built;
+  /** Updates the ticket from the answer; true for a write that was done. */
+  settle(ticket: Ticket, status: number, body: string, tally: Tally): void;
+}
+
+const nextStatus = (ticket: Ticket): Status => (ticket.status === 'open' ? 'pending' : 'open');
+
+function parse(body: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+function sandboxSide(url: string, tickets: TicketQueue): Side {
+  return {
+    name: 'sandbox directly',
+    url,
+    tickets,
+    build: (ticket) => ({
+      method: 'PUT',
+      path: `/api/tickets/${ticket.id}`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: nextStatus(ticket), expectedRevision: ticket.revision }),
+    }),
+    settle(ticket, status, body, tally) {
+      const answer = parse(body);
+      const written = answer?.ticket as { revision: number; status: Status } | undefined;
+      if (status === 200 && written) {
+        ticket.revision = written.revision;
+        ticket.status = written.status;
+      } else if (typeof answer?.currentRevision === 'number') {
+        ticket.revision = answer.currentRevision;
+      }
+      tally.count(`${status}`, status === 200);
+    },
+  };
+}
+
+function airlockSide(url: string, tickets: TicketQueue, executed: Set<string>): Side {
+  const run = randomUUID().slice(0, 8);
+  let sequence = 0;
+  return {
+    name: 'through Airlock',
+    url,
+    tickets,
+    build(ticket) {
+      sequence += 1;
+      return {
+        method: 'POST',
+        path: '/v1/actions',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${AGENT_KEY}`,
+          'idempotency-key': `bench-${run}-${sequence}`,
+        },
+        body: JSON.stringify({
+          operation: 'ticket.set_status',
+          target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+          params: { status: nextStatus(ticket) },
+          basis: { revision: String(ticket.revision) },
+          decision: { model: 'bench', summary: 'load test' },
+        }),
+      };
+    },
+    settle(ticket, status, body, tally) {
+      const answer = parse(body);
+      const effect = answer?.effect as { revision: string; after: { status: Status } } | null;
+      if (status === 200 && answer?.status === 'executed' && effect) {
+        executed.add(String(answer.action));
+        ticket.revision = Number(effect.revision);
+        ticket.status = effect.after.status;
+        tally.count('200 executed', true);
+        return;
+      }
+      if (status === 202) {
+        // Still queued: assume it will land, else the next proposal is refused as stale and
+        // corrects the revision.
+        ticket.revision += 1;
+        ticket.status = nextStatus(ticket);
+      } else if (answer?.currentRevision !== undefined) {
+        ticket.revision = Number(answer.currentRevision);
+        const current = answer.current as { status?: Status } | undefined;
+        if (current?.status) ticket.status = current.status;
+      }
+      const type = typeof answer?.type === 'string' ? answer.type.split(':').pop() : answer?.status;
+      tally.count(`${status} ${type ?? ''}`.trim(), false);
+    },
+  };
+}
+
+/** A closed loop at saturation: CONNECTIONS connections, each sending as soon as it is answered. */
+async function saturate(
+  side: Side,
+  seconds: number,
+): Promise<{ result: autocannon.Result; tally: Tally }> {
+  const tally = new Tally();
+  const result = await autocannon({
+    url: side.url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        setupRequest: (request, context: { ticket?: Ticket }) => {
+          const ticket = side.tickets.take();
+          context.ticket = ticket;
+          return { ...request, ...side.build(ticket) };
+        },
+        onResponse: (status, body, context: { ticket?: Ticket }) => {
+          const { ticket } = context;
+          if (!ticket) return;
+          side.settle(ticket, status, body, tally);
+          side.tickets.give(ticket);
+        },
+      },
+    ],
+  });
+  return { result, tally };
+}
+
+/** An open loop at `rate` requests a second. */
+async function atRate(side: Side, rate: number): Promise<{ result: PacedResult; tally: Tally }> {
+  const tally = new Tally();
+  const result = await paced(side.url, { rate, seconds: SECONDS, connections: CONNECTIONS }, () => {
+    const ticket = side.tickets.take();
+    return {
+      ...side.build(ticket),
+      answered: (status, body) => {
+        side.settle(ticket, status, body, tally);
+        side.tickets.give(ticket);
+      },
+    };
+  });
+  return { result, tally };
+}
+
+async function seedTickets(url: string): Promise<TicketQueue> {
+  const response = await fetch(`${url}/_seed`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      tickets: Array.from({ length: TICKETS }, (_, i) => ({ subject: `Bench ticket ${i}` })),
+    }),
+  });
+  if (response.status !== 201) throw new Error(`seeding answered ${response.status}`);
+  const { tickets } = (await response.json()) as {
+    tickets: Array<{ id: string; revision: number; status: Status }>;
+  };
+  return new TicketQueue(
+    tickets.map(({ id, revision, status }) => ({ id: String(id), revision, status })),
+  );
+}
+
+/** CPU use of each process while `work` runs, in % of one core. */
+async function withCpu<T>(
+  pids: Record<string, number>,
+  work: () => Promise<T>,
+): Promise<{ value: T; cpu: string }> {
+  const before = Object.entries(pids).map(([name, pid]) => [name, pid, cpuSeconds(pid)] as const);
+  const start = performance.now();
+  const value = await work();
+  const elapsed = (performance.now() - start) / 1000;
+  const cpu = before
+    .map(
+      ([name, pid, used]) => `${name} ${(((cpuSeconds(pid) - used) / elapsed) * 100).toFixed(0)}%`,
+    )
+    .join(', ');
+  return { value, cpu };
+}
+
+const fmt = (ms: number) => (Math.round(ms * 100) / 100).toString();
+
+const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
+const children: Array<{ kill(signal: NodeJS.Signals): unknown }> = [];
+try {
+  const directPort = await freePort();
+  const direct = spawnNode(['bench/sandbox-server.js', String(directPort)]);
+  children.push(direct);
+  const directUrl = `http://127.0.0.1:${directPort}`;
+  const behindPort = await freePort();
+  const behind = spawnNode(['bench/sandbox-server.js', String(behindPort)]);
+  children.push(behind);
+  const behindUrl = `http://127.0.0.1:${behindPort}`;
+  await waitForHttp(`${directUrl}/healthz`);
+  await waitForHttp(`${behindUrl}/healthz`);
+
+  const dbFile = join(dir, 'airlock.db');
+  const configFile = writeConfig(dir, {
+    store: { url: `sqlite:${dbFile}` },
+    log: { level: 'warn' },
+    agents: {
+      'support-bot': {
+        keySha256: createHash('sha256').update(AGENT_KEY).digest('hex'),
+        operations: ['ticket.set_status'],
+      },
+    },
+    connectors: { helpdesk: { kind: 'sandbox', url: behindUrl } },
+  });
+  const gateway = await startGatewayProcess(configFile, await freePort());
+  children.push(gateway.child);
+
+  const executed = new Set<string>();
+  const sandbox = sandboxSide(directUrl, await seedTickets(directUrl));
+  const airlock = airlockSide(gateway.url, await seedTickets(behindUrl), executed);
+  const pids = {
+    gateway: gateway.child.pid as number,
+    sandbox: 0,
+    bench: process.pid,
+  };
+
+  // 1. Saturation.
+  pids.sandbox = direct.pid as number;
+  await saturate(sandbox, WARMUP_SECONDS);
+  const directMax = await withCpu(pids, () => saturate(sandbox, SECONDS));
+  pids.sandbox = behind.pid as number;
+  await saturate(airlock, WARMUP_SECONDS);
+  const airlockMax = await withCpu(pids, () => saturate(airlock, SECONDS));
+  const sandboxDirectPerS = directMax.value.tally.ok / SECONDS;
+  const actionsPerS = airlockMax.value.tally.ok / SECONDS;
+  for (const [name, run] of [
+    ['sandbox directly', directMax],
+    ['through Airlock', airlockMax],
+  ] as const) {
+    const { result, tally } = run.value;
+    console.log(
+      `saturation, ${name}: ${(tally.ok / SECONDS).toFixed(0)} writes/s, p50=${result.latency.p50}ms p99=${result.latency.p99}ms; answers ${tally}; errors=${result.errors} timeouts=${result.timeouts}; cpu ${run.cpu}`,
+    );
+  }
+
+  // 2. Half that load, the same rate both ways.
+  const rate = Math.max(1, Math.round(actionsPerS / 2));
+  pids.sandbox = direct.pid as number;
+  const directHalf = await withCpu(pids, () => atRate(sandbox, rate));
+  pids.sandbox = behind.pid as number;
+  const airlockHalf = await withCpu(pids, () => atRate(airlock, rate));
+  const p99 = (result: PacedResult) => percentile(result.latenciesMs, 99);
+  for (const [name, run] of [
+    ['sandbox directly', directHalf],
+    ['through Airlock', airlockHalf],
+  ] as const) {
+    const { result, tally } = run.value;
+    console.log(
+      `${rate}/s, ${name}: sent ${result.sent}, p50=${fmt(percentile(result.latenciesMs, 50))}ms p99=${fmt(p99(result))}ms; answers ${tally}; errors=${result.errors}; cpu ${run.cpu}`,
+    );
+  }
+  const addedP99 = p99(airlockHalf.value.result) - p99(directHalf.value.result);
+
+  // 3. Effects: stop the gateway (it lets attempts under way finish), then count.
+  await gateway.stop('SIGTERM');
+  const writesAnswer = await fetch(`${behindUrl}/_writes`);
+  const { writes } = (await writesAnswer.json()) as { writes: Array<{ actionId: string | null }> };
+  const db = new Database(dbFile, { readonly: true });
+  const byStatus = db
+    .prepare('select status, count(*) as n from actions group by status')
+    .all() as Array<{ status: string; n: number }>;
+  db.close();
+  const executedInStore = byStatus.find((row) => row.status === 'executed')?.n ?? 0;
+  const writtenBy = new Set(writes.map((write) => write.actionId));
+  const missing = [...executed].filter((id) => !writtenBy.has(id)).length;
+  console.log(
+    `effects: ${writes.length} writes in the sandbox by ${writtenBy.size} distinct actions; store: ${byStatus.map((row) => `${row.status}=${row.n}`).join(' ')}; executed answers without a write: ${missing}`,
+  );
+  if (
+    writes.length !== executedInStore ||
+    writtenBy.size !== writes.length ||
+    writtenBy.has(null) ||
+    missing > 0
+  ) {
+    console.error(
+      'FAILED: the sandbox writes are not exactly one per executed action (a duplicate or a missing effect)',
+    );
+    process.exitCode = 1;
+  }
+  console.log(
+    `actions: actions_per_s=${actionsPerS.toFixed(0)} p50_ms=${airlockMax.value.result.latency.p50} p99_ms=${airlockMax.value.result.latency.p99} added_p99_ms=${fmt(addedP99)} sandbox_direct_per_s=${sandboxDirectPerS.toFixed(0)}`,
+  );
+} finally {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,6 @@
+// The sandbox for bench:actions, in its own process: the built `createSandbox` with no request
+// log and no webhooks (`airlock sandbox` logs every request at info, which would be measured too).
+import { createSandbox } from '../dist/sandbox/index.js';
+
+const sandbox = createSandbox();
+await sandbox.listen(Number(process.argv[2]));
