@@ -3,7 +3,13 @@ import { EventEmitter } from 'node:events';
 import type { ActionRow } from './action-view.js';
 import { type ExecuteDeps, executeAction, LeaseLostError } from './execute-action.js';
 
-const IDLE_POLL_MS = 100;
+/**
+ * An idle loop looks again after 50 ms, doubling to at most 1 s while it finds nothing: actions
+ * accepted here wake it at once (notify), so polling only finds retries that came due and work
+ * accepted by other instances.
+ */
+const IDLE_POLL_MIN_MS = 50;
+const IDLE_POLL_MAX_MS = 1_000;
 
 export interface ActionWorkerOptions {
   /** How long a claim lasts; a worker that dies holding one is replaced when it runs out. */
@@ -81,11 +87,13 @@ export class ActionWorker {
   }
 
   async #loop(): Promise<void> {
+    let idleMs = IDLE_POLL_MIN_MS;
     while (this.#running) {
       let row: ActionRow | undefined;
       try {
         row = await this.#claim();
         if (row) {
+          idleMs = IDLE_POLL_MIN_MS;
           await this.#whileLeased(row, () => executeAction(this.#deps, row as ActionRow));
           this.#settled.emit(row.id);
           continue;
@@ -102,9 +110,10 @@ export class ActionWorker {
           this.#sleepers.delete(wake);
           resolve();
         };
-        const timer = setTimeout(wake, IDLE_POLL_MS);
+        const timer = setTimeout(wake, idleMs);
         this.#sleepers.add(wake);
       });
+      idleMs = Math.min(IDLE_POLL_MAX_MS, idleMs * 2);
     }
   }
 
