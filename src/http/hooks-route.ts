@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import type { Ingestor, WebhookRequest } from '../ingest/index.js';
+import { type Ingestor, schemes, type WebhookRequest } from '../ingest/index.js';
 
 /**
  * `POST /hooks/:source`. Bodies are taken as raw bytes whatever their content type, refused with
- * 413 as soon as they pass the limit while streaming, and answered only after the commit.
+ * 413 as soon as they pass the limit while streaming, and answered only after the commit: with
+ * JSON, or with HTTP 200 and the scheme's fixed body when it has `acknowledge()` (Salesforce).
  */
 export async function registerHooksRoute(
   app: FastifyInstance,
@@ -23,6 +24,12 @@ export async function registerHooksRoute(
         source,
         toWebhookRequest(request, deps.config.sources[source]?.url),
       );
+      // ingest() has thrown for an unknown source, so the source is configured here.
+      const scheme = deps.config.sources[source]?.scheme;
+      const acknowledgement = scheme ? schemes[scheme].acknowledge?.() : undefined;
+      if (acknowledgement) {
+        return reply.code(200).type(acknowledgement.contentType).send(acknowledgement.body);
+      }
       const [first] = result.events;
       return reply.code(result.duplicate ? 200 : 202).send({
         event: first?.id,

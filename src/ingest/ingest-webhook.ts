@@ -70,7 +70,7 @@ export function createIngestor({ store, config, now = Date.now }: IngestorDeps):
         source: sourceName,
         system: source.system ?? sourceName,
         receivedAt,
-        headers: storedHeaders(request.headers),
+        headers: storedHeaders(request.headers, scheme.secretHeaders?.(options) ?? []),
         body: request.body,
         events,
       });
@@ -94,10 +94,15 @@ function schemeOptions(source: SourceConfig): SchemeOptions {
   };
 }
 
-function storedHeaders(headers: WebhookRequest['headers']): Record<string, string> {
+function storedHeaders(
+  headers: WebhookRequest['headers'],
+  secretHeaders: readonly string[],
+): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !UNSTORED_HEADERS.has(name)) kept[name] = value;
+    if (value !== undefined && !UNSTORED_HEADERS.has(name) && !secretHeaders.includes(name)) {
+      kept[name] = value;
+    }
   }
   return kept;
 }

@@ -1,3 +1,4 @@
+import { salesforceId15 } from './salesforce-outbound.js';
 import type { SchemeName, SchemeOptions } from './scheme.js';
 import { decodeStandardWebhooksSecret } from './standard-webhooks.js';
 
@@ -13,6 +14,10 @@ export function checkSecret(scheme: SchemeName, secret: string): string | null {
   if (scheme === 'standard-webhooks' && decodeStandardWebhooksSecret(secret) === null) {
     return 'is not a base64 key (whsec_<base64>)';
   }
+  if (scheme === 'basic-auth' && !secret.includes(':')) return 'is not user:password';
+  if (scheme === 'salesforce-outbound' && salesforceId15(secret) === null) {
+    return 'is not a 15- or 18-character Salesforce org id';
+  }
   return null;
 }
 
@@ -22,6 +27,9 @@ export function checkSchemeOptions(scheme: SchemeName, options: SchemeOptions): 
     return 'toleranceSeconds must be a non-negative number of seconds';
   }
   if (scheme === 'hmac-sha256') return checkHmacSha256Options(options);
+  if (scheme === 'header-token' && !options.signatureHeader) {
+    return 'the header-token scheme needs signatureHeader';
+  }
   return null;
 }
 

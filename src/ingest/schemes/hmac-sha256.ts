@@ -1,9 +1,8 @@
 import { readNonEmptyHeader, rejected, VERIFIED } from './headers.js';
 import { signedByAnyKey } from './hmac.js';
-import { contentHash, idText, isJsonObject, parseJsonBody } from './payload.js';
+import { identifyGenericPayload } from './payload-identity.js';
 import type {
   EventIdentity,
-  RecordRef,
   SchemeOptions,
   VerifyResult,
   WebhookRequest,
@@ -34,22 +33,6 @@ function verify(
   return VERIFIED;
 }
 
-/** The body as JSON when it is, else undefined: a generic sender need not send JSON. */
-function tryParseJson(body: Buffer): unknown {
-  try {
-    return parseJsonBody(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function recordOf(value: unknown): RecordRef | null {
-  if (!isJsonObject(value)) return null;
-  const type = idText(value.type);
-  const id = idText(value.id);
-  return type !== null && id !== null ? { type, id } : null;
-}
-
 /**
  * One event: id and dedup key = the `options.eventIdHeader` header when configured and present,
  * else the SHA-256 hex of the body (identical bodies are then the same event). type and record
@@ -59,19 +42,7 @@ function recordOf(value: unknown): RecordRef | null {
 function identify(request: WebhookRequest, options: SchemeOptions): EventIdentity[] {
   const headerName = options.eventIdHeader?.toLowerCase();
   const headerId = headerName ? readNonEmptyHeader(request, headerName) : undefined;
-  const id = headerId ?? contentHash(request.body);
-  const payload = tryParseJson(request.body);
-  const fields = isJsonObject(payload) ? payload : {};
-  return [
-    {
-      providerEventId: id,
-      dedupKey: id,
-      type: typeof fields.type === 'string' ? fields.type : null,
-      record: recordOf(fields.record),
-      occurredAt: null,
-      itemIndex: null,
-    },
-  ];
+  return identifyGenericPayload(request.body, headerId);
 }
 
 /** A plain HMAC-SHA256 of the body in one header, configured per source. */

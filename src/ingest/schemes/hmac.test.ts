@@ -67,4 +67,11 @@ describe('anyDigestMatches / signedByAnyKey', () => {
     const emptyKeyDigest = createHmac('sha256', '').update('body').digest('hex');
     expect(signedByAnyKey(['', Buffer.alloc(0)], ['body'], [emptyKeyDigest], 'hex')).toBe(false);
   });
+
+  it('checks SHA-1 when asked, and only a digest of SHA-1 length', () => {
+    const sha1 = createHmac('sha1', 'key').update('body').digest('hex');
+    expect(signedByAnyKey(['key'], ['body'], [sha1], 'hex', 'sha1')).toBe(true);
+    expect(signedByAnyKey(['key'], ['body'], [sha1], 'hex')).toBe(false);
+    expect(signedByAnyKey(['key'], ['body'], [hex], 'hex', 'sha1')).toBe(false);
+  });
 });

@@ -10,6 +10,10 @@ const NAMES: SchemeName[] = [
   'stripe',
   'github',
   'hmac-sha256',
+  'intercom',
+  'basic-auth',
+  'header-token',
+  'salesforce-outbound',
 ];
 
 describe('schemes', () => {
@@ -30,10 +34,10 @@ describe('vector coverage', () => {
     hubspot: 'hubspot-v3.test.ts',
     zendesk: 'zendesk.test.ts',
     stripe: 'stripe.test.ts',
-    intercom: 'hmac-sha256.test.ts',
-    freshdesk: 'hmac-sha256.test.ts',
-    pipedrive: 'hmac-sha256.test.ts',
-    salesforce: 'hmac-sha256.test.ts',
+    intercom: 'intercom.test.ts',
+    freshdesk: 'basic-auth.test.ts (FD-003: header-token.test.ts)',
+    pipedrive: 'basic-auth.test.ts',
+    salesforce: 'salesforce-outbound.test.ts',
   };
 
   it('knows every provider in providers.json and the counts add up', () => {
@@ -59,6 +63,12 @@ describe('checkSecret', () => {
     ['stripe', 'whsec_test_secret\n', 'has leading or trailing whitespace'],
     ['zendesk', ' secret', 'has leading or trailing whitespace'],
     ['hmac-sha256', '', 'is empty'],
+    ['intercom', 'intercom_test_client_secret', null],
+    ['basic-auth', 'pd:a:b:c', null],
+    ['basic-auth', 'password-only', 'is not user:password'],
+    ['header-token', 'a3f1c9e07b5d4e28', null],
+    ['salesforce-outbound', '00D5g000004Cf2PEAS', null],
+    ['salesforce-outbound', '00D5g000004Cf2PEAT', 'is not a 15- or 18-character Salesforce org id'],
   ] as const)('%s %j → %s', (scheme, secret, problem) => {
     expect(checkSecret(scheme, secret)).toBe(problem);
   });
@@ -84,6 +94,10 @@ describe('checkSchemeOptions', () => {
       { ...base, signatureHeader: 'x-signature', signaturePrefix: 'sha512=' },
       /another algorithm/,
     ],
+    ['header-token', base, /header-token scheme needs signatureHeader/],
+    ['header-token', { ...base, signatureHeader: 'x-gateway-token' }, null],
+    ['basic-auth', base, null],
+    ['salesforce-outbound', base, null],
   ] as const)('%s %j', (scheme, options, problem) => {
     const result = checkSchemeOptions(scheme, options);
     if (problem === null) expect(result).toBeNull();

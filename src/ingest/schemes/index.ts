@@ -1,6 +1,10 @@
+import { basicAuth } from './basic-auth.js';
 import { github } from './github.js';
+import { headerToken } from './header-token.js';
 import { hmacSha256 } from './hmac-sha256.js';
 import { hubspotV3 } from './hubspot-v3.js';
+import { intercom } from './intercom.js';
+import { salesforceOutbound } from './salesforce-outbound.js';
 import type { SchemeName, WebhookScheme } from './scheme.js';
 import { standardWebhooks } from './standard-webhooks.js';
 import { stripe } from './stripe.js';
@@ -8,6 +12,7 @@ import { zendesk } from './zendesk.js';
 
 export { checkSchemeOptions, checkSecret } from './check-config.js';
 export type {
+  Acknowledgement,
   EventIdentity,
   RecordRef,
   SchemeName,
@@ -27,4 +32,8 @@ export const schemes: Record<SchemeName, WebhookScheme> = Object.freeze({
   stripe,
   github,
   'hmac-sha256': hmacSha256,
+  intercom,
+  'basic-auth': basicAuth,
+  'header-token': headerToken,
+  'salesforce-outbound': salesforceOutbound,
 });

@@ -50,7 +50,10 @@ export interface SchemeOptions {
    * Default 300 (`DEFAULT_TOLERANCE_SECONDS`), filled in by the config.
    */
   readonly toleranceSeconds: number;
-  /** hmac-sha256 only: the header carrying the signature. */
+  /**
+   * hmac-sha256: the header carrying the signature; header-token: the header carrying the token.
+   * Required by both.
+   */
   readonly signatureHeader?: string | undefined;
   /** hmac-sha256 only: how the digest is written. Default `hex`. */
   readonly encoding?: 'hex' | 'base64' | undefined;
@@ -66,7 +69,18 @@ export type SchemeName =
   | 'zendesk'
   | 'stripe'
   | 'github'
-  | 'hmac-sha256';
+  | 'hmac-sha256'
+  | 'intercom'
+  | 'basic-auth'
+  | 'header-token'
+  | 'salesforce-outbound';
+
+/** A fixed answer body a provider requires instead of Airlock's JSON answer. */
+export interface Acknowledgement {
+  /** The `Content-Type` of the answer, e.g. `text/xml; charset=utf-8`. */
+  readonly contentType: string;
+  readonly body: string;
+}
 
 export interface WebhookScheme {
   readonly name: SchemeName;
@@ -85,4 +99,15 @@ export interface WebhookScheme {
    * is not what the provider sends.
    */
   identify(request: WebhookRequest, options: SchemeOptions): EventIdentity[];
+  /**
+   * Present when the provider needs a particular answer to stop retrying (Salesforce's SOAP
+   * `Ack`): the edge then answers every accepted request, new or duplicate, with HTTP 200 and this
+   * body instead of the JSON answer. Errors are answered as for any other scheme.
+   */
+  acknowledge?(): Acknowledgement;
+  /**
+   * Headers that carry the secret itself (a shared token), so they are never stored with the
+   * request. Signatures are not secrets and are kept; `authorization` is never kept anyway.
+   */
+  secretHeaders?(options: SchemeOptions): readonly string[];
 }

@@ -1,0 +1,44 @@
+import { readNonEmptyHeader, rejected, VERIFIED } from './headers.js';
+import { identifyCredentialedPayload } from './payload-identity.js';
+import type {
+  EventIdentity,
+  SchemeOptions,
+  VerifyResult,
+  WebhookRequest,
+  WebhookScheme,
+} from './scheme.js';
+import { matchesAnySecret } from './shared-secret.js';
+
+/**
+ * A shared token in the header `options.signatureHeader` (required, e.g. `X-Gateway-Token`, set
+ * as a custom header on a Freshdesk webhook action), compared in constant time with each secret.
+ * Surrounding whitespace in the header is ignored. Nothing is signed: the body and any replay are
+ * not protected, only the sender's knowledge of the token (use HTTPS).
+ */
+function verify(
+  request: WebhookRequest,
+  secrets: readonly string[],
+  options: SchemeOptions,
+): VerifyResult {
+  const headerName = options.signatureHeader?.toLowerCase();
+  if (!headerName) return rejected('signature-missing', 'the source names no signatureHeader');
+  const token = readNonEmptyHeader(request, headerName);
+  if (token === undefined) return rejected('signature-missing', `no ${headerName} header`);
+  if (!matchesAnySecret(token, secrets))
+    return rejected('signature-invalid', 'token does not match');
+  return VERIFIED;
+}
+
+/** One event, identified as `basic-auth` does (see `identifyCredentialedPayload`). */
+function identify(request: WebhookRequest): EventIdentity[] {
+  return identifyCredentialedPayload(request.body);
+}
+
+/** Requests authenticated by a shared token in a configured header. */
+export const headerToken: WebhookScheme = {
+  name: 'header-token',
+  verify,
+  identify,
+  secretHeaders: (options) =>
+    options.signatureHeader ? [options.signatureHeader.toLowerCase()] : [],
+};
