@@ -8,41 +8,51 @@ interface Waiting<I, O> {
  * Group commit: items submitted while a commit is running (or within the same event-loop turn)
  * are committed together by the next call of `commit`, and each caller's promise settles only
  * after the commit that holds its item returned. One durable commit then serves a whole batch of
- * concurrent requests instead of one fsync each.
+ * concurrent requests instead of one fsync each. Up to `maxInFlight` batches are committing at
+ * once, so the next batch is already waiting when the writer finishes one.
  */
 export class GroupCommitter<I, O> {
   readonly #commit: (items: I[]) => Promise<O[]>;
   readonly #maxBatch: number;
+  readonly #maxInFlight: number;
   #waiting: Waiting<I, O>[] = [];
-  #running: Promise<void> | null = null;
+  readonly #lanes = new Set<Promise<void>>();
+  #scheduled = false;
 
   /** `commit` answers one output per item, in order; it must commit all or nothing. */
-  constructor(commit: (items: I[]) => Promise<O[]>, maxBatch: number) {
+  constructor(commit: (items: I[]) => Promise<O[]>, maxBatch: number, maxInFlight = 1) {
     this.#commit = commit;
     this.#maxBatch = maxBatch;
+    this.#maxInFlight = maxInFlight;
   }
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.#waiting.push({ item, resolve, reject });
+      if (this.#scheduled || this.#lanes.size >= this.#maxInFlight) return;
       // Wait one turn so every request parsed in this turn joins the batch.
-      this.#running ??= new Promise((started) => setImmediate(started)).then(() => this.#drain());
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        const lane: Promise<void> = this.#drain().finally(() => this.#lanes.delete(lane));
+        this.#lanes.add(lane);
+      });
     });
   }
 
   /** Resolves when everything submitted so far has been committed or has failed. */
   async idle(): Promise<void> {
-    while (this.#running) await this.#running;
+    while (this.#scheduled || this.#lanes.size > 0) {
+      if (this.#lanes.size > 0) await Promise.all(this.#lanes);
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
+  /** One lane: commits batches until nothing is waiting. */
   async #drain(): Promise<void> {
-    try {
-      while (this.#waiting.length > 0) {
-        const batch = this.#waiting.splice(0, this.#maxBatch);
-        await this.#commitBatch(batch);
-      }
-    } finally {
-      this.#running = null;
+    while (this.#waiting.length > 0) {
+      const batch = this.#waiting.splice(0, this.#maxBatch);
+      await this.#commitBatch(batch);
     }
   }
 

@@ -33,6 +33,12 @@ export interface IngestorDeps {
   readonly now?: () => number;
 }
 
+/**
+ * Batches committing at once: with two, the writer finds the next batch waiting when it ends
+ * one, instead of idling while the answers of the last go out and the next is handed over.
+ */
+const IN_FLIGHT_BATCHES = 2;
+
 /** Headers never kept with a stored request. */
 const UNSTORED_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
@@ -41,6 +47,7 @@ export function createIngestor({ store, config, now = Date.now }: IngestorDeps):
   const committer = new GroupCommitter<InboxDelivery, AcceptedEvent[]>(
     (batch) => writer.write(batch),
     config.ingest.maxBatch,
+    IN_FLIGHT_BATCHES,
   );
 
   return {
