@@ -1,4 +1,4 @@
-import { readNonEmptyHeader, rejected, VERIFIED } from './headers.js';
+import { readConfiguredHeader, rejected, VERIFIED } from './headers.js';
 import { identifyCredentialedPayload } from './payload-identity.js';
 import type {
   EventIdentity,
@@ -20,11 +20,9 @@ function verify(
   secrets: readonly string[],
   options: SchemeOptions,
 ): VerifyResult {
-  const headerName = options.signatureHeader?.toLowerCase();
-  if (!headerName) return rejected('signature-missing', 'the source names no signatureHeader');
-  const token = readNonEmptyHeader(request, headerName);
-  if (token === undefined) return rejected('signature-missing', `no ${headerName} header`);
-  if (!matchesAnySecret(token, secrets))
+  const header = readConfiguredHeader(request, options);
+  if ('rejection' in header) return header.rejection;
+  if (!matchesAnySecret(header.value, secrets))
     return rejected('signature-invalid', 'token does not match');
   return VERIFIED;
 }

@@ -1,4 +1,4 @@
-import type { VerifyFailure, VerifyResult, WebhookRequest } from './scheme.js';
+import type { SchemeOptions, VerifyFailure, VerifyResult, WebhookRequest } from './scheme.js';
 
 /**
  * A header's value by lower-case `name`. The edge lower-cases header names; a case-insensitive
@@ -25,6 +25,22 @@ export function rejected(code: VerifyFailure, detail: string): VerifyResult {
 }
 
 /** The one successful verification. */
+/**
+ * The value of the header a source names in `signatureHeader` (hmac-sha256, header-token), or
+ * the rejection when the source names none or the request lacks it.
+ */
+export function readConfiguredHeader(
+  request: WebhookRequest,
+  options: SchemeOptions,
+): { readonly value: string } | { readonly rejection: VerifyResult } {
+  const name = options.signatureHeader?.toLowerCase();
+  if (!name)
+    return { rejection: rejected('signature-missing', 'the source names no signatureHeader') };
+  const value = readNonEmptyHeader(request, name);
+  if (value === undefined) return { rejection: rejected('signature-missing', `no ${name} header`) };
+  return { value };
+}
+
 export const VERIFIED: VerifyResult = Object.freeze({ ok: true });
 
 const UNSIGNED_INTEGER = /^\d{1,16}$/;

@@ -1,4 +1,4 @@
-import { readNonEmptyHeader, rejected, VERIFIED } from './headers.js';
+import { readConfiguredHeader, readNonEmptyHeader, rejected, VERIFIED } from './headers.js';
 import { signedByAnyKey } from './hmac.js';
 import { identifyGenericPayload } from './payload-identity.js';
 import type {
@@ -20,10 +20,9 @@ function verify(
   secrets: readonly string[],
   options: SchemeOptions,
 ): VerifyResult {
-  const headerName = options.signatureHeader?.toLowerCase();
-  if (!headerName) return rejected('signature-missing', 'the source names no signatureHeader');
-  const header = readNonEmptyHeader(request, headerName);
-  if (header === undefined) return rejected('signature-missing', `no ${headerName} header`);
+  const configured = readConfiguredHeader(request, options);
+  if ('rejection' in configured) return configured.rejection;
+  const header = configured.value;
   const prefix = options.signaturePrefix ?? '';
   if (!header.startsWith(prefix)) return rejected('signature-invalid', `no ${prefix} prefix`);
   const signature = header.slice(prefix.length);
