@@ -210,6 +210,18 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       expect(response.statusCode, code).toBe(status);
       expect(response.json().type, code).toBe(`urn:airlock:problem:${code}`);
     }
+    const garbled = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: {
+        authorization: `Bearer ${AGENT_KEY}`,
+        'idempotency-key': 'k-garbled',
+        'content-type': 'application/json',
+      },
+      payload: '{"operation": ',
+    });
+    expect(garbled.statusCode).toBe(400);
+    expect(garbled.json().type).toBe('urn:airlock:problem:malformed-body');
     const unauthorized = await propose(setStatus(ticket.id, ticket.revision), 'k-x', 'not-a-key');
     expect(unauthorized.statusCode).toBe(401);
     expect(await writes()).toHaveLength(0);
