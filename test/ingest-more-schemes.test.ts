@@ -1,8 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { providersFile } from '../src/ingest/schemes/test-vectors.js';
-import type { Store } from '../src/store/index.js';
-import { createTestApp, type TestApp, testConfig } from './helpers/gateway.js';
-import { BACKENDS, countRows, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { type TestApp, useTestGateways } from './helpers/gateway.js';
+import { BACKENDS, countRows } from './helpers/stores.js';
 
 const PIPEDRIVE_SECRET = 'pipedrive:s3cr3t-p@ss';
 const TOKEN = 'f3a9c1d2e4b5a6978877665544332211f3a9c1d2e4b5a6978877665544332211';
@@ -50,30 +49,15 @@ function soapBody(orgId: string, accounts: readonly [string, string][]): string 
 }
 
 describe.each(BACKENDS)('POST /hooks/:source, credential schemes, on %s', (backend) => {
-  let database: TestDatabase;
-  const stores: Store[] = [];
-  const apps: TestApp[] = [];
-
-  async function start() {
-    database ??= createTestDatabase(backend);
-    const store = await database.open();
-    stores.push(store);
-    const sources = {
-      deals: { scheme: 'basic-auth', secrets: [PIPEDRIVE_SECRET] },
-      sfdc: { scheme: 'salesforce-outbound', secrets: [ORG_ID.slice(0, 15)] },
-      freshdesk: { scheme: 'header-token', secrets: [TOKEN], signatureHeader: 'X-Gateway-Token' },
-    };
-    const testApp = await createTestApp(store, testConfig(database.url, { sources }));
-    apps.push(testApp);
-    return { ...testApp, store };
-  }
-
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((testApp) => testApp.close()));
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-    await database?.drop();
-    database = undefined as unknown as TestDatabase;
-  });
+  const startGateway = useTestGateways(backend);
+  const start = () =>
+    startGateway({
+      sources: {
+        deals: { scheme: 'basic-auth', secrets: [PIPEDRIVE_SECRET] },
+        sfdc: { scheme: 'salesforce-outbound', secrets: [ORG_ID.slice(0, 15)] },
+        freshdesk: { scheme: 'header-token', secrets: [TOKEN], signatureHeader: 'X-Gateway-Token' },
+      },
+    });
 
   function post(
     app: TestApp['app'],

@@ -1,33 +1,21 @@
 import { createHmac } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pruneInbox } from '../src/ingest/index.js';
 import type { Store } from '../src/store/index.js';
-import { ADMIN_TOKEN, createTestApp, type TestApp, testConfig } from './helpers/gateway.js';
-import { BACKENDS, countRows, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import {
+  ADMIN_TOKEN,
+  createTestApp,
+  type TestApp,
+  testConfig,
+  useTestGateways,
+} from './helpers/gateway.js';
+import { BACKENDS, countRows, createTestDatabase } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
 const HUBSPOT_SECRET = 'hubspot-client-secret';
 
 describe.each(BACKENDS)('POST /hooks/:source on %s', (backend) => {
-  let database: TestDatabase;
-  const stores: Store[] = [];
-  const apps: TestApp[] = [];
-
-  async function start(values: Record<string, unknown> = {}) {
-    database ??= createTestDatabase(backend);
-    const store = await database.open();
-    stores.push(store);
-    const testApp = await createTestApp(store, testConfig(database.url, values));
-    apps.push(testApp);
-    return { ...testApp, store };
-  }
-
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((testApp) => testApp.close()));
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-    await database?.drop();
-    database = undefined as unknown as TestDatabase;
-  });
+  const start = useTestGateways(backend);
 
   function post(
     app: TestApp['app'],

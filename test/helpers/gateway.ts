@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { afterEach } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Ingestor } from '../../src/ingest/index.js';
 import { assembleGateway, type GatewayModules } from '../../src/main.js';
 import type { Store } from '../../src/store/index.js';
+import { type Backend, createTestDatabase, type TestDatabase } from './stores.js';
 import { DEMO_SECRET } from './webhooks.js';
 
 /** The operator token test configs accept, with the admin role. */
@@ -41,4 +43,31 @@ export async function createTestApp(store: Store, config: Config): Promise<TestA
   const modules = await assembleGateway(config, store);
   await modules.app.ready();
   return modules;
+}
+
+/**
+ * For a `describe` block: returns `start(values)`, which opens a store on the test's own
+ * database and assembles a gateway over it with `testConfig(url, values)`. Every gateway and
+ * store is closed, and the database dropped, after each test.
+ */
+export function useTestGateways(
+  backend: Backend,
+): (values?: Record<string, unknown>) => Promise<TestApp & { store: Store }> {
+  let database: TestDatabase | undefined;
+  const stores: Store[] = [];
+  const apps: TestApp[] = [];
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((testApp) => testApp.close()));
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    await database?.drop();
+    database = undefined;
+  });
+  return async (values = {}) => {
+    database ??= createTestDatabase(backend);
+    const store = await database.open();
+    stores.push(store);
+    const testApp = await createTestApp(store, testConfig(database.url, values));
+    apps.push(testApp);
+    return { ...testApp, store };
+  };
 }
