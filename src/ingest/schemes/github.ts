@@ -1,5 +1,5 @@
-import { readNonEmptyHeader, rejected, VERIFIED } from './headers.js';
-import { signedByAnyKey } from './hmac.js';
+import { verifyPrefixedBodyHmac } from './body-signature.js';
+import { readNonEmptyHeader, rejected } from './headers.js';
 import { isJsonObject, type JsonObject, malformed, parseJsonObject } from './payload.js';
 import type {
   EventIdentity,
@@ -19,11 +19,7 @@ const PREFIX = 'sha256=';
 function verify(request: WebhookRequest, secrets: readonly string[]): VerifyResult {
   const header = readNonEmptyHeader(request, 'x-hub-signature-256');
   if (header === undefined) return rejected('signature-missing', 'no x-hub-signature-256 header');
-  if (!header.startsWith(PREFIX)) return rejected('signature-invalid', 'no sha256= prefix');
-  if (!signedByAnyKey(secrets, [request.body], [header.slice(PREFIX.length)], 'hex')) {
-    return rejected('signature-invalid', 'signature does not match');
-  }
-  return VERIFIED;
+  return verifyPrefixedBodyHmac(request, secrets, header, PREFIX, 'hex');
 }
 
 /** The issue or pull request the payload is about, as `owner/repo#number`. */

@@ -1,5 +1,5 @@
-import { readConfiguredHeader, readNonEmptyHeader, rejected, VERIFIED } from './headers.js';
-import { signedByAnyKey } from './hmac.js';
+import { verifyPrefixedBodyHmac } from './body-signature.js';
+import { readConfiguredHeader, readNonEmptyHeader } from './headers.js';
 import { identifyGenericPayload } from './payload-identity.js';
 import type {
   EventIdentity,
@@ -22,14 +22,13 @@ function verify(
 ): VerifyResult {
   const configured = readConfiguredHeader(request, options);
   if ('rejection' in configured) return configured.rejection;
-  const header = configured.value;
-  const prefix = options.signaturePrefix ?? '';
-  if (!header.startsWith(prefix)) return rejected('signature-invalid', `no ${prefix} prefix`);
-  const signature = header.slice(prefix.length);
-  if (!signedByAnyKey(secrets, [request.body], [signature], options.encoding ?? 'hex')) {
-    return rejected('signature-invalid', 'signature does not match');
-  }
-  return VERIFIED;
+  return verifyPrefixedBodyHmac(
+    request,
+    secrets,
+    configured.value,
+    options.signaturePrefix ?? '',
+    options.encoding ?? 'hex',
+  );
 }
 
 /**

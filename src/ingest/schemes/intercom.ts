@@ -1,5 +1,5 @@
-import { readNonEmptyHeader, rejected, VERIFIED } from './headers.js';
-import { signedByAnyKey } from './hmac.js';
+import { verifyPrefixedBodyHmac } from './body-signature.js';
+import { readNonEmptyHeader, rejected } from './headers.js';
 import { idText, isJsonObject, type JsonObject, malformed, parseJsonObject } from './payload.js';
 import type {
   EventIdentity,
@@ -20,11 +20,7 @@ const PREFIX = 'sha1=';
 function verify(request: WebhookRequest, secrets: readonly string[]): VerifyResult {
   const header = readNonEmptyHeader(request, 'x-hub-signature');
   if (header === undefined) return rejected('signature-missing', 'no x-hub-signature header');
-  if (!header.startsWith(PREFIX)) return rejected('signature-invalid', 'no sha1= prefix');
-  if (!signedByAnyKey(secrets, [request.body], [header.slice(PREFIX.length)], 'hex', 'sha1')) {
-    return rejected('signature-invalid', 'signature does not match');
-  }
-  return VERIFIED;
+  return verifyPrefixedBodyHmac(request, secrets, header, PREFIX, 'hex', 'sha1');
 }
 
 /** The object the notification is about: `data.item` `type` + `id` (a user, a conversation…). */
