@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { OPERATION_NAMES } from './actions/index.js';
-import { AppError } from './errors.js';
+import { AppError, describeIssues } from './errors.js';
 import { checkSchemeOptions, checkSecret, type SchemeName, schemes } from './ingest/index.js';
 import { policyRulesSchema } from './policy/index.js';
 
@@ -258,9 +258,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
   const result = configSchema(env).safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
+    const problems = describeIssues(result.error.issues, '(root)');
     throw new AppError('config-invalid', 400, `invalid config:\n  ${problems.join('\n  ')}`, {
       details: { problems },
     });

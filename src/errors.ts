@@ -36,3 +36,14 @@ export function serializeError(error: unknown): { name: string; message: string;
   const name = error instanceof Error ? error.name : 'Error';
   return { name, message: appError.message, code: appError.code };
 }
+
+/** A schema issue as zod reports it. */
+interface Issue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/** Schema issues as `path: message` lines; `root` names the value itself when the path is empty. */
+export function describeIssues(issues: readonly Issue[], root: string): string[] {
+  return issues.map((issue) => `${issue.path.map(String).join('.') || root}: ${issue.message}`);
+}

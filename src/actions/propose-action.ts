@@ -1,6 +1,6 @@
 import type { Agent } from '../agents/index.js';
 import type { Connector } from '../connectors/connector.js';
-import { AppError } from '../errors.js';
+import { AppError, describeIssues } from '../errors.js';
 import { newId } from '../ids.js';
 import type { CompiledPolicies } from '../policy/index.js';
 import type { Store } from '../store/index.js';
@@ -94,9 +94,7 @@ export async function proposeAction(
   }
   const parsed = proposalSchema.safeParse(body);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`,
-    );
+    const problems = describeIssues(parsed.error.issues, 'body');
     return {
       kind: 'error',
       error: new AppError('invalid-request', 400, problems.join('; '), { details: { problems } }),

@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { AppError, describeIssues } from '../errors.js';
 import type {
   Connector,
   ReconcileOutcome,
@@ -102,9 +102,7 @@ function resolve(
   }
   const parsed = operation.params.safeParse(params);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || 'params'}: ${issue.message}`,
-    );
+    const problems = describeIssues(parsed.error.issues, 'params');
     return { refused: `invalid params for ${name}: ${problems.join('; ')}` };
   }
   return { operation, params: parsed.data };

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { AppError } from '../errors.js';
+import { AppError, describeIssues } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef } from '../ingest/index.js';
 import type { Store } from '../store/index.js';
 import { requireOperator } from './operator-auth.js';
@@ -23,9 +23,7 @@ export function registerEventsRoutes(
   app.get('/v1/events', { preHandler: viewer }, async (request) => {
     const parsed = listQuery.safeParse(request.query);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map(
-        (issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`,
-      );
+      const problems = describeIssues(parsed.error.issues, 'query');
       throw new AppError('invalid-query', 400, problems.join('; '), { details: { problems } });
     }
     const { record, ...rest } = parsed.data;

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { AppError } from '../errors.js';
+import { AppError, describeIssues } from '../errors.js';
 import type { Actor } from './state.js';
 
 const MAX_ACTOR_LENGTH = 200;
@@ -13,9 +13,7 @@ export function parseInput<T extends z.ZodType>(
 ): z.output<T> {
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map(
-    (issue) => `${issue.path.join('.') || what}: ${issue.message}`,
-  );
+  const problems = describeIssues(parsed.error.issues, what);
   throw new AppError('invalid-request', 400, problems.join('; '), { details: { problems } });
 }
 
