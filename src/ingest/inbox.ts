@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { newId } from '../ids.js';
 import type { Database, Store } from '../store/index.js';
 import type { EventIdentity } from './schemes/index.js';
@@ -202,7 +202,11 @@ async function countDuplicates(
   for (const [id, { count, at }] of [...counts].sort(([a], [b]) => compare(a, b))) {
     await trx
       .updateTable('events')
-      .set((eb) => ({ duplicates: eb('duplicates', '+', count), last_duplicate_at: at }))
+      .set((eb) => ({
+        duplicates: eb('duplicates', '+', count),
+        // A concurrent batch may have recorded a later copy already; keep the latest.
+        last_duplicate_at: sql<number>`greatest(coalesce(last_duplicate_at, 0), ${at})`,
+      }))
       .where('id', '=', id)
       .execute();
   }
