@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { authenticateAgent } from '../src/agents/index.js';
+import { openStore } from '../src/store/index.js';
 import { freePort, startGatewayProcess, writeConfig } from './helpers/gateway-process.js';
 import { runCli } from './helpers/subprocess.js';
 import { DEMO_SECRET, signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
@@ -22,6 +24,69 @@ describe('airlock CLI', () => {
     const badPort = await airlock('start', '--port', 'http');
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toContain('expected a port number');
+  });
+
+  it('adds an agent once, printing its key, and refuses bad names and operations', async () => {
+    const agentsDir = mkdtempSync(join(dir, 'agents-'));
+    const configFile = writeConfig(agentsDir, {
+      store: { url: `sqlite:${join(agentsDir, 'airlock.db')}` },
+    });
+    const added = await airlock(
+      'agents',
+      'add',
+      'triage',
+      '--operations',
+      'ticket.tag,ticket.assign',
+      '--config',
+      configFile,
+    );
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/key \(shown once, store it now\): ak_\S{20,}/);
+    // The printed key authenticates the agent, with the operations given.
+    const key = /(ak_\S+)/.exec(added.stdout)?.[1];
+    const store = await openStore(`sqlite:${join(agentsDir, 'airlock.db')}`);
+    try {
+      expect(await authenticateAgent(store, {}, `Bearer ${key}`)).toEqual({
+        name: 'triage',
+        operations: ['ticket.tag', 'ticket.assign'],
+        allowWithoutBasis: false,
+      });
+    } finally {
+      await store.close();
+    }
+    const again = await airlock(
+      'agents',
+      'add',
+      'triage',
+      '--operations',
+      'ticket.tag',
+      '--config',
+      configFile,
+    );
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('airlock: agent-exists');
+    const badName = await airlock(
+      'agents',
+      'add',
+      'Bad Name',
+      '--operations',
+      'ticket.tag',
+      '--config',
+      configFile,
+    );
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain('agent names are lower-case letters');
+    const badOperation = await airlock(
+      'agents',
+      'add',
+      'other',
+      '--operations',
+      'ticket.delete',
+      '--config',
+      configFile,
+    );
+    expect(badOperation.code).toBe(2);
+    expect(badOperation.stderr).toContain('unknown operation ticket.delete');
   });
 
   it('refuses to start on a bad config, naming the key, with exit 1', async () => {

@@ -130,7 +130,7 @@ const agents = program.command('agents').description('agents that propose action
 agents
   .command('add')
   .description('create an agent and print its key, once')
-  .argument('<name>', 'agent name (lower-case letters, digits, - or _)')
+  .argument('<name>', 'agent name (lower-case letters, digits, - or _)', parseAgentName)
   .requiredOption(
     '--operations <list>',
     'comma-separated operations it may propose',
@@ -138,9 +138,6 @@ agents
   )
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
   .action(async (name: string, options: ConfigOption & { operations: string[] }) => {
-    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
-      throw new InvalidArgumentError('agent names are lower-case letters, digits, - or _');
-    }
     await withStore(options, async (store, config) => {
       const key = await addAgent(store, config.agents, name, options.operations);
       process.stdout.write(
@@ -162,6 +159,13 @@ actions
       process.stdout.write(`action ${action.action} is ${action.status}\n`);
     });
   });
+
+function parseAgentName(value: string): string {
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(value)) {
+    throw new InvalidArgumentError('agent names are lower-case letters, digits, - or _');
+  }
+  return value;
+}
 
 function parseOperations(value: string): string[] {
   const operations = value
