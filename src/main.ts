@@ -1,12 +1,19 @@
 import type { FastifyInstance } from 'fastify';
-import { ActionWorker, CircuitBreakers, type ProposeDeps, pruneKeys } from './actions/index.js';
+import {
+  ACTION_OPS_MODULE,
+  ActionWorker,
+  actionOps,
+  CircuitBreakers,
+  type ProposeDeps,
+  pruneKeys,
+} from './actions/index.js';
 import type { Config } from './config.js';
 import { type Connector, createSandboxConnector } from './connectors/index.js';
 import { createServer } from './http/index.js';
 import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
 import { compilePolicies } from './policy/index.js';
 import { createSandbox, DEMO_RECORDS, type Sandbox } from './sandbox/index.js';
-import { openStore, type Store } from './store/index.js';
+import { createOpRunner, openStore, type Store } from './store/index.js';
 
 /** Every module of a gateway over one store, wired; not listening. */
 export interface GatewayModules {
@@ -35,10 +42,12 @@ export async function assembleGateway(config: Config, store: Store): Promise<Gat
   const policies = compilePolicies(config.policies);
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
   const ingestor = createIngestor({ store, config });
+  const ops = createOpRunner(store, actionOps, ACTION_OPS_MODULE);
   let app: FastifyInstance | undefined;
   const worker = new ActionWorker(
     {
       store,
+      ops,
       connectors,
       policies,
       limits,
@@ -54,6 +63,7 @@ export async function assembleGateway(config: Config, store: Store): Promise<Gat
   );
   const propose: ProposeDeps = {
     store,
+    ops,
     connectors,
     policies,
     limits,
@@ -81,6 +91,7 @@ export async function assembleGateway(config: Config, store: Store): Promise<Gat
     close: async () => {
       await app.close();
       await worker.stop();
+      await ops.close();
       await ingestor.close();
     },
   };
@@ -157,7 +168,7 @@ function schedulePruning(store: Store, config: Config, app: FastifyInstance): ()
   const prune = async () => {
     try {
       const pruned = await pruneInbox(store, Date.now() - config.retention.events);
-      const keys = await pruneKeys(store, Date.now() - config.retention.idempotencyKeys);
+      const keys = await pruneKeys(store.db, Date.now() - config.retention.idempotencyKeys);
       if (pruned.events + pruned.requests + keys > 0) app.log.info({ pruned, keys }, 'pruned');
     } catch (err) {
       app.log.error({ err }, 'pruning failed; will retry');

@@ -11,26 +11,25 @@ import { BACKENDS, createTestDatabase } from './helpers/stores.js';
 const AGENT_KEY = 'ak_crash_test_agent';
 
 /**
- * The gateway is killed with SIGKILL at one step of executing a `ticket.reply` (a comment: the
- * operation a blind retry would duplicate) and started again. Exactly one reply must land.
+ * The gateway kills itself with SIGKILL at one step of executing a `ticket.reply` (a comment:
+ * the operation a blind retry would duplicate; `AIRLOCK_TEST_KILL_AT`, see src/crash-point.ts)
+ * and is started again. Exactly one reply must land.
  */
 describe.each(BACKENDS)('kill -9 while executing an action on %s', (backend) => {
   const steps = [
     {
       step: 'after the outbox commit, before the connector call',
-      // The worker's read before executing hangs: the action is committed, nothing is written.
-      fault: { operation: 'ticket.read', times: 2, delayMs: 3_000 },
+      killAt: 'action:before-connector-call',
       landed: false,
     },
     {
       step: 'after the connector call, before the result commit',
-      // The sandbox applies the reply, then holds the answer back.
-      fault: { operation: 'ticket.update', times: 1, delayMs: 60_000 },
+      killAt: 'action:after-connector-call',
       landed: true,
     },
   ];
 
-  it.each(steps)('$step: exactly one effect after restart', async ({ fault, landed }) => {
+  it.each(steps)('$step: exactly one effect after restart', async ({ killAt, landed }) => {
     const sandbox = await startSandbox();
     const database = createTestDatabase(backend);
     const dir = mkdtempSync(join(tmpdir(), 'airlock-crash-actions-'));
@@ -44,7 +43,7 @@ describe.each(BACKENDS)('kill -9 while executing an action on %s', (backend) => 
       actions: { lease: '1s', wait: '2s' },
     });
     const port = await freePort();
-    let gateway = await startGatewayProcess(configFile, port);
+    let gateway = await startGatewayProcess(configFile, port, { AIRLOCK_TEST_KILL_AT: killAt });
     try {
       const [ticket] = sandbox.seed({ tickets: [{ subject: 'Where is my order?' }] })
         .tickets as Array<{
@@ -52,7 +51,6 @@ describe.each(BACKENDS)('kill -9 while executing an action on %s', (backend) => 
         revision: number;
       }>;
       const ticketId = (ticket as { id: string }).id;
-      await call(sandbox.url, 'POST', '/_faults', fault);
       const body = {
         operation: 'ticket.reply',
         target: { system: 'helpdesk', type: 'ticket', id: ticketId },
@@ -65,19 +63,14 @@ describe.each(BACKENDS)('kill -9 while executing an action on %s', (backend) => 
 
       const store = await database.open();
       try {
-        await waitFor(async () => {
-          const rows = await store.db.selectFrom('actions').select('status').execute();
-          if (rows.length === 0) return false;
-          if (!landed) return true;
-          const writes = (await call(sandbox.url, 'GET', '/_writes')).body.writes as unknown[];
-          return writes.length === 1;
-        });
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        await gateway.stop('SIGKILL');
+        await gateway.exited;
+        expect(gateway.child.signalCode).toBe('SIGKILL');
+        const killed = await store.db.selectFrom('actions').select('status').execute();
+        // Committed before the call, and not settled: the restart must find out what happened.
+        expect(killed).toEqual([{ status: 'executing' }]);
         const before = (await call(sandbox.url, 'GET', '/_writes')).body.writes as unknown[];
         expect(before).toHaveLength(landed ? 1 : 0);
 
-        await call(sandbox.url, 'DELETE', '/_faults');
         gateway = await startGatewayProcess(configFile, port);
         await waitFor(async () => {
           const row = await store.db.selectFrom('actions').select('status').executeTakeFirst();

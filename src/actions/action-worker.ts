@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ActionRow } from './action-view.js';
-import { type ExecuteDeps, executeAction, LeaseLostError } from './execute-action.js';
+import {
+  type ExecuteDeps,
+  executeAction,
+  type FirstAttempt,
+  LeaseLostError,
+} from './execute-action.js';
 
 /**
- * An idle loop looks again after 50 ms, doubling to at most 1 s while it finds nothing: actions
+ * An idle worker looks again after 50 ms, doubling to at most 1 s while it finds nothing: actions
  * accepted here wake it at once (notify), so polling only finds retries that came due and work
  * accepted by other instances.
  */
@@ -14,7 +19,7 @@ const IDLE_POLL_MAX_MS = 1_000;
 export interface ActionWorkerOptions {
   /** How long a claim lasts; a worker that dies holding one is replaced when it runs out. */
   readonly leaseMs: number;
-  /** Attempts running at once, each on a different record. */
+  /** Attempts the worker runs at once, each on a different record. */
   readonly concurrency: number;
   readonly onError?: (error: unknown) => void;
 }
@@ -23,16 +28,19 @@ export interface ActionWorkerOptions {
  * The outbox worker: claims due actions, one record at a time in the order they were accepted
  * (a record's next action waits until the previous one is finished), and executes them. Several
  * workers, in one process or several, may run against one store: a claim is a conditional
- * update of the row's lease, which only one of them can win.
+ * update of the row's lease, which only one of them can win. A proposal that could be executed
+ * at once runs its first attempt through `runLeased` itself, under a lease from `lease`.
  */
 export class ActionWorker {
   readonly #deps: ExecuteDeps;
   readonly #options: ActionWorkerOptions;
   readonly #owner = randomUUID();
   readonly #settled = new EventEmitter();
+  readonly #active = new Set<Promise<void>>();
   #running = false;
-  #loops: Promise<void>[] = [];
-  readonly #sleepers = new Set<() => void>();
+  #loop: Promise<void> = Promise.resolve();
+  #wake: (() => void) | null = null;
+  #woken = false;
 
   constructor(deps: ExecuteDeps, options: ActionWorkerOptions) {
     this.#deps = deps;
@@ -43,20 +51,50 @@ export class ActionWorker {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#loops = Array.from({ length: this.#options.concurrency }, () => this.#loop());
+    this.#loop = this.#claimLoop();
   }
 
   /** Stops claiming; resolves when the attempts under way have ended. */
   async stop(): Promise<void> {
     this.#running = false;
     this.notify();
-    await Promise.all(this.#loops);
+    await this.#loop;
+    await Promise.all(this.#active);
   }
 
   /** Something became due (a new action): look now rather than at the next poll. */
   notify(): void {
-    for (const wake of this.#sleepers) wake();
-    this.#sleepers.clear();
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  /** A lease for an action to be executed by this worker at once (see `acceptAction`). */
+  lease(now: number): { owner: string; until: number } {
+    return { owner: `${this.#owner}:${randomUUID()}`, until: now + this.#options.leaseMs };
+  }
+
+  /**
+   * Runs one attempt at an action this worker holds the lease of, renewing the lease while the
+   * attempt lasts; returns the row as the attempt left it (null if the lease was lost).
+   */
+  async runLeased(row: ActionRow, first?: FirstAttempt): Promise<ActionRow | null> {
+    try {
+      const after = await this.#whileLeased(row, () => executeAction(this.#deps, row, first));
+      if (after.status === 'queued' || after.status === 'executing') {
+        // Rescheduled: look again when it comes due rather than at the next idle poll.
+        const timer = setTimeout(() => this.notify(), after.next_attempt_at - this.#deps.now());
+        timer.unref();
+      }
+      return after;
+    } catch (error) {
+      // A lost lease is another worker's action now: nothing to report or release.
+      if (error instanceof LeaseLostError) return null;
+      this.#options.onError?.(error);
+      await this.#release(row).catch(() => {});
+      return null;
+    } finally {
+      this.#settled.emit(row.id);
+    }
   }
 
   /**
@@ -86,46 +124,59 @@ export class ActionWorker {
     }
   }
 
-  async #loop(): Promise<void> {
+  /** Claims as many due actions as there are free places, starts each, and sleeps when idle. */
+  async #claimLoop(): Promise<void> {
     let idleMs = IDLE_POLL_MIN_MS;
     while (this.#running) {
-      let row: ActionRow | undefined;
-      try {
-        row = await this.#claim();
-        if (row) {
-          idleMs = IDLE_POLL_MIN_MS;
-          await this.#whileLeased(row, () => executeAction(this.#deps, row as ActionRow));
-          this.#settled.emit(row.id);
-          continue;
+      this.#woken = false;
+      const free = this.#options.concurrency - this.#active.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const rows = await this.#deps.ops.run('claimDueActions', {
+            now: this.#deps.now(),
+            limit: free,
+            leaseMs: this.#options.leaseMs,
+            owner: this.#owner,
+          });
+          for (const row of rows) {
+            const attempt: Promise<void> = this.runLeased(row).then(() => {
+              this.#active.delete(attempt);
+              this.notify();
+            });
+            this.#active.add(attempt);
+          }
+          claimed = rows.length;
+        } catch (error) {
+          this.#options.onError?.(error);
         }
-      } catch (error) {
-        // A lost lease is another worker's action now: nothing to report or release.
-        if (error instanceof LeaseLostError) continue;
-        this.#options.onError?.(error);
-        if (row) await this.#release(row).catch(() => {});
       }
+      if (claimed > 0 && this.#active.size < this.#options.concurrency) {
+        idleMs = IDLE_POLL_MIN_MS;
+        continue;
+      }
+      if (this.#woken) continue;
       await new Promise<void>((resolve) => {
-        const wake = () => {
+        const timer = setTimeout(resolve, idleMs);
+        this.#wake = () => {
           clearTimeout(timer);
-          this.#sleepers.delete(wake);
           resolve();
         };
-        const timer = setTimeout(wake, idleMs);
-        this.#sleepers.add(wake);
       });
-      idleMs = Math.min(IDLE_POLL_MAX_MS, idleMs * 2);
+      this.#wake = null;
+      idleMs = claimed > 0 || free <= 0 ? IDLE_POLL_MIN_MS : Math.min(IDLE_POLL_MAX_MS, idleMs * 2);
     }
   }
 
   /** Runs `attempt`, renewing the lease every third of its length so a slow call keeps it. */
   async #whileLeased<T>(row: ActionRow, attempt: () => Promise<T>): Promise<T> {
     const renew = setInterval(() => {
-      this.#deps.store.db
-        .updateTable('actions')
-        .set({ lease_until: this.#deps.now() + this.#options.leaseMs })
-        .where('id', '=', row.id)
-        .where('lease_owner', '=', row.lease_owner)
-        .execute()
+      this.#deps.ops
+        .run('updateLeasedAction', {
+          id: row.id,
+          owner: row.lease_owner,
+          patch: { lease_until: this.#deps.now() + this.#options.leaseMs },
+        })
         .catch((error: unknown) => this.#options.onError?.(error));
     }, this.#options.leaseMs / 3);
     try {
@@ -135,52 +186,11 @@ export class ActionWorker {
     }
   }
 
-  async #claim(): Promise<ActionRow | undefined> {
-    const { db } = this.#deps.store;
-    const now = this.#deps.now();
-    const candidates = await db
-      .selectFrom('actions as a')
-      .select('a.id')
-      .where('a.status', 'in', ['queued', 'executing'])
-      .where('a.next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('a.lease_until', 'is', null), eb('a.lease_until', '<', now)]))
-      // A record's actions run in the order they were accepted (ids sort by creation).
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('actions as b')
-              .select('b.id')
-              .whereRef('b.record_key', '=', 'a.record_key')
-              .where('b.status', 'in', ['queued', 'executing'])
-              .whereRef('b.id', '<', 'a.id'),
-          ),
-        ),
-      )
-      .orderBy('a.next_attempt_at')
-      .limit(this.#options.concurrency)
-      .execute();
-    // Each claim gets its own token: a worker's writes to the row check they still hold it.
-    const token = `${this.#owner}:${randomUUID()}`;
-    for (const { id } of candidates) {
-      const claimed = await db
-        .updateTable('actions')
-        .set({ lease_owner: token, lease_until: now + this.#options.leaseMs })
-        .where('id', '=', id)
-        // Re-checked on the row itself: of two workers that picked the same id, one wins.
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-        .returningAll()
-        .executeTakeFirst();
-      if (claimed) return claimed;
-    }
-    return undefined;
-  }
-
   async #release(row: ActionRow): Promise<void> {
-    await this.#deps.store.db
-      .updateTable('actions')
-      .set({ lease_owner: null, lease_until: null, next_attempt_at: this.#deps.now() + 1_000 })
-      .where('id', '=', row.id)
-      .where('lease_owner', '=', row.lease_owner)
-      .execute();
+    await this.#deps.ops.run('updateLeasedAction', {
+      id: row.id,
+      owner: row.lease_owner,
+      patch: { lease_owner: null, lease_until: null, next_attempt_at: this.#deps.now() + 1_000 },
+    });
   }
 }

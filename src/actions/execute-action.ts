@@ -1,17 +1,26 @@
 import type { Updateable } from 'kysely';
 import type { Agent } from '../agents/index.js';
-import type { Connector, Effect, RecordRef, WriteRequest } from '../connectors/connector.js';
+import type {
+  Connector,
+  Effect,
+  RecordRef,
+  RecordSnapshot,
+  WriteRequest,
+} from '../connectors/connector.js';
+import { crashPoint } from '../crash-point.js';
 import { AppError, serializeError } from '../errors.js';
 import type { CompiledPolicies } from '../policy/index.js';
 import type { ActionStatus, ActionTable, Store } from '../store/index.js';
+import type { ActionOps } from './action-ops.js';
 import type { ActionRow } from './action-view.js';
 import { type CatalogueLimits, catalogue } from './catalogue.js';
 import { connectorFor, decide, readTarget, resolveOperation, staleBasis } from './checks.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
-import { releaseRateLimitSlots } from './rate-limits.js';
 
 export interface ExecuteDeps {
+  /** For reads; every write goes through `ops`. */
   readonly store: Store;
+  readonly ops: ActionOps;
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly policies: CompiledPolicies;
   readonly limits: CatalogueLimits;
@@ -21,7 +30,18 @@ export interface ExecuteDeps {
 }
 
 /**
- * One attempt at a claimed action, ending in a state written to the store:
+ * The first attempt of an action the proposing request accepted as `executing` under its own
+ * lease (nothing was sent yet). `current`: the proposal's read of the record, when nothing is
+ * known to have touched the record since (it stands for the read before writing); undefined to
+ * read again.
+ */
+export interface FirstAttempt {
+  readonly current: RecordSnapshot | null | undefined;
+}
+
+/**
+ * One attempt at a claimed action, ending in a state written to the store (the row as written
+ * is returned):
  * - an attempt that may have landed before (status `executing`: a crash, a timeout) is
  *   reconciled first, and never blindly repeated;
  * - the record is read again and the action refused as `stale` when it moved on since the check
@@ -29,7 +49,11 @@ export interface ExecuteDeps {
  * - `executing` is committed before the connector is called, so a crash during the call leaves
  *   a row that says "reconcile me", not "run me".
  */
-export async function executeAction(deps: ExecuteDeps, row: ActionRow): Promise<ActionStatus> {
+export async function executeAction(
+  deps: ExecuteDeps,
+  row: ActionRow,
+  first?: FirstAttempt,
+): Promise<ActionRow> {
   const target = JSON.parse(row.target) as RecordRef;
   const connector = connectorFor(deps.connectors, target.system);
   const request: WriteRequest = {
@@ -52,43 +76,52 @@ export async function executeAction(deps: ExecuteDeps, row: ActionRow): Promise<
   }
 
   // Failures before the connector call count as attempts too, so they end in a dead letter
-  // rather than blocking the record forever.
-  const counted = { ...row, attempts: row.attempts + 1 };
-  if (row.status === 'executing') {
+  // rather than blocking the record forever. A first attempt was counted when it was accepted.
+  const counted = first ? row : { ...row, attempts: row.attempts + 1 };
+  if (row.status === 'executing' && !first) {
     const found = await connector.reconcile(request);
     if (found.kind === 'applied') return settle(deps, row, 'executed', { effect: found.effect });
     if (found.kind === 'unknown')
       return retryLater(deps, counted, 'executing', null, found.message);
   }
 
-  try {
-    await recheck(deps, row, connector, target, request);
-  } catch (error) {
-    // The system could not be read (5xx, 429, timeout): try again later, never a refusal.
-    if (!(error instanceof AppError) || error.status >= 500) {
-      return retryLater(
-        deps,
-        counted,
-        row.status === 'executing' ? 'executing' : 'queued',
-        null,
-        String(error),
-      );
+  if (first?.current === undefined) {
+    try {
+      await recheck(deps, row, connector, target, request);
+    } catch (error) {
+      // The system could not be read (5xx, 429, timeout): try again later, never a refusal.
+      if (!(error instanceof AppError) || error.status >= 500) {
+        return retryLater(
+          deps,
+          counted,
+          row.status === 'executing' ? 'executing' : 'queued',
+          null,
+          String(error),
+        );
+      }
+      const status: ActionStatus =
+        error.code === 'stale-basis'
+          ? 'stale'
+          : error.code === 'policy-denied'
+            ? 'denied'
+            : 'failed';
+      return settle(deps, row, status, { error });
     }
-    const status: ActionStatus =
-      error.code === 'stale-basis' ? 'stale' : error.code === 'policy-denied' ? 'denied' : 'failed';
-    return settle(deps, row, status, { error });
   }
 
-  const claimed = await deps.store.db
-    .updateTable('actions')
-    .set({ status: 'executing', attempts: counted.attempts, updated_at: deps.now() })
-    .where('id', '=', row.id)
-    .where('lease_owner', '=', row.lease_owner)
-    .executeTakeFirst();
-  // Another worker took the action over (our lease ran out): it decides, we do nothing.
-  if (Number(claimed.numUpdatedRows) !== 1) throw new LeaseLostError(row.id);
-  const attempted = counted;
+  if (!first) {
+    const marked = await deps.ops.run('updateLeasedAction', {
+      id: row.id,
+      owner: row.lease_owner,
+      patch: { status: 'executing', attempts: counted.attempts, updated_at: deps.now() },
+    });
+    // Another worker took the action over (our lease ran out): it decides, we do nothing.
+    if (!marked) throw new LeaseLostError(row.id);
+  }
+  const attempted: ActionRow = { ...counted, status: 'executing' };
+  crashPoint('action:before-connector-call');
   const outcome = await connector.execute(request);
+  crashPoint('action:after-connector-call');
   deps.breakers.record(target.system, outcome.kind === 'retry' || outcome.kind === 'ambiguous');
 
   switch (outcome.kind) {
@@ -148,33 +181,30 @@ async function settle(
   row: ActionRow,
   status: ActionStatus,
   outcome: Outcome,
-): Promise<ActionStatus> {
-  const patch: Updateable<ActionTable> = {
+): Promise<ActionRow> {
+  const patch = {
     status,
     lease_owner: null,
     lease_until: null,
     updated_at: deps.now(),
     attempts: row.attempts,
-  };
-  if (outcome.effect) patch.effect = JSON.stringify(outcome.effect);
-  if (outcome.error) patch.error = JSON.stringify(errorDocument(outcome.error));
+    effect: outcome.effect ? JSON.stringify(outcome.effect) : row.effect,
+    error: outcome.error ? JSON.stringify(errorDocument(outcome.error)) : row.error,
+  } satisfies Updateable<ActionTable>;
   // A dead action whose last attempt may have landed keeps its rate-limit slot: its effect may exist.
   const withoutEffect =
     status === 'failed' ||
     status === 'stale' ||
     status === 'denied' ||
     (status === 'dead' && row.status !== 'executing');
-  await deps.store.transaction(async (trx) => {
-    const updated = await trx
-      .updateTable('actions')
-      .set(patch)
-      .where('id', '=', row.id)
-      .where('lease_owner', '=', row.lease_owner)
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1) throw new LeaseLostError(row.id);
-    if (withoutEffect) await releaseRateLimitSlots(trx, row.id);
+  const updated = await deps.ops.run('updateLeasedAction', {
+    id: row.id,
+    owner: row.lease_owner,
+    patch,
+    releaseSlots: withoutEffect,
   });
-  return status;
+  if (!updated) throw new LeaseLostError(row.id);
+  return { ...row, ...patch };
 }
 
 /** Stored errors carry what an agent needs to act: code, message and the problem's details. */
@@ -190,7 +220,7 @@ async function retryLater(
   status: 'queued' | 'executing',
   retryAfterMs: number | null,
   message: string,
-): Promise<ActionStatus> {
+): Promise<ActionRow> {
   if (row.attempts >= deps.retry.maxAttempts) {
     // `status` is where the action stands: 'executing' means its last write may have landed.
     return settle(deps, { ...row, status }, 'dead', {
@@ -207,31 +237,29 @@ async function retryLater(
     deps.retry.maxBackoffMs,
     Math.max(retryAfterMs ?? 0, Math.random() * backoff),
   );
-  return reschedule(deps, row, status, deps.now() + delay, message);
+  // Whole milliseconds: the column is a bigint on PostgreSQL.
+  return reschedule(deps, row, status, deps.now() + Math.round(delay), message);
 }
 
+/** Back in the queue (or still `executing`: to reconcile) at `at`, lease given up. */
 async function reschedule(
   deps: ExecuteDeps,
   row: ActionRow,
   status: ActionStatus,
   at: number,
   message: string,
-): Promise<ActionStatus> {
-  await deps.store.db
-    .updateTable('actions')
-    .set({
-      status,
-      next_attempt_at: at,
-      lease_owner: null,
-      lease_until: null,
-      updated_at: deps.now(),
-      attempts: row.attempts,
-      error: JSON.stringify({ code: 'retrying', message }),
-    })
-    .where('id', '=', row.id)
-    .where('lease_owner', '=', row.lease_owner)
-    .execute();
-  return status;
+): Promise<ActionRow> {
+  const patch = {
+    status,
+    next_attempt_at: at,
+    lease_owner: null,
+    lease_until: null,
+    updated_at: deps.now(),
+    attempts: row.attempts,
+    error: JSON.stringify({ code: 'retrying', message }),
+  } satisfies Updateable<ActionTable>;
+  await deps.ops.run('updateLeasedAction', { id: row.id, owner: row.lease_owner, patch });
+  return { ...row, ...patch };
 }
 
 /** The worker's claim on an action ran out and another worker holds it now. */

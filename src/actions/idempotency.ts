@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database, Store } from '../store/index.js';
+import type { Database } from '../store/index.js';
 
 /** What claiming an idempotency key found. */
 export type KeyClaim =
@@ -28,13 +28,11 @@ export interface KeyRef {
  * whose holder died (its lock ran out) may be taken over, once.
  */
 export async function claimKey(
-  store: Store,
-  ref: KeyRef,
-  fingerprint: string,
-  now: number,
-  lockMs: number,
+  db: Kysely<Database>,
+  args: { ref: KeyRef; fingerprint: string; now: number; lockMs: number },
 ): Promise<KeyClaim> {
-  const inserted = await store.db
+  const { ref, fingerprint, now, lockMs } = args;
+  const inserted = await db
     .insertInto('idempotency_keys')
     .values({
       agent: ref.agent,
@@ -48,14 +46,14 @@ export async function claimKey(
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { kind: 'claimed' };
 
-  const row = await store.db
+  const row = await db
     .selectFrom('idempotency_keys')
     .selectAll()
     .where('agent', '=', ref.agent)
     .where('key', '=', ref.key)
     .executeTakeFirst();
   // Pruned between our insert and this read: the key is free again.
-  if (!row) return claimKey(store, ref, fingerprint, now, lockMs);
+  if (!row) return claimKey(db, args);
   if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
   if (row.state === 'done') {
     return {
@@ -67,7 +65,7 @@ export async function claimKey(
   if (row.locked_until > now) return { kind: 'in_flight' };
 
   // Compare-and-set on the old lock: of several requests finding it abandoned, one takes over.
-  const takeover = await store.db
+  const takeover = await db
     .updateTable('idempotency_keys')
     .set({ locked_until: now + lockMs })
     .where('agent', '=', ref.agent)
@@ -100,8 +98,8 @@ export async function attachAction(
 }
 
 /** The action a key names, if any. */
-export async function actionOfKey(store: Store, ref: KeyRef): Promise<string | null> {
-  const row = await store.db
+export async function actionOfKey(db: Kysely<Database>, ref: KeyRef): Promise<string | null> {
+  const row = await db
     .selectFrom('idempotency_keys')
     .select('action_id')
     .where('agent', '=', ref.agent)
@@ -112,12 +110,11 @@ export async function actionOfKey(store: Store, ref: KeyRef): Promise<string | n
 
 /** Stores the answer; later requests with the key get it replayed. */
 export async function completeKey(
-  store: Store,
-  ref: KeyRef,
-  status: number,
-  body: unknown,
+  db: Kysely<Database>,
+  args: { ref: KeyRef; status: number; body: unknown },
 ): Promise<void> {
-  await store.db
+  const { ref, status, body } = args;
+  await db
     .updateTable('idempotency_keys')
     .set({ state: 'done', response_status: status, response_body: JSON.stringify(body) })
     .where('agent', '=', ref.agent)
@@ -129,8 +126,9 @@ export async function completeKey(
  * Frees a key whose request failed before anything was accepted (a 5xx), so the client's retry
  * runs again instead of replaying an error that was ours.
  */
-export async function releaseKey(store: Store, ref: KeyRef): Promise<void> {
-  await store.db
+export async function releaseKey(db: Kysely<Database>, args: { ref: KeyRef }): Promise<void> {
+  const { ref } = args;
+  await db
     .deleteFrom('idempotency_keys')
     .where('agent', '=', ref.agent)
     .where('key', '=', ref.key)
@@ -140,8 +138,8 @@ export async function releaseKey(store: Store, ref: KeyRef): Promise<void> {
 }
 
 /** Deletes keys older than `before` (epoch ms) that are no longer in flight. */
-export async function pruneKeys(store: Store, before: number): Promise<number> {
-  const result = await store.db
+export async function pruneKeys(db: Kysely<Database>, before: number): Promise<number> {
+  const result = await db
     .deleteFrom('idempotency_keys')
     .where('created_at', '<', before)
     .where('state', '=', 'done')

@@ -4,6 +4,7 @@ import { AppError, describeIssues } from '../errors.js';
 import { newId } from '../ids.js';
 import type { CompiledPolicies } from '../policy/index.js';
 import type { Store } from '../store/index.js';
+import type { ActionOps } from './action-ops.js';
 import { type ActionRow, type ActionView, toActionView } from './action-view.js';
 import type { ActionWorker } from './action-worker.js';
 import type { CatalogueLimits } from './catalogue.js';
@@ -16,24 +17,19 @@ import {
   staleBasis,
 } from './checks.js';
 import { fingerprint } from './fingerprint.js';
-import {
-  actionOfKey,
-  attachAction,
-  claimKey,
-  completeKey,
-  type KeyRef,
-  releaseKey,
-} from './idempotency.js';
+import { actionOfKey, type KeyRef } from './idempotency.js';
 import { type Proposal, proposalSchema, recordKey } from './proposal.js';
-import { type RateLimitRule, takeRateLimitSlots } from './rate-limits.js';
+import type { RateLimitRule } from './rate-limits.js';
 
 export interface ProposeDeps {
+  /** For reads; every write goes through `ops`. */
   readonly store: Store;
+  readonly ops: ActionOps;
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly policies: CompiledPolicies;
   readonly limits: CatalogueLimits;
   readonly rateLimits: readonly RateLimitRule[];
-  readonly worker: Pick<ActionWorker, 'notify' | 'waitForSettled'>;
+  readonly worker: Pick<ActionWorker, 'notify' | 'waitForSettled' | 'lease' | 'runLeased'>;
   /** How long to wait for the outcome before answering 202 queued. */
   readonly waitMs: number;
   /** How long an idempotency key stays claimed by a request that went silent. */
@@ -103,7 +99,12 @@ export async function proposeAction(
   }
   const proposal = parsed.data;
   const ref: KeyRef = { agent: agent.name, key: idempotencyKey };
-  const claim = await claimKey(deps.store, ref, fingerprint(proposal), deps.now(), deps.keyLockMs);
+  const claim = await deps.ops.run('claimKey', {
+    ref,
+    fingerprint: fingerprint(proposal),
+    now: deps.now(),
+    lockMs: deps.keyLockMs,
+  });
 
   switch (claim.kind) {
     case 'mismatch':
@@ -136,7 +137,7 @@ export async function proposeAction(
       return fromStored(claim.body as StoredAnswer, true);
     case 'resume': {
       const answer = await answerFromAction(deps, claim.actionId);
-      await completeKey(deps.store, ref, ...toStored(answer));
+      await deps.ops.run('completeKey', { ref, ...toStored(answer) });
       return { ...answer, replayed: true };
     }
     case 'claimed':
@@ -151,11 +152,11 @@ export async function proposeAction(
       answer = { kind: 'error', error, replayed: false };
     } else {
       // Ours, not the client's: free the key so the client's retry runs again.
-      await releaseKey(deps.store, ref);
+      await deps.ops.run('releaseKey', { ref });
       throw error;
     }
   }
-  await completeKey(deps.store, ref, ...toStored(answer));
+  await deps.ops.run('completeKey', { ref, ...toStored(answer) });
   return answer;
 }
 
@@ -176,6 +177,7 @@ async function evaluate(
   const connector = connectorFor(deps.connectors, target.system);
   await checkTargetBinding(deps.store, connector, target, proposal.basis?.events ?? []);
 
+  const readAt = deps.now();
   const current = operation.spec.kind === 'update' ? await readTarget(connector, target) : null;
   if (current) {
     const revision = proposal.basis?.revision;
@@ -216,45 +218,48 @@ async function evaluate(
   }
 
   const now = deps.now();
-  const id = newId('act');
-  const accepted = await deps.store.transaction(async (trx) => {
-    if (!(await attachAction(trx, ref, id))) return false;
-    await trx
-      .insertInto('actions')
-      .values({
-        id,
-        agent: agent.name,
-        idempotency_key: ref.key,
-        operation: operation.spec.name,
-        record_key: recordKey(target),
-        target: JSON.stringify(target),
-        params: JSON.stringify(operation.params),
-        basis: proposal.basis ? JSON.stringify(proposal.basis) : null,
-        decision: proposal.decision ? JSON.stringify(proposal.decision) : null,
-        status: needsApproval ? 'pending_approval' : 'queued',
-        verdict: JSON.stringify(verdictDocument),
-        expected_revision: current?.revision ?? null,
-        next_attempt_at: now,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
-    await takeRateLimitSlots(
-      trx,
-      deps.rateLimits,
-      { id, operation: operation.spec.name, agent: agent.name, recordKey: recordKey(target) },
-      now,
-    );
-    return true;
+  const accepted = await deps.ops.run('acceptAction', {
+    ref,
+    action: {
+      id: newId('act'),
+      agent: agent.name,
+      idempotency_key: ref.key,
+      operation: operation.spec.name,
+      record_key: recordKey(target),
+      target: JSON.stringify(target),
+      params: JSON.stringify(operation.params),
+      basis: proposal.basis ? JSON.stringify(proposal.basis) : null,
+      decision: proposal.decision ? JSON.stringify(proposal.decision) : null,
+      status: needsApproval ? 'pending_approval' : 'queued',
+      verdict: JSON.stringify(verdictDocument),
+      expected_revision: current?.revision ?? null,
+      next_attempt_at: now,
+      created_at: now,
+      updated_at: now,
+    },
+    target,
+    rateLimits: deps.rateLimits,
+    // Nothing ahead of it on the record: this request executes it now, without a worker's turn.
+    lease: needsApproval ? null : { ...deps.worker.lease(now), readAt },
+    dialect: deps.store.dialect,
   });
-  if (!accepted) {
-    const first = await actionOfKey(deps.store, ref);
+  if (accepted.kind === 'taken') {
+    const first = await actionOfKey(deps.store.db, ref);
     if (!first) throw new Error(`idempotency key ${ref.key} names no action`);
     return { ...(await answerFromAction(deps, first)), replayed: true };
   }
-  if (!needsApproval) deps.worker.notify();
-  return answerFromAction(deps, id);
+  if (accepted.leased) {
+    const after = await deps.worker.runLeased(accepted.row, {
+      current: accepted.fresh ? current : undefined,
+    });
+    if (after && isSettled(after)) return answerFromRow(after);
+  } else if (!needsApproval) {
+    deps.worker.notify();
+  }
+  return answerFromAction(deps, accepted.row.id);
 }
+
+const isSettled = (row: ActionRow) => row.status !== 'queued' && row.status !== 'executing';
 
 /** The answer an action's state gives: waiting up to `waitMs` while it is queued or executing. */
 async function answerFromAction(deps: ProposeDeps, id: string): Promise<ProposalAnswer> {
@@ -263,6 +268,10 @@ async function answerFromAction(deps: ProposeDeps, id: string): Promise<Proposal
     settled ??
     (await deps.store.db.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirst());
   if (!row) throw new Error(`action ${id} vanished`);
+  return answerFromRow(row);
+}
+
+function answerFromRow(row: ActionRow): ProposalAnswer {
   const view = toActionView(row);
   switch (row.status) {
     case 'executed':
@@ -286,13 +295,13 @@ async function answerFromAction(deps: ProposeDeps, id: string): Promise<Proposal
   }
 }
 
-function toStored(answer: ProposalAnswer): [number, StoredAnswer] {
+function toStored(answer: ProposalAnswer): { status: number; body: StoredAnswer } {
   if (answer.kind === 'ok')
-    return [answer.status, { ok: true, status: answer.status, body: answer.body }];
+    return { status: answer.status, body: { ok: true, status: answer.status, body: answer.body } };
   const { error } = answer;
-  return [
-    error.status,
-    {
+  return {
+    status: error.status,
+    body: {
       ok: false,
       error: {
         code: error.code,
@@ -301,7 +310,7 @@ function toStored(answer: ProposalAnswer): [number, StoredAnswer] {
         details: { ...error.details },
       },
     },
-  ];
+  };
 }
 
 function fromStored(stored: StoredAnswer, replayed: boolean): ProposalAnswer {

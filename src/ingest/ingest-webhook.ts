@@ -1,7 +1,7 @@
 import type { Config, SourceConfig } from '../config.js';
 import { AppError } from '../errors.js';
+import { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/index.js';
-import { GroupCommitter } from './group-commit.js';
 import type { AcceptedEvent, InboxDelivery } from './inbox.js';
 import { createInboxWriter } from './inbox-writer.js';
 import { type SchemeOptions, schemes, type WebhookRequest } from './schemes/index.js';

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 // The leaf module, not store/index.ts: each thread is an isolate of its own, and Kysely and pg
 // loaded there for nothing cost every thread megabytes.
 import { openSqliteConnection } from '../store/sqlite-connection.js';
+import { serveRequests } from '../store/thread.js';
 import type { InboxDelivery } from './inbox.js';
 import { createSqliteAppender } from './sqlite-inbox.js';
 
@@ -14,15 +15,6 @@ export interface InboxThreadData {
   readonly path: string;
   readonly role: 'writer' | 'checkpointer';
 }
-
-export interface WriteRequest {
-  readonly id: number;
-  readonly batch: InboxDelivery[];
-}
-
-export type WriteResponse =
-  | { readonly id: number; readonly ok: true; readonly result: unknown }
-  | { readonly id: number; readonly ok: false; readonly message: string };
 
 /** How often the checkpointer copies committed WAL frames into the database file. */
 const CHECKPOINT_INTERVAL_MS = 100;
@@ -46,22 +38,10 @@ if (role === 'checkpointer') {
 } else {
   connection.pragma('wal_autocheckpoint = 0');
   const append = createSqliteAppender(connection);
-  port.on('message', (request: WriteRequest | 'close') => {
-    if (request === 'close') {
-      connection.close();
-      port.close();
-      return;
-    }
+  serveRequests<InboxDelivery[]>(
+    port,
     // Buffers arrive as Uint8Arrays after the structured clone.
-    const batch = request.batch.map((delivery) => ({
-      ...delivery,
-      body: Buffer.from(delivery.body),
-    }));
-    try {
-      port.postMessage({ id: request.id, ok: true, result: append(batch) } satisfies WriteResponse);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      port.postMessage({ id: request.id, ok: false, message } satisfies WriteResponse);
-    }
-  });
+    (batch) => append(batch.map((delivery) => ({ ...delivery, body: Buffer.from(delivery.body) }))),
+    () => connection.close(),
+  );
 }

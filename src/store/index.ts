@@ -1,5 +1,6 @@
 export { migrate } from './migrate.js';
 export type { Migration } from './migrations/index.js';
+export { createOpRunner, type OpRunner, type OpTable } from './op-runner.js';
 export { type OpenStoreOptions, openStore } from './open-store.js';
 export type {
   ActionStatus,

@@ -11,6 +11,8 @@ export interface GatewayProcess {
   readonly child: ChildProcess;
   /** What it wrote to stderr and stdout so far, for failure messages. */
   output(): string;
+  /** Resolves when the process has ended, whatever ended it. */
+  readonly exited: Promise<void>;
   /** Sends the signal and waits for the process to end. */
   stop(signal: NodeJS.Signals): Promise<void>;
 }
@@ -41,11 +43,12 @@ export function writeConfig(dir: string, values: Record<string, unknown>): strin
 export async function startGatewayProcess(
   configFile: string,
   port: number,
+  env: Record<string, string> = {},
 ): Promise<GatewayProcess> {
   const child = spawn(
     process.execPath,
     ['dist/cli/main.js', 'start', '--config', configFile, '--port', String(port)],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -74,6 +77,7 @@ export async function startGatewayProcess(
     url,
     child,
     output: () => output,
+    exited,
     stop: async (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;

@@ -1,0 +1,21 @@
+import type { OpRunner } from '../store/op-runner.js';
+import { claimKey, completeKey, releaseKey } from './idempotency.js';
+import { acceptAction, claimDueActions, updateLeasedAction } from './outbox.js';
+
+/** Every write of the action pipeline, as store ops (see store/op-runner.ts). */
+export const actionOps = {
+  claimKey,
+  completeKey,
+  releaseKey,
+  acceptAction,
+  claimDueActions,
+  updateLeasedAction,
+};
+
+/** Where a writer thread finds `actionOps`. */
+export const ACTION_OPS_MODULE = {
+  module: new URL('./action-ops.js', import.meta.url),
+  name: 'actionOps',
+};
+
+export type ActionOps = OpRunner<typeof actionOps>;

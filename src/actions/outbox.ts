@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { type Insertable, type Kysely, sql, type Updateable } from 'kysely';
+import type { RecordRef } from '../connectors/connector.js';
+import { firstIdAt } from '../ids.js';
+import type { ActionTable, Database, Dialect } from '../store/index.js';
+import type { ActionRow } from './action-view.js';
+import { attachAction, type KeyRef } from './idempotency.js';
+import { type RateLimitRule, releaseRateLimitSlots, takeRateLimitSlots } from './rate-limits.js';
+
+// The actions table is the outbox: a row is committed before anything is sent, and a worker
+// holding its lease is the only one that may send it. These are its writes, as store ops.
+
+/** What a proposal asks `acceptAction` for. */
+export interface Acceptance {
+  readonly ref: KeyRef;
+  readonly action: Insertable<ActionTable>;
+  readonly target: RecordRef;
+  readonly rateLimits: readonly RateLimitRule[];
+  /**
+   * Set to execute at once: when no other action of the record is queued or executing, the
+   * action is committed as `executing` (attempt 1) under this lease, so the proposing request
+   * can call the connector itself. `readAt`: when the proposal's read of the record began.
+   */
+  readonly lease: {
+    readonly owner: string;
+    readonly until: number;
+    readonly readAt: number;
+  } | null;
+  readonly dialect: Dialect;
+}
+
+export type Accepted =
+  /** The key names another action already (a takeover got there first). */
+  | { readonly kind: 'taken' }
+  | {
+      readonly kind: 'accepted';
+      readonly row: ActionRow;
+      /** Committed as `executing` under the lease asked for. */
+      readonly leased: boolean;
+      /**
+       * Leased, and nothing known touched the record since the proposal read it: no action of
+       * it settled and no event about it arrived. That read may stand for the one before writing.
+       */
+      readonly fresh: boolean;
+    };
+
+/**
+ * Accepts an action: ties it to its idempotency key, inserts it, takes its rate-limit slots
+ * (throws `policy-denied` when one is full, and nothing is kept). On PostgreSQL a lock on the
+ * record key orders concurrent accepts of one record, as SQLite's single writer does.
+ */
+export async function acceptAction(db: Kysely<Database>, args: Acceptance): Promise<Accepted> {
+  const { action, target, lease } = args;
+  if (args.dialect === 'postgres') {
+    await sql`select pg_advisory_xact_lock(hashtext(${action.record_key}))`.execute(db);
+  }
+  if (!(await attachAction(db, args.ref, action.id))) return { kind: 'taken' };
+  let leased = false;
+  let fresh = false;
+  if (lease) {
+    const busy = await db
+      .selectFrom('actions')
+      .select('id')
+      .where('record_key', '=', action.record_key)
+      .where('status', 'in', ['queued', 'executing'])
+      .limit(1)
+      .executeTakeFirst();
+    leased = !busy;
+    if (leased) {
+      const settled = await db
+        .selectFrom('actions')
+        .select('id')
+        .where('record_key', '=', action.record_key)
+        .where('updated_at', '>=', lease.readAt)
+        .limit(1)
+        .executeTakeFirst();
+      const event = await db
+        .selectFrom('events')
+        .select('id')
+        .where('record_system', '=', target.system)
+        .where('record_type', '=', target.type)
+        .where('record_id', '=', target.id)
+        .where('id', '>=', firstIdAt('evt', lease.readAt))
+        .limit(1)
+        .executeTakeFirst();
+      fresh = !settled && !event;
+    }
+  }
+  const values: Insertable<ActionTable> =
+    leased && lease
+      ? {
+          ...action,
+          status: 'executing',
+          attempts: 1,
+          lease_owner: lease.owner,
+          lease_until: lease.until,
+        }
+      : action;
+  const row = await db
+    .insertInto('actions')
+    .values(values)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await takeRateLimitSlots(
+    db,
+    args.rateLimits,
+    { id: row.id, operation: row.operation, agent: row.agent, recordKey: row.record_key },
+    row.created_at,
+  );
+  return { kind: 'accepted', row, leased, fresh };
+}
+
+/**
+ * Claims up to `limit` due actions, each under a lease token of its own (`owner:uuid`). A
+ * record's actions run in the order they were accepted: an action waits while an earlier one
+ * of its record is queued or executing, and while any other one of its record is executing.
+ */
+export async function claimDueActions(
+  db: Kysely<Database>,
+  args: { now: number; limit: number; leaseMs: number; owner: string },
+): Promise<ActionRow[]> {
+  const { now } = args;
+  const candidates = await db
+    .selectFrom('actions as a')
+    .select('a.id')
+    .where('a.status', 'in', ['queued', 'executing'])
+    .where('a.next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('a.lease_until', 'is', null), eb('a.lease_until', '<', now)]))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('actions as b')
+            .select('b.id')
+            .whereRef('b.record_key', '=', 'a.record_key')
+            .whereRef('b.id', '!=', 'a.id')
+            .where((eb) =>
+              eb.or([
+                eb('b.status', '=', 'executing'),
+                eb.and([eb('b.status', '=', 'queued'), eb('b.id', '<', eb.ref('a.id'))]),
+              ]),
+            ),
+        ),
+      ),
+    )
+    .orderBy('a.next_attempt_at')
+    .limit(args.limit)
+    .execute();
+  const claimed: ActionRow[] = [];
+  for (const { id } of candidates) {
+    const row = await db
+      .updateTable('actions')
+      .set({ lease_owner: `${args.owner}:${randomUUID()}`, lease_until: now + args.leaseMs })
+      .where('id', '=', id)
+      // Re-checked on the row itself: of two workers that picked the same id, one wins.
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .returningAll()
+      .executeTakeFirst();
+    if (row) claimed.push(row);
+  }
+  return claimed;
+}
+
+/**
+ * Changes an action whose lease `owner` still holds; false when another worker holds it now.
+ * `releaseSlots` gives its rate-limit slots back (it ended without an effect).
+ */
+export async function updateLeasedAction(
+  db: Kysely<Database>,
+  args: {
+    id: string;
+    owner: string | null;
+    patch: Updateable<ActionTable>;
+    releaseSlots?: boolean;
+  },
+): Promise<boolean> {
+  if (args.owner === null) return false;
+  const updated = await db
+    .updateTable('actions')
+    .set(args.patch)
+    .where('id', '=', args.id)
+    .where('lease_owner', '=', args.owner)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1) return false;
+  if (args.releaseSlots) await releaseRateLimitSlots(db, args.id);
+  return true;
+}

@@ -1,0 +1,73 @@
+// The writer thread of an op table on SQLite (see op-runner.ts). better-sqlite3 is synchronous:
+// here a commit's fsync stops only this thread, and a batch of ops shares one commit.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { Kysely, SqliteDialect } from 'kysely';
+import { AppError } from '../errors.js';
+import type { OpTable, WireOp } from './op-runner.js';
+import type { Database } from './schema.js';
+import { openSqliteConnection } from './sqlite-connection.js';
+import { serveRequests } from './thread.js';
+
+export interface OpThreadData {
+  readonly path: string;
+  /** The URL of the module that exports the op table, and the export's name. */
+  readonly module: string;
+  readonly name: string;
+}
+
+/** An op's result or error, as it crosses back: AppErrors keep their code, status and details. */
+export type WireOutcome =
+  | { readonly ok: true; readonly value: unknown }
+  | {
+      readonly ok: false;
+      readonly error: {
+        readonly message: string;
+        readonly code?: string;
+        readonly status?: number;
+        readonly details?: Record<string, unknown>;
+      };
+    };
+
+const port = parentPort;
+if (!port) throw new Error('sqlite-op-thread runs only as a worker thread');
+const { path, module, name } = workerData as OpThreadData;
+const connection = openSqliteConnection(path);
+const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+const table = (await import(module))[name] as OpTable;
+
+/** Runs a batch in one transaction, each op in a savepoint; commits once at the end. */
+async function runBatch(batch: WireOp[]): Promise<WireOutcome[]> {
+  const outcomes: WireOutcome[] = [];
+  connection.exec('BEGIN IMMEDIATE');
+  try {
+    for (const { op, args } of batch) {
+      connection.exec('SAVEPOINT op');
+      try {
+        const fn = table[op];
+        if (!fn) throw new Error(`no op ${op} in ${name}`);
+        outcomes.push({ ok: true, value: await fn(db, args) });
+        connection.exec('RELEASE op');
+      } catch (error) {
+        connection.exec('ROLLBACK TO op');
+        connection.exec('RELEASE op');
+        outcomes.push({ ok: false, error: toWire(error) });
+      }
+    }
+    connection.exec('COMMIT');
+  } catch (error) {
+    if (connection.inTransaction) connection.exec('ROLLBACK');
+    throw error;
+  }
+  return outcomes;
+}
+
+function toWire(error: unknown): Extract<WireOutcome, { ok: false }>['error'] {
+  if (error instanceof AppError) {
+    const { code, status, message, details } = error;
+    return { code, status, message, details: { ...details } };
+  }
+  return { message: error instanceof Error ? error.message : String(error) };
+}
+
+serveRequests<WireOp[]>(port, runBatch, () => connection.close());
