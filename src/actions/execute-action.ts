@@ -16,6 +16,7 @@ import type { ActionRow } from './action-view.js';
 import { type CatalogueLimits, catalogue } from './catalogue.js';
 import { connectorFor, decide, readTarget, resolveOperation, staleBasis } from './checks.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
+import type { KeyAnswer } from './idempotency.js';
 
 export interface ExecuteDeps {
   /** For reads; every write goes through `ops`. */
@@ -37,6 +38,8 @@ export interface ExecuteDeps {
  */
 export interface FirstAttempt {
   readonly current: RecordSnapshot | null | undefined;
+  /** The answer the action's idempotency key keeps, stored in the commit that settles it. */
+  readonly answer?: (settled: ActionRow) => KeyAnswer;
 }
 
 /**
@@ -66,10 +69,11 @@ export async function executeAction(
   };
 
   if (deps.breakers.isOpen(target.system)) {
+    // A first attempt sent nothing yet: it goes back to the queue, with nothing to reconcile.
     return reschedule(
       deps,
       row,
-      row.status,
+      first ? 'queued' : row.status,
       deps.breakers.openUntil(target.system),
       'circuit open',
     );
@@ -82,7 +86,7 @@ export async function executeAction(
     const found = await connector.reconcile(request);
     if (found.kind === 'applied') return settle(deps, row, 'executed', { effect: found.effect });
     if (found.kind === 'unknown')
-      return retryLater(deps, counted, 'executing', null, found.message);
+      return retryLater(deps, counted, 'executing', null, found.message, first);
   }
 
   if (first?.current === undefined) {
@@ -91,13 +95,8 @@ export async function executeAction(
     } catch (error) {
       // The system could not be read (5xx, 429, timeout): try again later, never a refusal.
       if (!(error instanceof AppError) || error.status >= 500) {
-        return retryLater(
-          deps,
-          counted,
-          row.status === 'executing' ? 'executing' : 'queued',
-          null,
-          String(error),
-        );
+        const sent = row.status === 'executing' && !first;
+        return retryLater(deps, counted, sent ? 'executing' : 'queued', null, String(error), first);
       }
       const status: ActionStatus =
         error.code === 'stale-basis'
@@ -105,7 +104,7 @@ export async function executeAction(
           : error.code === 'policy-denied'
             ? 'denied'
             : 'failed';
-      return settle(deps, row, status, { error });
+      return settle(deps, row, status, { error }, first);
     }
   }
 
@@ -126,30 +125,47 @@ export async function executeAction(
 
   switch (outcome.kind) {
     case 'applied':
-      return settle(deps, attempted, 'executed', { effect: outcome.effect });
+      return settle(deps, attempted, 'executed', { effect: outcome.effect }, first);
     case 'permanent':
-      return settle(deps, attempted, 'failed', {
-        error: new AppError('connector-refused', 422, outcome.message, {
-          details: { status: outcome.status },
-        }),
-      });
+      return settle(
+        deps,
+        attempted,
+        'failed',
+        {
+          error: new AppError('connector-refused', 422, outcome.message, {
+            details: { status: outcome.status },
+          }),
+        },
+        first,
+      );
     case 'conflict': {
       const current = await readTarget(connector, target);
       const basis = row.basis ? JSON.parse(row.basis) : undefined;
-      return settle(deps, attempted, 'stale', {
-        error: await staleBasis(deps.store, target, basis, current),
-      });
+      return settle(
+        deps,
+        attempted,
+        'stale',
+        { error: await staleBasis(deps.store, target, basis, current) },
+        first,
+      );
     }
     case 'retry':
-      return retryLater(deps, attempted, 'queued', outcome.retryAfterMs, outcome.message);
+      return retryLater(deps, attempted, 'queued', outcome.retryAfterMs, outcome.message, first);
     case 'ambiguous': {
       const found = await connector.reconcile(request);
       if (found.kind === 'applied')
-        return settle(deps, attempted, 'executed', { effect: found.effect });
+        return settle(deps, attempted, 'executed', { effect: found.effect }, first);
       // Still 'executing': the write may land after this look, so the next attempt looks again.
       if (found.kind === 'not_applied')
-        return retryLater(deps, attempted, 'executing', null, outcome.message);
-      return retryLater(deps, attempted, 'executing', null, `${outcome.message}; ${found.message}`);
+        return retryLater(deps, attempted, 'executing', null, outcome.message, first);
+      return retryLater(
+        deps,
+        attempted,
+        'executing',
+        null,
+        `${outcome.message}; ${found.message}`,
+        first,
+      );
     }
   }
 }
@@ -181,6 +197,7 @@ async function settle(
   row: ActionRow,
   status: ActionStatus,
   outcome: Outcome,
+  first?: FirstAttempt,
 ): Promise<ActionRow> {
   const patch = {
     status,
@@ -197,14 +214,16 @@ async function settle(
     status === 'stale' ||
     status === 'denied' ||
     (status === 'dead' && row.status !== 'executing');
+  const settled: ActionRow = { ...row, ...patch };
   const updated = await deps.ops.run('updateLeasedAction', {
     id: row.id,
     owner: row.lease_owner,
     patch,
     releaseSlots: withoutEffect,
+    complete: first?.answer?.(settled),
   });
   if (!updated) throw new LeaseLostError(row.id);
-  return { ...row, ...patch };
+  return settled;
 }
 
 /** Stored errors carry what an agent needs to act: code, message and the problem's details. */
@@ -220,16 +239,16 @@ async function retryLater(
   status: 'queued' | 'executing',
   retryAfterMs: number | null,
   message: string,
+  first?: FirstAttempt,
 ): Promise<ActionRow> {
   if (row.attempts >= deps.retry.maxAttempts) {
     // `status` is where the action stands: 'executing' means its last write may have landed.
-    return settle(deps, { ...row, status }, 'dead', {
-      error: new AppError(
-        'retries-exhausted',
-        502,
-        `gave up after ${row.attempts} attempts: ${message}`,
-      ),
-    });
+    const error = new AppError(
+      'retries-exhausted',
+      502,
+      `gave up after ${row.attempts} attempts: ${message}`,
+    );
+    return settle(deps, { ...row, status }, 'dead', { error }, first);
   }
   const backoff = Math.min(deps.retry.maxBackoffMs, 200 * 2 ** Math.max(0, row.attempts - 1));
   // Full jitter, so retries of many actions after one outage do not arrive together.

@@ -108,11 +108,15 @@ export async function actionOfKey(db: Kysely<Database>, ref: KeyRef): Promise<st
   return row?.action_id ?? null;
 }
 
+/** The answer a key keeps: what a request with it was answered. */
+export interface KeyAnswer {
+  readonly ref: KeyRef;
+  readonly status: number;
+  readonly body: unknown;
+}
+
 /** Stores the answer; later requests with the key get it replayed. */
-export async function completeKey(
-  db: Kysely<Database>,
-  args: { ref: KeyRef; status: number; body: unknown },
-): Promise<void> {
+export async function completeKey(db: Kysely<Database>, args: KeyAnswer): Promise<void> {
   const { ref, status, body } = args;
   await db
     .updateTable('idempotency_keys')

@@ -4,7 +4,7 @@ import type { RecordRef } from '../connectors/connector.js';
 import { firstIdAt } from '../ids.js';
 import type { ActionTable, Database, Dialect } from '../store/index.js';
 import type { ActionRow } from './action-view.js';
-import { attachAction, type KeyRef } from './idempotency.js';
+import { attachAction, completeKey, type KeyAnswer, type KeyRef } from './idempotency.js';
 import { type RateLimitRule, releaseRateLimitSlots, takeRateLimitSlots } from './rate-limits.js';
 
 // The actions table is the outbox: a row is committed before anything is sent, and a worker
@@ -171,6 +171,8 @@ export async function updateLeasedAction(
     owner: string | null;
     patch: Updateable<ActionTable>;
     releaseSlots?: boolean;
+    /** The answer its idempotency key keeps from now on, stored in the same commit. */
+    complete?: KeyAnswer | undefined;
   },
 ): Promise<boolean> {
   if (args.owner === null) return false;
@@ -182,5 +184,6 @@ export async function updateLeasedAction(
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) !== 1) return false;
   if (args.releaseSlots) await releaseRateLimitSlots(db, args.id);
+  if (args.complete) await completeKey(db, args.complete);
   return true;
 }

@@ -1,5 +1,5 @@
 import type { Agent } from '../agents/index.js';
-import type { Connector } from '../connectors/connector.js';
+import type { Connector, RecordSnapshot } from '../connectors/connector.js';
 import { AppError, describeIssues } from '../errors.js';
 import { newId } from '../ids.js';
 import type { CompiledPolicies } from '../policy/index.js';
@@ -99,12 +99,16 @@ export async function proposeAction(
   }
   const proposal = parsed.data;
   const ref: KeyRef = { agent: agent.name, key: idempotencyKey };
-  const claim = await deps.ops.run('claimKey', {
+  const claiming = deps.ops.run('claimKey', {
     ref,
     fingerprint: fingerprint(proposal),
     now: deps.now(),
     lockMs: deps.keyLockMs,
   });
+  // The read does not depend on the claim: both are under way at once. When the claim finds the
+  // key taken, the read was harmless and is dropped.
+  const read = startRead(deps, agent, proposal);
+  const claim = await claiming;
 
   switch (claim.kind) {
     case 'mismatch':
@@ -144,9 +148,9 @@ export async function proposeAction(
       break;
   }
 
-  let answer: ProposalAnswer;
+  let answer: Evaluated;
   try {
-    answer = await evaluate(deps, agent, ref, proposal);
+    answer = await evaluate(deps, agent, ref, proposal, read);
   } catch (error) {
     if (error instanceof AppError && error.status < 500) {
       answer = { kind: 'error', error, replayed: false };
@@ -156,16 +160,53 @@ export async function proposeAction(
       throw error;
     }
   }
-  await deps.ops.run('completeKey', { ref, ...toStored(answer) });
-  return answer;
+  if (!answer.keyCompleted) await deps.ops.run('completeKey', { ref, ...toStored(answer) });
+  const { keyCompleted: _, ...reply } = answer;
+  return reply;
 }
+
+/** The record as read for a proposal, and when the read began. */
+interface TargetRead {
+  readonly readAt: number;
+  readonly snapshot: Promise<RecordSnapshot>;
+}
+
+/**
+ * Starts reading the target of a proposal that updates a record; null when there is nothing to
+ * read or the proposal is invalid (evaluate reports why).
+ */
+function startRead(deps: ProposeDeps, agent: Agent, proposal: Proposal): TargetRead | null {
+  try {
+    const { target } = proposal;
+    const operation = resolveOperation(
+      agent,
+      proposal.operation,
+      target,
+      proposal.params,
+      deps.limits,
+    );
+    if (operation.spec.kind !== 'update') return null;
+    const connector = connectorFor(deps.connectors, target.system);
+    const readAt = deps.now();
+    const snapshot = readTarget(connector, target);
+    // Handled where it is awaited; unawaited when the claim finds the key taken.
+    snapshot.catch(() => {});
+    return { readAt, snapshot };
+  } catch {
+    return null;
+  }
+}
+
+/** An answer, and whether the key's answer was stored already (with the action's outcome). */
+type Evaluated = ProposalAnswer & { readonly keyCompleted?: boolean };
 
 async function evaluate(
   deps: ProposeDeps,
   agent: Agent,
   ref: KeyRef,
   proposal: Proposal,
-): Promise<ProposalAnswer> {
+  read: TargetRead | null,
+): Promise<Evaluated> {
   const { target } = proposal;
   const operation = resolveOperation(
     agent,
@@ -177,8 +218,11 @@ async function evaluate(
   const connector = connectorFor(deps.connectors, target.system);
   await checkTargetBinding(deps.store, connector, target, proposal.basis?.events ?? []);
 
-  const readAt = deps.now();
-  const current = operation.spec.kind === 'update' ? await readTarget(connector, target) : null;
+  const readAt = read?.readAt ?? deps.now();
+  const current =
+    operation.spec.kind === 'update'
+      ? await (read?.snapshot ?? readTarget(connector, target))
+      : null;
   if (current) {
     const revision = proposal.basis?.revision;
     if (revision === undefined && !agent.allowWithoutBasis) {
@@ -251,8 +295,10 @@ async function evaluate(
   if (accepted.leased) {
     const after = await deps.worker.runLeased(accepted.row, {
       current: accepted.fresh ? current : undefined,
+      // Stored with the outcome, in the same commit.
+      answer: (row) => ({ ref, ...toStored(answerFromRow(row)) }),
     });
-    if (after && isSettled(after)) return answerFromRow(after);
+    if (after && isSettled(after)) return { ...answerFromRow(after), keyCompleted: true };
   } else if (!needsApproval) {
     deps.worker.notify();
   }
