@@ -1,3 +1,5 @@
+import { Agent, type Dispatcher, request } from 'undici';
+
 /**
  * What a call to the sandbox came to:
  * - `response`: it answered (any status), body parsed as JSON when it is JSON;
@@ -8,11 +10,14 @@ export type HttpResult =
   | {
       readonly kind: 'response';
       readonly status: number;
-      readonly headers: Headers;
+      /** Lower-case names. */
+      readonly headers: ResponseHeaders;
       readonly body: unknown;
     }
   | { readonly kind: 'unsent'; readonly message: string }
   | { readonly kind: 'lost'; readonly message: string };
+
+export type ResponseHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 /** What a call sends besides method and path. */
 export interface CallOptions {
@@ -41,6 +46,10 @@ const UNSENT_CODES = new Set([
  * A client for the sandbox at `url` (no trailing path). Each call, answer body included, must
  * finish within `timeoutMs`. Every request names `actor` in `X-Actor`, which the sandbox records
  * and echoes in its webhooks, so Airlock can recognise its own writes coming back.
+ *
+ * undici's `request` over a keep-alive agent of its own, rather than `fetch`: the same client
+ * Node's fetch is built on, without the WHATWG streams and Headers objects a call does not need,
+ * which cost about half the CPU of a call.
  */
 export function createSandboxHttp(options: {
   url: string;
@@ -48,6 +57,7 @@ export function createSandboxHttp(options: {
   actor: string;
 }): SandboxHttp {
   const base = options.url.replace(/\/+$/, '');
+  const agent = new Agent();
   return {
     async call(method, path, call = {}) {
       const headers: Record<string, string> = {
@@ -58,16 +68,17 @@ export function createSandboxHttp(options: {
         ...call.headers,
       };
       try {
-        const response = await fetch(`${base}${path}`, {
-          method,
+        const response = await request(`${base}${path}`, {
+          dispatcher: agent,
+          method: method as Dispatcher.HttpMethod,
           headers,
           ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
           signal: AbortSignal.timeout(options.timeoutMs),
         });
-        const text = await response.text();
+        const text = await response.body.text();
         return {
           kind: 'response',
-          status: response.status,
+          status: response.statusCode,
           headers: response.headers,
           body: parseJson(text),
         };
@@ -87,7 +98,7 @@ function failureOf(error: unknown, timeoutMs: number): HttpResult {
   return UNSENT_CODES.has(code ?? '') ? { kind: 'unsent', message } : { kind: 'lost', message };
 }
 
-/** undici wraps the socket error: `fetch failed` with the system error as its cause. */
+/** The system error's code, on the error or (wrapped) its causes. */
 function errorCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current && depth < 4; depth += 1) {
     const code = (current as { code?: unknown }).code;

@@ -1,5 +1,5 @@
 import type { Effect, ReconcileOutcome, WriteOutcome } from '../connector.js';
-import type { HttpResult } from './http.js';
+import type { HttpResult, ResponseHeaders } from './http.js';
 
 type Response = Extract<HttpResult, { kind: 'response' }>;
 
@@ -58,8 +58,9 @@ export function unknownOutcome(result: HttpResult): ReconcileOutcome {
 }
 
 /** `Retry-After` in milliseconds: delay-seconds or an HTTP date; null when absent or unreadable. */
-export function retryAfterMs(headers: Headers, nowMs = Date.now()): number | null {
-  const value = headers.get('retry-after')?.trim();
+export function retryAfterMs(headers: ResponseHeaders, nowMs = Date.now()): number | null {
+  const header = headers['retry-after'];
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
   if (!value) return null;
   if (/^\d+$/.test(value)) return Number(value) * 1000;
   const at = Date.parse(value);
