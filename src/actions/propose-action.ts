@@ -107,7 +107,7 @@ export async function proposeAction(
   });
   // The read does not depend on the claim: both are under way at once. When the claim finds the
   // key taken, the read was harmless and is dropped.
-  const read = startRead(deps, agent, proposal);
+  const started = start(deps, agent, proposal);
   const claim = await claiming;
 
   switch (claim.kind) {
@@ -150,7 +150,7 @@ export async function proposeAction(
 
   let answer: Evaluated;
   try {
-    answer = await evaluate(deps, agent, ref, proposal, read);
+    answer = await evaluate(deps, agent, ref, proposal, started);
   } catch (error) {
     if (error instanceof AppError && error.status < 500) {
       answer = { kind: 'error', error, replayed: false };
@@ -165,17 +165,19 @@ export async function proposeAction(
   return reply;
 }
 
-/** The record as read for a proposal, and when the read began. */
-interface TargetRead {
-  readonly readAt: number;
-  readonly snapshot: Promise<RecordSnapshot>;
+/** The checks that need no store: the operation and params resolved, the connector found. */
+interface Started {
+  readonly operation: ReturnType<typeof resolveOperation>;
+  readonly connector: Connector;
+  /** For an update: the read of the record, under way, and when it began. */
+  readonly read: { readonly at: number; readonly snapshot: Promise<RecordSnapshot> } | null;
 }
 
 /**
- * Starts reading the target of a proposal that updates a record; null when there is nothing to
- * read or the proposal is invalid (evaluate reports why).
+ * Resolves the proposal and starts reading its target. An invalid proposal's error is kept, to
+ * be answered (and stored under the key) once the key is claimed.
  */
-function startRead(deps: ProposeDeps, agent: Agent, proposal: Proposal): TargetRead | null {
+function start(deps: ProposeDeps, agent: Agent, proposal: Proposal): Started | { error: unknown } {
   try {
     const { target } = proposal;
     const operation = resolveOperation(
@@ -185,15 +187,15 @@ function startRead(deps: ProposeDeps, agent: Agent, proposal: Proposal): TargetR
       proposal.params,
       deps.limits,
     );
-    if (operation.spec.kind !== 'update') return null;
     const connector = connectorFor(deps.connectors, target.system);
-    const readAt = deps.now();
+    if (operation.spec.kind !== 'update') return { operation, connector, read: null };
+    const at = deps.now();
     const snapshot = readTarget(connector, target);
     // Handled where it is awaited; unawaited when the claim finds the key taken.
     snapshot.catch(() => {});
-    return { readAt, snapshot };
-  } catch {
-    return null;
+    return { operation, connector, read: { at, snapshot } };
+  } catch (error) {
+    return { error };
   }
 }
 
@@ -205,24 +207,15 @@ async function evaluate(
   agent: Agent,
   ref: KeyRef,
   proposal: Proposal,
-  read: TargetRead | null,
+  started: Started | { error: unknown },
 ): Promise<Evaluated> {
+  if ('error' in started) throw started.error;
+  const { operation, connector, read } = started;
   const { target } = proposal;
-  const operation = resolveOperation(
-    agent,
-    proposal.operation,
-    target,
-    proposal.params,
-    deps.limits,
-  );
-  const connector = connectorFor(deps.connectors, target.system);
   await checkTargetBinding(deps.store, connector, target, proposal.basis?.events ?? []);
 
-  const readAt = read?.readAt ?? deps.now();
-  const current =
-    operation.spec.kind === 'update'
-      ? await (read?.snapshot ?? readTarget(connector, target))
-      : null;
+  const readAt = read?.at ?? deps.now();
+  const current = read ? await read.snapshot : null;
   if (current) {
     const revision = proposal.basis?.revision;
     if (revision === undefined && !agent.allowWithoutBasis) {
