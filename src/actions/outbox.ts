@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Insertable, type Kysely, sql, type Updateable } from 'kysely';
+import { type Kysely, sql, type Updateable } from 'kysely';
 import type { RecordRef } from '../connectors/connector.js';
 import { firstIdAt } from '../ids.js';
 import type { ActionTable, Database, Dialect } from '../store/index.js';
@@ -13,7 +13,8 @@ import { type RateLimitRule, releaseRateLimitSlots, takeRateLimitSlots } from '.
 /** What a proposal asks `acceptAction` for. */
 export interface Acceptance {
   readonly ref: KeyRef;
-  readonly action: Insertable<ActionTable>;
+  /** The row as proposed (status `queued` or `pending_approval`). */
+  readonly action: ActionRow;
   readonly target: RecordRef;
   readonly rateLimits: readonly RateLimitRule[];
   /**
@@ -34,8 +35,7 @@ export type Accepted =
   | { readonly kind: 'taken' }
   | {
       readonly kind: 'accepted';
-      readonly row: ActionRow;
-      /** Committed as `executing` under the lease asked for. */
+      /** Committed as `executing` under the lease asked for (see `acceptedRow`). */
       readonly leased: boolean;
       /**
        * Leased, and nothing known touched the record since the proposal read it: no action of
@@ -86,28 +86,35 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
       fresh = !settled && !event;
     }
   }
-  const values: Insertable<ActionTable> =
-    leased && lease
-      ? {
-          ...action,
-          status: 'executing',
-          attempts: 1,
-          lease_owner: lease.owner,
-          lease_until: lease.until,
-        }
-      : action;
-  const row = await db
-    .insertInto('actions')
-    .values(values)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  await db.insertInto('actions').values(acceptedRow(args, leased)).execute();
   await takeRateLimitSlots(
     db,
     args.rateLimits,
-    { id: row.id, operation: row.operation, agent: row.agent, recordKey: row.record_key },
-    row.created_at,
+    {
+      id: action.id,
+      operation: action.operation,
+      agent: action.agent,
+      recordKey: action.record_key,
+    },
+    action.created_at,
   );
-  return { kind: 'accepted', row, leased, fresh };
+  return { kind: 'accepted', leased, fresh };
+}
+
+/** The row `acceptAction` commits: as proposed, or `executing` (attempt 1) under the lease. */
+export function acceptedRow(
+  acceptance: Pick<Acceptance, 'action' | 'lease'>,
+  leased: boolean,
+): ActionRow {
+  const { action, lease } = acceptance;
+  if (!leased || !lease) return action;
+  return {
+    ...action,
+    status: 'executing',
+    attempts: 1,
+    lease_owner: lease.owner,
+    lease_until: lease.until,
+  };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 } from './checks.js';
 import { fingerprint } from './fingerprint.js';
 import { actionOfKey, type KeyRef } from './idempotency.js';
+import { type Acceptance, acceptedRow } from './outbox.js';
 import { type Proposal, proposalSchema, recordKey } from './proposal.js';
 import type { RateLimitRule } from './rate-limits.js';
 
@@ -255,7 +256,7 @@ async function evaluate(
   }
 
   const now = deps.now();
-  const accepted = await deps.ops.run('acceptAction', {
+  const acceptance: Acceptance = {
     ref,
     action: {
       id: newId('act'),
@@ -270,7 +271,12 @@ async function evaluate(
       status: needsApproval ? 'pending_approval' : 'queued',
       verdict: JSON.stringify(verdictDocument),
       expected_revision: current?.revision ?? null,
+      effect: null,
+      error: null,
+      attempts: 0,
       next_attempt_at: now,
+      lease_owner: null,
+      lease_until: null,
       created_at: now,
       updated_at: now,
     },
@@ -279,14 +285,15 @@ async function evaluate(
     // Nothing ahead of it on the record: this request executes it now, without a worker's turn.
     lease: needsApproval ? null : { ...deps.worker.lease(now), readAt },
     dialect: deps.store.dialect,
-  });
+  };
+  const accepted = await deps.ops.run('acceptAction', acceptance);
   if (accepted.kind === 'taken') {
     const first = await actionOfKey(deps.store.db, ref);
     if (!first) throw new Error(`idempotency key ${ref.key} names no action`);
     return { ...(await answerFromAction(deps, first)), replayed: true };
   }
   if (accepted.leased) {
-    const after = await deps.worker.runLeased(accepted.row, {
+    const after = await deps.worker.runLeased(acceptedRow(acceptance, true), {
       current: accepted.fresh ? current : undefined,
       // Stored with the outcome, in the same commit.
       answer: (row) => ({ ref, ...toStored(answerFromRow(row)) }),
@@ -295,7 +302,7 @@ async function evaluate(
   } else if (!needsApproval) {
     deps.worker.notify();
   }
-  return answerFromAction(deps, accepted.row.id);
+  return answerFromAction(deps, acceptance.action.id);
 }
 
 const isSettled = (row: ActionRow) => row.status !== 'queued' && row.status !== 'executing';
