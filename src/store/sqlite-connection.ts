@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
+import type { SqliteDatabase as SqliteDialectDatabase } from 'kysely';
 
 /**
  * A connection to a SQLite file (created if needed) in WAL mode with `synchronous=FULL`: every
@@ -16,4 +17,29 @@ export function openSqliteConnection(path: string): SqliteDatabase.Database {
   // briefly; wait for it.
   database.pragma('busy_timeout = 5000');
   return database;
+}
+
+const STATEMENTS_KEPT = 500;
+
+/**
+ * The connection as Kysely's SqliteDialect takes it, with each SQL text prepared once: Kysely
+ * prepares every query anew, and preparing cost about as much as running our small statements.
+ * The oldest of more than 500 distinct texts (`in` lists of many lengths) are let go.
+ */
+export function withStatementCache(connection: SqliteDatabase.Database): SqliteDialectDatabase {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(sql) {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = connection.prepare(sql);
+        statements.set(sql, statement);
+        if (statements.size > STATEMENTS_KEPT) {
+          statements.delete(statements.keys().next().value as string);
+        }
+      }
+      return statement;
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { AppError } from '../errors.js';
 import type { OpTable, WireOp } from './op-runner.js';
 import type { Database } from './schema.js';
-import { openSqliteConnection } from './sqlite-connection.js';
+import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
 import { serveRequests } from './thread.js';
 
 export interface OpThreadData {
@@ -33,7 +33,9 @@ const port = parentPort;
 if (!port) throw new Error('sqlite-op-thread runs only as a worker thread');
 const { path, module, name } = workerData as OpThreadData;
 const connection = openSqliteConnection(path);
-const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+const db = new Kysely<Database>({
+  dialect: new SqliteDialect({ database: withStatementCache(connection) }),
+});
 const table = (await import(module))[name] as OpTable;
 
 /** Runs a batch in one transaction, each op in a savepoint; commits once at the end. */

@@ -1,12 +1,14 @@
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.js';
-import { openSqliteConnection } from './sqlite-connection.js';
+import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
 import type { Store } from './store.js';
 
 /** A Store over a SQLite file; see `openSqliteConnection` for its durability. */
 export function createSqliteStore(path: string): Store {
   const database = openSqliteConnection(path);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+  });
 
   return {
     db,
