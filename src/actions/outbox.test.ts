@@ -1,0 +1,259 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { newId } from '../ids.js';
+import { createOpRunner, type Store } from '../store/index.js';
+import { ACTION_OPS_MODULE, type ActionOps, actionOps } from './action-ops.js';
+import type { ActionRow } from './action-view.js';
+import { claimKey } from './idempotency.js';
+import { type Acceptance, acceptAction } from './outbox.js';
+
+const TICKET = { system: 'helpdesk', type: 'ticket', id: '1001' };
+const LEASE_MS = 30_000;
+
+/** A status change of TICKET as proposed, accepted at 1000. */
+function proposedRow(id: string, key: string): ActionRow {
+  return {
+    id,
+    agent: 'bot',
+    idempotency_key: key,
+    operation: 'ticket.set_status',
+    record_key: `${TICKET.system}:${TICKET.type}:${TICKET.id}`,
+    target: JSON.stringify(TICKET),
+    params: '{"status":"open"}',
+    basis: null,
+    decision: null,
+    status: 'queued',
+    verdict: null,
+    expected_revision: '1',
+    effect: null,
+    error: null,
+    attempts: 0,
+    next_attempt_at: 1_000,
+    lease_owner: null,
+    lease_until: null,
+    created_at: 1_000,
+    updated_at: 1_000,
+  };
+}
+
+describe.each(BACKENDS)('the action outbox on %s', (backend) => {
+  let database: TestDatabase;
+  let store: Store;
+  // As the gateway runs them: on SQLite in the writer thread, batched.
+  let ops: ActionOps;
+  afterEach(async () => {
+    await ops?.close();
+    await store?.close();
+    await database?.drop();
+  });
+  const open = async () => {
+    database = createTestDatabase(backend);
+    store = await database.open();
+    ops = createOpRunner(store, actionOps, ACTION_OPS_MODULE);
+  };
+
+  let keys = 0;
+  /** Claims a fresh key and proposes a status change of TICKET at `now`, read at `readAt`. */
+  async function accept(now: number, readAt = now, lease = true) {
+    keys += 1;
+    const ref = { agent: 'bot', key: `k-${keys}` };
+    await ops.run('claimKey', { ref, fingerprint: 'fp', now, lockMs: LEASE_MS });
+    const action = {
+      ...proposedRow(newId('act'), ref.key),
+      next_attempt_at: now,
+      created_at: now,
+      updated_at: now,
+    };
+    const acceptance: Acceptance = {
+      ref,
+      action,
+      target: TICKET,
+      rateLimits: [],
+      lease: lease ? { owner: `test:${action.id}`, until: now + LEASE_MS, readAt } : null,
+      dialect: store.dialect,
+    };
+    return { action, accepted: await ops.run('acceptAction', acceptance) };
+  }
+
+  const statusOf = async (id: string) =>
+    (await store.db.selectFrom('actions').select('status').where('id', '=', id).executeTakeFirst())
+      ?.status;
+
+  it('leases exactly one of 20 concurrent proposals on one record; the rest queue behind it', async () => {
+    await open();
+    const results = await Promise.all(Array.from({ length: 20 }, () => accept(1_000)));
+    const leased = results.filter(
+      ({ accepted }) => accepted.kind === 'accepted' && accepted.leased,
+    );
+    expect(leased).toHaveLength(1);
+    const rows = await store.db.selectFrom('actions').select('status').execute();
+    expect(rows.filter((row) => row.status === 'executing')).toHaveLength(1);
+    expect(rows.filter((row) => row.status === 'queued')).toHaveLength(19);
+  });
+
+  it('lets the proposal read stand only when nothing touched the record since', async () => {
+    await open();
+    const first = await accept(1_000);
+    expect(first.accepted).toEqual({ kind: 'accepted', leased: true, fresh: true });
+    // The first settles at 2000; a proposal that read the record before that must read again.
+    expect(
+      await ops.run('updateLeasedAction', {
+        id: first.action.id,
+        owner: `test:${first.action.id}`,
+        patch: { status: 'executed', lease_owner: null, lease_until: null, updated_at: 2_000 },
+      }),
+    ).toBe(true);
+    expect((await accept(3_000, 1_500)).accepted).toMatchObject({ leased: true, fresh: false });
+  });
+
+  async function insertEvent(recordId: string, at: number) {
+    await store.db
+      .insertInto('events')
+      .values({
+        id: newId('evt'),
+        source: 'helpdesk',
+        dedup_key: `d-${recordId}-${at}`,
+        provider_event_id: `e-${recordId}-${at}`,
+        request_id: 'req_test',
+        item_index: null,
+        type: 'ticket.comment_added',
+        record_system: TICKET.system,
+        record_type: TICKET.type,
+        record_id: recordId,
+        occurred_at: null,
+        received_at: at,
+      })
+      .execute();
+  }
+
+  it('does not let the read stand when an event about the record arrived after it', async () => {
+    await open();
+    const readAt = Date.now();
+    await insertEvent(TICKET.id, readAt);
+    expect((await accept(readAt + 10, readAt)).accepted).toMatchObject({
+      leased: true,
+      fresh: false,
+    });
+  });
+
+  it('lets the read stand when the events since are about other records', async () => {
+    await open();
+    const readAt = Date.now();
+    await insertEvent('1002', readAt);
+    expect((await accept(readAt + 10, readAt)).accepted).toMatchObject({
+      leased: true,
+      fresh: true,
+    });
+  });
+
+  it("claims a record's actions one at a time, in the order they were accepted", async () => {
+    await open();
+    const a = await accept(1_000, 1_000, false);
+    const b = await accept(1_001, 1_001, false);
+    const claim = (now: number) =>
+      ops.run('claimDueActions', { now, limit: 10, leaseMs: LEASE_MS, owner: 'w' });
+
+    const first = await claim(2_000);
+    expect(first.map((row) => row.id)).toEqual([a.action.id]);
+    // Executing: b waits until a is settled.
+    const [claimedA] = first;
+    await ops.run('updateLeasedAction', {
+      id: a.action.id,
+      owner: claimedA?.lease_owner ?? null,
+      patch: { status: 'executing' },
+    });
+    expect(await claim(2_001)).toEqual([]);
+    await ops.run('updateLeasedAction', {
+      id: a.action.id,
+      owner: claimedA?.lease_owner ?? null,
+      patch: { status: 'executed', lease_owner: null, lease_until: null },
+    });
+    expect((await claim(2_002)).map((row) => row.id)).toEqual([b.action.id]);
+  });
+
+  it('holds back an earlier queued action while a later one of its record is executing', async () => {
+    await open();
+    // As after an approval: the earlier action is queued again while a later one runs.
+    const earlier = await accept(1_000, 1_000, false);
+    await store.db
+      .updateTable('actions')
+      .set({ status: 'pending_approval' })
+      .where('id', '=', earlier.action.id)
+      .execute();
+    const later = await accept(1_001);
+    expect(later.accepted).toMatchObject({ leased: true });
+    await store.db
+      .updateTable('actions')
+      .set({ status: 'queued' })
+      .where('id', '=', earlier.action.id)
+      .execute();
+    expect(
+      await ops.run('claimDueActions', { now: 2_000, limit: 10, leaseMs: 1, owner: 'w' }),
+    ).toEqual([]);
+    expect(await statusOf(earlier.action.id)).toBe('queued');
+  });
+
+  it('changes an action only under its lease, and stores the key answer in the same commit', async () => {
+    await open();
+    const { action } = await accept(1_000);
+    const ref = { agent: 'bot', key: action.idempotency_key };
+    const settle = (owner: string) =>
+      ops.run('updateLeasedAction', {
+        id: action.id,
+        owner,
+        patch: { status: 'executed', lease_owner: null, lease_until: null },
+        complete: { ref, status: 200, body: { status: 'executed' } },
+      });
+    expect(await settle('someone-else')).toBe(false);
+    expect(await statusOf(action.id)).toBe('executing');
+    expect(await settle(`test:${action.id}`)).toBe(true);
+    expect(await statusOf(action.id)).toBe('executed');
+    expect(
+      await ops.run('claimKey', { ref, fingerprint: 'fp', now: 2_000, lockMs: LEASE_MS }),
+    ).toEqual({ kind: 'replay', status: 200, body: { status: 'executed' } });
+  });
+});
+
+describe('the action outbox on postgres, two accepts in flight at once', () => {
+  it('makes the second accept of a record wait for the first to commit, and queue behind it', async () => {
+    const database = createTestDatabase('postgres');
+    const store = await database.open();
+    try {
+      const acceptance = async (key: string): Promise<Acceptance> => {
+        const ref = { agent: 'bot', key };
+        await claimKey(store.db, { ref, fingerprint: 'fp', now: 1_000, lockMs: LEASE_MS });
+        const id = newId('act');
+        return {
+          ref,
+          action: proposedRow(id, key),
+          target: TICKET,
+          rateLimits: [],
+          lease: { owner: `test:${id}`, until: 1_000 + LEASE_MS, readAt: 1_000 },
+          dialect: 'postgres',
+        };
+      };
+      const [a, b] = [await acceptance('k-a'), await acceptance('k-b')];
+      let commitFirst = () => {};
+      const held = new Promise<void>((resolve) => {
+        commitFirst = resolve;
+      });
+      // The first accept has inserted its row, but not committed, when the second starts.
+      let firstDone = false;
+      const first = store.transaction(async (trx) => {
+        const accepted = await acceptAction(trx, a);
+        firstDone = true;
+        await held;
+        return accepted;
+      });
+      while (!firstDone) await new Promise((resolve) => setTimeout(resolve, 5));
+      const second = store.transaction((trx) => acceptAction(trx, b));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      commitFirst();
+      expect(await first).toMatchObject({ leased: true });
+      expect(await second).toMatchObject({ leased: false });
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+});
