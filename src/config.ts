@@ -161,8 +161,6 @@ function configSchema(env: NodeJS.ProcessEnv) {
         z.strictObject({
           keySha256: sha256Hex,
           operations: z.array(z.enum(OPERATION_NAMES as [string, ...string[]])).min(1),
-          /** May write to an existing record without stating the revision it decided on. */
-          allowWithoutBasis: z.boolean().default(false),
         }),
       )
       .default({}),

@@ -148,12 +148,39 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(await writes()).toHaveLength(before);
   });
 
-  it('refuses a write that names no basis revision', async () => {
-    const { ticket } = await start();
+  it('refuses a write that names no basis revision, unless a policy rule allows it', async () => {
+    const { ticket } = await start({
+      policies: [
+        {
+          name: 'tags-without-basis',
+          when: "proposal.operation == 'ticket.tag'",
+          allowWithoutBasis: true,
+          reason: 'tags are harmless on any revision',
+        },
+      ],
+    });
     const { basis: _basis, ...body } = setStatus(ticket.id, ticket.revision);
     const response = await propose(body, 'k-nobasis');
     expect(response.statusCode).toBe(422);
-    expect(response.json().type).toBe('urn:airlock:problem:basis-required');
+    expect(response.json()).toMatchObject({
+      type: 'urn:airlock:problem:basis-required',
+      currentRevision: String(ticket.revision),
+    });
+
+    const tagged = await propose(
+      {
+        operation: 'ticket.tag',
+        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+        params: { add: ['vip'] },
+      },
+      'k-tag-nobasis',
+    );
+    expect(tagged.statusCode).toBe(200);
+    expect(tagged.json()).toMatchObject({
+      status: 'executed',
+      verdict: { kind: 'allow', basisWaivedBy: 'tags-without-basis' },
+    });
+    expect(await writes()).toHaveLength(1);
   });
 
   it('checks the second of two proposals on one record against the record as the first left it', async () => {

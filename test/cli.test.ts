@@ -49,7 +49,6 @@ describe('airlock CLI', () => {
       expect(await authenticateAgent(store, {}, `Bearer ${key}`)).toEqual({
         name: 'triage',
         operations: ['ticket.tag', 'ticket.assign'],
-        allowWithoutBasis: false,
       });
     } finally {
       await store.close();

@@ -1,7 +1,12 @@
 import type { Agent } from '../agents/index.js';
 import type { Connector, RecordRef, RecordSnapshot } from '../connectors/connector.js';
 import { AppError } from '../errors.js';
-import { type CompiledPolicies, evaluatePolicies, type Verdict } from '../policy/index.js';
+import {
+  type CompiledPolicies,
+  evaluatePolicies,
+  type PolicyInput,
+  type Verdict,
+} from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import { type CatalogueLimits, catalogue, type OperationSpec, type Risk } from './catalogue.js';
 
@@ -168,16 +173,15 @@ export async function staleBasis(
   );
 }
 
-/** Runs the policy rules; a deny becomes `policy-denied` (403), the rest is returned. */
-export function decide(
-  policies: CompiledPolicies,
+/** What policy sees of a proposal. */
+export function policyInput(
   agent: Agent,
   operation: ResolvedOperation,
   target: RecordRef,
   record: RecordSnapshot | null,
   now: number,
-): Verdict {
-  const verdict = evaluatePolicies(policies, {
+): PolicyInput {
+  return {
     proposal: {
       operation: operation.spec.name,
       target,
@@ -187,7 +191,19 @@ export function decide(
     record: record?.data ?? null,
     agent: { name: agent.name, operations: agent.operations },
     now: new Date(now),
-  });
+  };
+}
+
+/** Runs the policy rules; a deny becomes `policy-denied` (403), the rest is returned. */
+export function decide(
+  policies: CompiledPolicies,
+  agent: Agent,
+  operation: ResolvedOperation,
+  target: RecordRef,
+  record: RecordSnapshot | null,
+  now: number,
+): Verdict {
+  const verdict = evaluatePolicies(policies, policyInput(agent, operation, target, record, now));
   if (verdict.kind === 'deny') {
     throw new AppError('policy-denied', 403, `${verdict.rule}: ${verdict.reason}`, {
       details: { rule: verdict.rule, reason: verdict.reason },

@@ -180,7 +180,7 @@ async function recheck(
 ): Promise<void> {
   const spec = catalogue.get(row.operation);
   if (!spec) throw new AppError('unknown-operation', 422, `no operation ${row.operation}`);
-  const agent: Agent = { name: row.agent, operations: [row.operation], allowWithoutBasis: true };
+  const agent: Agent = { name: row.agent, operations: [row.operation] };
   const operation = resolveOperation(agent, row.operation, target, request.params, deps.limits);
   const current = spec.kind === 'update' ? await readTarget(connector, target) : null;
   if (current && row.expected_revision !== null && current.revision !== row.expected_revision) {

@@ -2,7 +2,7 @@ import type { Agent } from '../agents/index.js';
 import type { Connector, RecordSnapshot } from '../connectors/connector.js';
 import { AppError, describeIssues } from '../errors.js';
 import { newId } from '../ids.js';
-import type { CompiledPolicies } from '../policy/index.js';
+import { basisWaiver, type CompiledPolicies } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
 import { type ActionRow, type ActionView, toActionView } from './action-view.js';
@@ -12,6 +12,7 @@ import {
   checkTargetBinding,
   connectorFor,
   decide,
+  policyInput,
   readTarget,
   resolveOperation,
   staleBasis,
@@ -217,32 +218,39 @@ async function evaluate(
 
   const readAt = read?.at ?? deps.now();
   const current = read ? await read.snapshot : null;
+  const decidedAt = deps.now();
+  // A write to an existing record names the revision it was decided on, unless a policy rule
+  // with `allowWithoutBasis` applies to it.
+  let basisWaivedBy: string | null = null;
   if (current) {
     const revision = proposal.basis?.revision;
-    if (revision === undefined && !agent.allowWithoutBasis) {
-      throw new AppError(
-        'basis-required',
-        422,
-        `state the revision the decision was made on (basis.revision); it is ${current.revision}`,
-        {
-          details: { currentRevision: current.revision },
-        },
-      );
-    }
-    if (revision !== undefined && revision !== current.revision) {
+    if (revision === undefined) {
+      const input = policyInput(agent, operation, target, current, decidedAt);
+      basisWaivedBy = basisWaiver(deps.policies, input);
+      if (basisWaivedBy === null) {
+        throw new AppError(
+          'basis-required',
+          422,
+          `state the revision the decision was made on (basis.revision); it is ${current.revision}`,
+          { details: { currentRevision: current.revision } },
+        );
+      }
+    } else if (revision !== current.revision) {
       throw await staleBasis(deps.store, target, proposal.basis, current);
     }
   }
-  const verdict = decide(deps.policies, agent, operation, target, current, deps.now());
+  const verdict = decide(deps.policies, agent, operation, target, current, decidedAt);
   const needsApproval = operation.risk === 'high' || verdict.kind === 'needs_approval';
-  const verdictDocument =
-    needsApproval && verdict.kind === 'allow'
+  const verdictDocument = {
+    ...(needsApproval && verdict.kind === 'allow'
       ? {
           kind: 'needs_approval',
           rule: null,
           reason: `${operation.spec.name} is a high-risk operation`,
         }
-      : verdict;
+      : verdict),
+    ...(basisWaivedBy ? { basisWaivedBy } : {}),
+  };
 
   if (proposal.dryRun) {
     const view: DryRunView = {

@@ -7,8 +7,6 @@ import type { Store } from '../store/index.js';
 export interface Agent {
   readonly name: string;
   readonly operations: readonly string[];
-  /** May write to an existing record without stating the revision it decided on. */
-  readonly allowWithoutBasis: boolean;
 }
 
 function sha256(text: string): Buffer {
@@ -36,7 +34,7 @@ export async function authenticateAgent(
   let found: Agent | undefined;
   for (const [name, agent] of Object.entries(agents)) {
     if (timingSafeEqual(hash, Buffer.from(agent.keySha256, 'hex'))) {
-      found = { name, operations: agent.operations, allowWithoutBasis: agent.allowWithoutBasis };
+      found = { name, operations: agent.operations };
     }
   }
   if (found) return found;
@@ -46,11 +44,7 @@ export async function authenticateAgent(
     .where('key_sha256', '=', hash.toString('hex'))
     .executeTakeFirst();
   if (!row) throw new AppError('unauthorized', 401, 'the agent key is not recognised');
-  return {
-    name: row.name,
-    operations: JSON.parse(row.operations) as string[],
-    allowWithoutBasis: false,
-  };
+  return { name: row.name, operations: JSON.parse(row.operations) as string[] };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
-import { compilePolicies, evaluatePolicies } from './evaluate-policies.js';
+import { basisWaiver, compilePolicies, evaluatePolicies } from './evaluate-policies.js';
 import type { PolicyInput, PolicyRuleConfig, Verdict } from './policy.js';
 import { policyVersion } from './policy-version.js';
 
@@ -418,9 +418,9 @@ const compileCases: { name: string; rules: PolicyRuleConfig[]; problem: RegExp }
     problem: /^policy "no-close-while-customer-waits": the name is used by an earlier rule/,
   },
   {
-    name: 'neither deny nor requireApproval',
+    name: 'neither deny, requireApproval nor allowWithoutBasis',
     rules: [{ name: 'idle', when: 'true', reason: 'r' }],
-    problem: /^policy "idle": needs deny or requireApproval/,
+    problem: /^policy "idle": needs deny, requireApproval or allowWithoutBasis/,
   },
   {
     name: 'empty reason',
@@ -465,5 +465,35 @@ describe('compilePolicies', () => {
     expect(evaluatePolicies(compiled, input()).kind).toBe('deny');
     expect(evaluatePolicies(compiled, input({ params: { status: 'open' } })).kind).toBe('allow');
     expect(evaluatePolicies(compiled, input()).kind).toBe('deny');
+  });
+});
+
+describe('basisWaiver', () => {
+  const TAGS: PolicyRuleConfig = {
+    name: 'tags-without-basis',
+    when: "proposal.operation == 'ticket.tag'",
+    allowWithoutBasis: true,
+    reason: 'tagging is harmless on any revision',
+  };
+
+  it('names the first applicable rule that allows a write without a basis', () => {
+    const compiled = compilePolicies([NO_CLOSE, TAGS]);
+    expect(basisWaiver(compiled, input({ operation: 'ticket.tag', params: {} }))).toBe(TAGS.name);
+    // The rule does not apply: the basis stays required.
+    expect(basisWaiver(compiled, input())).toBeNull();
+    // A rule without allowWithoutBasis waives nothing, even when it applies.
+    expect(basisWaiver(compilePolicies([NO_CLOSE]), input())).toBeNull();
+  });
+
+  it('waives nothing when the rule cannot be evaluated (fail closed)', () => {
+    const broken = compilePolicies([{ ...TAGS, when: 'record.priority == "low"' }]);
+    expect(basisWaiver(broken, input({ operation: 'ticket.tag', params: {} }))).toBeNull();
+  });
+
+  it('is a rule of its own: with neither deny nor requireApproval it still compiles', () => {
+    expect(compilePolicies([TAGS]).rules).toHaveLength(1);
+    expect(evaluatePolicies(compilePolicies([TAGS]), input({ operation: 'ticket.tag' }))).toEqual(
+      allow,
+    );
   });
 });

@@ -16,6 +16,7 @@ type ExpressionField = (typeof EXPRESSION_FIELDS)[number];
 interface CompiledRule {
   readonly name: string;
   readonly reason: string;
+  readonly allowWithoutBasis: boolean;
   readonly when: CompiledExpression | undefined;
   readonly deny: CompiledExpression | undefined;
   readonly requireApproval: CompiledExpression | undefined;
@@ -44,8 +45,8 @@ export function compilePolicies(rules: readonly PolicyRuleConfig[]): CompiledPol
     else if (seen.has(rule.name)) problems.push(`${label}: the name is used by an earlier rule`);
     seen.add(rule.name);
     if (!rule.reason) problems.push(`${label}: reason is required`);
-    if (rule.deny === undefined && rule.requireApproval === undefined) {
-      problems.push(`${label}: needs deny or requireApproval`);
+    if (rule.deny === undefined && rule.requireApproval === undefined && !rule.allowWithoutBasis) {
+      problems.push(`${label}: needs deny, requireApproval or allowWithoutBasis`);
     }
     const expressions: Partial<Record<ExpressionField, CompiledExpression>> = {};
     for (const field of EXPRESSION_FIELDS) {
@@ -58,6 +59,7 @@ export function compilePolicies(rules: readonly PolicyRuleConfig[]): CompiledPol
     compiled.push({
       name: rule.name,
       reason: rule.reason,
+      allowWithoutBasis: rule.allowWithoutBasis === true,
       when: expressions.when,
       deny: expressions.deny,
       requireApproval: expressions.requireApproval,
@@ -100,6 +102,19 @@ export function evaluatePolicies(policies: CompiledPolicies, input: PolicyInput)
     }
   }
   return approval ?? allow();
+}
+
+/**
+ * The first rule that applies to `input` and lets it write without a basis revision
+ * (`allowWithoutBasis: true`), or null: then a write to an existing record must name one. A rule
+ * whose `when` cannot be evaluated waives nothing.
+ */
+export function basisWaiver(policies: CompiledPolicies, input: PolicyInput): string | null {
+  const activation = toActivation(input);
+  for (const rule of policies.rules) {
+    if (rule.allowWithoutBasis && test(rule, 'when', activation, true) === true) return rule.name;
+  }
+  return null;
 }
 
 function allow(): Verdict {

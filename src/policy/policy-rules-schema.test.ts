@@ -33,10 +33,10 @@ describe('policyRulesSchema', () => {
       message: /used by an earlier rule/,
     },
     {
-      name: 'neither deny nor requireApproval',
+      name: 'neither deny, requireApproval nor allowWithoutBasis',
       value: [{ name: 'idle', when: 'true', reason: 'r' }],
       path: [0],
-      message: /expected deny or requireApproval/,
+      message: /expected deny, requireApproval or allowWithoutBasis: true/,
     },
     {
       name: 'reason missing',

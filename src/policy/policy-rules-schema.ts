@@ -18,15 +18,19 @@ const policyRuleSchema = z
     when: expression.optional(),
     deny: expression.optional(),
     requireApproval: expression.optional(),
+    allowWithoutBasis: z.boolean().optional(),
     reason: z.string().trim().min(1, 'expected the reason told to the agent and the operator'),
   })
-  .refine((rule) => rule.deny !== undefined || rule.requireApproval !== undefined, {
-    message: 'expected deny or requireApproval (or both)',
-  });
+  .refine(
+    (rule) =>
+      rule.deny !== undefined || rule.requireApproval !== undefined || rule.allowWithoutBasis,
+    { message: 'expected deny, requireApproval or allowWithoutBasis: true' },
+  );
 
 /**
  * The `policies:` list of the config: rules in the order they are evaluated, each named (unique),
- * with an optional `when`, at least one of `deny` and `requireApproval`, and a `reason`. Every
+ * with an optional `when`, at least one of `deny`, `requireApproval` and
+ * `allowWithoutBasis: true`, and a `reason`. Every
  * expression is parsed and type-checked, so a bad one stops start-up with its key
  * (`policies.2.deny`). Defaults to no rules.
  */

@@ -7,6 +7,11 @@ export interface PolicyRuleConfig {
   readonly deny?: string | undefined;
   /** CEL: the proposal needs a human approval when this is true. */
   readonly requireApproval?: string | undefined;
+  /**
+   * Proposals this rule applies to may write to an existing record without naming the revision
+   * they were decided on (`basis.revision`); without such a rule they are refused.
+   */
+  readonly allowWithoutBasis?: boolean | undefined;
   /** Said to the agent (and the operator) when the rule decides. */
   readonly reason: string;
 }
