@@ -70,6 +70,17 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     decision: { model: 'test-model', summary: 'waiting for the customer' },
   });
 
+  const replyTo = (ticket: { id: string; revision: number }) => ({
+    operation: 'ticket.reply',
+    target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+    params: { body: 'Your order ships today.' },
+    basis: { revision: String(ticket.revision) },
+  });
+
+  /** A sandbox fault (see src/sandbox/faults.ts) for the next requests to an operation. */
+  const fault = (spec: Record<string, unknown>) =>
+    call(sandbox.url as string, 'POST', '/_faults', spec);
+
   async function writes(operation?: string) {
     const answer = await call(sandbox.url as string, 'GET', '/_writes');
     const all = answer.body.writes as Array<{ operation: string; record: { id: string } }>;
@@ -455,13 +466,13 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
 
   it('retries 5xx and 429 answers, then executes once', async () => {
     const { ticket } = await start();
-    await call(sandbox.url as string, 'POST', '/_faults', {
+    await fault({
       operation: 'ticket.update',
       times: 1,
       status: 503,
       retryAfterSeconds: 0,
     });
-    await call(sandbox.url as string, 'POST', '/_faults', {
+    await fault({
       operation: 'ticket.update',
       times: 1,
       status: 429,
@@ -477,20 +488,12 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   it('reconciles a write that landed after the call timed out: exactly one effect', async () => {
     const { ticket } = await start();
     // The sandbox applies the reply, then answers after the connector's 500 ms timeout.
-    await call(sandbox.url as string, 'POST', '/_faults', {
+    await fault({
       operation: 'ticket.update',
       times: 1,
       delayMs: 1500,
     });
-    const response = await propose(
-      {
-        operation: 'ticket.reply',
-        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
-        params: { body: 'Your order ships today.' },
-        basis: { revision: String(ticket.revision) },
-      },
-      'k-ambiguous',
-    );
+    const response = await propose(replyTo(ticket), 'k-ambiguous');
     expect(response.statusCode).toBe(200);
     expect(response.json().status).toBe('executed');
     await new Promise((resolve) => setTimeout(resolve, 1600));
@@ -498,9 +501,63 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(replies).toHaveLength(1);
   });
 
+  it.each([
+    { when: 'around the retry', applyAfterMs: 650 },
+    { when: 'after the retry', applyAfterMs: 1500 },
+  ])(
+    'sends a reply once when the first call lands only $when, after it was given up',
+    async ({ applyAfterMs }) => {
+      const { ticket } = await start();
+      // The sandbox holds the first reply past the connector's 500 ms timeout, then applies it.
+      // The attempt is ambiguous and reconcile finds nothing yet; a retry follows within 200 ms.
+      await fault({
+        operation: 'ticket.update',
+        times: 1,
+        applyAfterMs,
+      });
+      const response = await propose(replyTo(ticket), `k-late-${applyAfterMs}`);
+      expect(response.statusCode).toBe(200);
+      expect(response.json().status).toBe('executed');
+      await new Promise((resolve) => setTimeout(resolve, applyAfterMs + 300));
+      // Both carry the expected revision: whichever lands second is refused by the helpdesk.
+      const listed = await call(sandbox.url as string, 'GET', `/api/tickets/${ticket.id}/comments`);
+      const comments = listed.body.comments as Array<{ body: string }>;
+      expect(comments.filter((comment) => comment.body === 'Your order ships today.')).toHaveLength(
+        1,
+      );
+    },
+  );
+
+  it('finds its own late write before calling a retry stale', async () => {
+    const { ticket } = await start();
+    // 0 ms: the reply is sent and held; 500 ms: the call times out, reconcile finds nothing, a
+    // retry is due within 200 ms. The retry finds nothing either, then re-reads the ticket, held
+    // 400 ms; at 800 ms the first reply lands. The re-read sees the revision moved on: by the
+    // action's own write, which must be found, not refused as stale.
+    await fault({
+      operation: 'ticket.update',
+      times: 1,
+      applyAfterMs: 800,
+    });
+    const answer = propose(replyTo(ticket), 'k-own-late-write');
+    // After the proposal's own read (the action is accepted), the next read is the retry's.
+    while ((await store.db.selectFrom('actions').select('id').execute()).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await fault({
+      operation: 'ticket.read',
+      times: 1,
+      applyAfterMs: 400,
+    });
+    const response = await answer;
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ status: 'executed', attempts: 2 });
+    expect(await writes()).toHaveLength(1);
+  });
+
   it('creates a CRM contact once even when the answer is lost, by its unique key', async () => {
     await start();
-    await call(sandbox.url as string, 'POST', '/_faults', {
+    await fault({
       operation: 'contact.create',
       times: 1,
       delayMs: 1500,

@@ -82,12 +82,21 @@ export async function executeAction(
   // Failures before the connector call count as attempts too, so they end in a dead letter
   // rather than blocking the record forever. A first attempt was counted when it was accepted.
   const counted = first ? row : { ...row, attempts: row.attempts + 1 };
-  if (row.status === 'executing' && !first) {
+  // An earlier attempt may have been sent (a crash, a timeout) and its write may land at any
+  // time: look for it first, and again before calling the action stale, since the change that
+  // makes it look stale may be that write.
+  const sent = row.status === 'executing' && !first;
+  const earlierWrite = async (): Promise<ActionRow | null> => {
+    if (!sent) return null;
     const found = await connector.reconcile(request);
-    if (found.kind === 'applied') return settle(deps, row, 'executed', { effect: found.effect });
+    if (found.kind === 'applied')
+      return settle(deps, counted, 'executed', { effect: found.effect });
     if (found.kind === 'unknown')
-      return retryLater(deps, counted, 'executing', null, found.message, first);
-  }
+      return retryLater(deps, counted, 'executing', null, found.message);
+    return null;
+  };
+  const landed = await earlierWrite();
+  if (landed) return landed;
 
   if (first?.current === undefined) {
     try {
@@ -95,8 +104,11 @@ export async function executeAction(
     } catch (error) {
       // The system could not be read (5xx, 429, timeout): try again later, never a refusal.
       if (!(error instanceof AppError) || error.status >= 500) {
-        const sent = row.status === 'executing' && !first;
         return retryLater(deps, counted, sent ? 'executing' : 'queued', null, String(error), first);
+      }
+      if (error.code === 'stale-basis') {
+        const landedSince = await earlierWrite();
+        if (landedSince) return landedSince;
       }
       const status: ActionStatus =
         error.code === 'stale-basis'
@@ -139,6 +151,9 @@ export async function executeAction(
         first,
       );
     case 'conflict': {
+      // The record moved on: perhaps by an earlier attempt's write, landing late.
+      const landedSince = await earlierWrite();
+      if (landedSince) return landedSince;
       const current = await readTarget(connector, target);
       const basis = row.basis ? JSON.parse(row.basis) : undefined;
       return settle(

@@ -7,7 +7,9 @@ import { AppError } from '../errors.js';
  * A fault for the next `times` requests to `operation` (or `*`, any operation):
  * - `status` (429/5xx): answer it without applying anything; 429 and 503 carry `Retry-After`;
  * - `delayMs`: apply the request as usual, then hold the answer back that long, so a caller
- *   with a shorter timeout gives up on a write that landed.
+ *   with a shorter timeout gives up on a write that landed;
+ * - `applyAfterMs`: hold the request that long, then apply it and answer, so a write lands after
+ *   a caller with a shorter timeout gave up on it and looked for it.
  */
 export const faultSchema = z
   .strictObject({
@@ -18,10 +20,13 @@ export const faultSchema = z
       .optional(),
     retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
     delayMs: z.number().int().min(1).max(600_000).optional(),
+    applyAfterMs: z.number().int().min(1).max(600_000).optional(),
   })
-  .refine((fault) => (fault.status === undefined) !== (fault.delayMs === undefined), {
-    message: 'give exactly one of status or delayMs',
-  });
+  .refine(
+    (fault) =>
+      [fault.status, fault.delayMs, fault.applyAfterMs].filter((v) => v !== undefined).length === 1,
+    { message: 'give exactly one of status, delayMs or applyAfterMs' },
+  );
 /** A fault as `POST /_faults` takes it. */
 export type FaultSpec = z.input<typeof faultSchema>;
 
@@ -33,6 +38,7 @@ export interface Fault {
   readonly status?: number | undefined;
   readonly retryAfterSeconds?: number | undefined;
   readonly delayMs?: number | undefined;
+  readonly applyAfterMs?: number | undefined;
 }
 
 /** Pending faults, consumed first-in first-out by the requests they match. */
@@ -81,7 +87,8 @@ type Handler<R extends FastifyRequest> = (request: R, reply: FastifyReply) => Pr
 
 /**
  * `handler` under the fault table: a failing fault answers before the handler runs (nothing is
- * applied); a delaying one lets it run and holds back its answer.
+ * applied); a delaying one lets it run and holds back its answer; a late one holds the request
+ * before it runs.
  */
 export function withFaults<R extends FastifyRequest>(
   faults: FaultTable,
@@ -98,6 +105,7 @@ export function withFaults<R extends FastifyRequest>(
         details: { fault: fault.id, operation: name, retryAfterSeconds },
       });
     }
+    if (fault?.applyAfterMs !== undefined) await faults.hold(fault.applyAfterMs);
     const result = await handler(request, reply);
     if (fault?.delayMs !== undefined) await faults.hold(fault.delayMs);
     return result;
