@@ -13,7 +13,7 @@ import { createServer } from './http/index.js';
 import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
 import { compilePolicies } from './policy/index.js';
 import { createSandbox, DEMO_RECORDS, type Sandbox } from './sandbox/index.js';
-import { createOpRunner, openStore, type Store } from './store/index.js';
+import { createOpRunner, openStore, type Store, startCheckpointer } from './store/index.js';
 
 /** Every module of a gateway over one store, wired; not listening. */
 export interface GatewayModules {
@@ -41,6 +41,7 @@ export async function assembleGateway(config: Config, store: Store): Promise<Gat
   const connectors = createConnectors(config);
   const policies = compilePolicies(config.policies);
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
+  const stopCheckpointer = startCheckpointer(store);
   const ingestor = createIngestor({ store, config });
   const ops = createOpRunner(store, actionOps, ACTION_OPS_MODULE);
   let app: FastifyInstance | undefined;
@@ -93,6 +94,7 @@ export async function assembleGateway(config: Config, store: Store): Promise<Gat
       await worker.stop();
       await ops.close();
       await ingestor.close();
+      await stopCheckpointer();
     },
   };
 }

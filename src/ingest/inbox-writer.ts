@@ -1,7 +1,6 @@
 import type { Store } from '../store/index.js';
-import { startThread, stopThread, threadClient } from '../store/thread.js';
+import { startThread, threadClient } from '../store/thread.js';
 import { type AcceptedEvent, appendDeliveries, type InboxDelivery } from './inbox.js';
-import type { InboxThreadData } from './sqlite-inbox-worker.js';
 
 /** Commits batches of deliveries to the inbox; see `appendDeliveries` for what it answers. */
 export interface InboxWriter {
@@ -12,7 +11,7 @@ export interface InboxWriter {
 /**
  * The inbox writer for a store. PostgreSQL commits asynchronously on the store's pool. SQLite
  * commits on its own connection in a worker thread, so a commit's fsync does not stop the event
- * loop, and checkpoints its WAL from a second thread (see sqlite-inbox-worker.ts).
+ * loop (see sqlite-inbox-worker.ts); it leaves WAL checkpoints to `startCheckpointer`.
  */
 export function createInboxWriter(store: Store): InboxWriter {
   if (store.dialect === 'postgres') {
@@ -22,17 +21,12 @@ export function createInboxWriter(store: Store): InboxWriter {
 }
 
 function createWorkerWriter(path: string): InboxWriter {
-  const entry = new URL('./sqlite-inbox-worker.js', import.meta.url);
   const writer = threadClient<InboxDelivery[]>(
-    startThread(entry, { path, role: 'writer' } satisfies InboxThreadData),
+    startThread(new URL('./sqlite-inbox-worker.js', import.meta.url), { path }),
     'inbox writer',
   );
-  const checkpointer = startThread(entry, { path, role: 'checkpointer' } satisfies InboxThreadData);
-  checkpointer.unref();
   return {
     write: (batch) => writer.request(batch) as Promise<AcceptedEvent[][]>,
-    close: async () => {
-      await Promise.all([stopThread(checkpointer), writer.close()]);
-    },
+    close: () => writer.close(),
   };
 }

@@ -1,3 +1,4 @@
+export { startCheckpointer } from './checkpointer.js';
 export { migrate } from './migrate.js';
 export type { Migration } from './migrations/index.js';
 export { createOpRunner, type OpRunner, type OpTable } from './op-runner.js';

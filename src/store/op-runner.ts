@@ -38,7 +38,8 @@ const MAX_BATCH = 256;
  * The runner for `store`. On PostgreSQL each op is a transaction on the pool; the server groups
  * the WAL flushes of concurrent commits itself. On SQLite the ops run on a connection of their
  * own in a writer thread: ops submitted together share one transaction and one fsync (each in a
- * savepoint, so one op's error undoes only that op), and no fsync stops the event loop.
+ * savepoint, so one op's error undoes only that op), and no fsync stops the event loop. WAL
+ * checkpoints are left to `startCheckpointer`.
  */
 export function createOpRunner<T extends OpTable>(
   store: Store,

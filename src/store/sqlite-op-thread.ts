@@ -33,6 +33,8 @@ const port = parentPort;
 if (!port) throw new Error('sqlite-op-thread runs only as a worker thread');
 const { path, module, name } = workerData as OpThreadData;
 const connection = openSqliteConnection(path);
+// Checkpoints are the checkpointer thread's (checkpointer.ts).
+connection.pragma('wal_autocheckpoint = 0');
 const db = new Kysely<Database>({
   dialect: new SqliteDialect({ database: withStatementCache(connection) }),
 });
