@@ -7,6 +7,8 @@ export type {
   ActionStatus,
   ActionTable,
   AgentTable,
+  ApprovalStatus,
+  ApprovalTable,
   Database,
   EventTable,
   IdempotencyKeyTable,

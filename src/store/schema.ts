@@ -60,7 +60,10 @@ export type ActionStatus =
   | 'failed'
   | 'stale'
   | 'denied'
-  | 'dead';
+  | 'dead'
+  /** Its approval was rejected, or ran out: never executed. */
+  | 'rejected'
+  | 'expired';
 
 export interface ActionTable {
   id: string;
@@ -103,6 +106,35 @@ export interface AgentTable {
   created_at: number;
 }
 
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'stale';
+
+export interface ApprovalTable {
+  /** `apr_…`. */
+  id: string;
+  action_id: string;
+  agent: string;
+  operation: string;
+  /** JSON of the target record ref. */
+  target: string;
+  /** SHA-256 of the canonical params: nothing else can be executed under this approval. */
+  params_digest: string;
+  /** The revision the proposal was checked on; approving checks the record is still there. */
+  basis_revision: string | null;
+  /** policyVersion of the rules that asked for the approval. */
+  policy_version: string;
+  /** Why it needs a human: the rule's reason, or the operation's risk. */
+  reason: string;
+  status: ApprovalStatus;
+  expires_at: number;
+  /** Operator name (`cli:<user>` from the CLI). */
+  decided_by: string | null;
+  decided_at: number | null;
+  comment: string | null;
+  /** JSON: for `stale`, what changed. */
+  outcome: string | null;
+  created_at: number;
+}
+
 export interface Database {
   airlock_migrations: MigrationTable;
   webhook_requests: WebhookRequestTable;
@@ -111,4 +143,5 @@ export interface Database {
   actions: ActionTable;
   rate_limit_slots: RateLimitSlotTable;
   agents: AgentTable;
+  approvals: ApprovalTable;
 }

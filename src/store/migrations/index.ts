@@ -3,6 +3,7 @@ import type { Dialect } from '../store.js';
 import * as inbox from './0001-inbox.js';
 import * as actions from './0002-actions.js';
 import * as oneActionPerKey from './0003-one-action-per-key.js';
+import * as approvals from './0004-approvals.js';
 
 export interface Migration {
   readonly name: string;
@@ -14,4 +15,5 @@ export const migrations: readonly Migration[] = [
   { name: '0001-inbox', up: inbox.up },
   { name: '0002-actions', up: actions.up },
   { name: '0003-one-action-per-key', up: oneActionPerKey.up },
+  { name: '0004-approvals', up: approvals.up },
 ];
