@@ -9,6 +9,8 @@ export type {
   AgentTable,
   ApprovalStatus,
   ApprovalTable,
+  AuditKind,
+  AuditTable,
   Database,
   EventTable,
   IdempotencyKeyTable,

@@ -135,6 +135,27 @@ export interface ApprovalTable {
   created_at: number;
 }
 
+export type AuditKind = 'event' | 'action' | 'approval' | 'execution';
+
+/** One entry of the hash-chained audit log (src/audit/README.md). Rows are only ever appended. */
+export interface AuditTable {
+  /** 1, 2, 3… without gaps: a gap is a deleted entry. */
+  seq: number;
+  /** Epoch milliseconds. */
+  at: number;
+  kind: AuditKind;
+  /** The id of the event, action, approval or execution that changed. */
+  subject: string;
+  /** What happened to it: `received`, `accepted`, `approved`, `executed`… */
+  change: string;
+  /** Canonical JSON (sorted keys) of the details; hashed as stored. */
+  data: string;
+  /** The previous entry's hash; the genesis hash (64 zeros) for entry 1. */
+  prev_hash: string;
+  /** SHA-256 hex over prev_hash and this entry's canonical form. */
+  hash: string;
+}
+
 export interface Database {
   airlock_migrations: MigrationTable;
   webhook_requests: WebhookRequestTable;
@@ -144,4 +165,5 @@ export interface Database {
   rate_limit_slots: RateLimitSlotTable;
   agents: AgentTable;
   approvals: ApprovalTable;
+  audit_log: AuditTable;
 }

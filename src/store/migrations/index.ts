@@ -4,6 +4,7 @@ import * as inbox from './0001-inbox.js';
 import * as actions from './0002-actions.js';
 import * as oneActionPerKey from './0003-one-action-per-key.js';
 import * as approvals from './0004-approvals.js';
+import * as audit from './0005-audit.js';
 
 export interface Migration {
   readonly name: string;
@@ -16,4 +17,5 @@ export const migrations: readonly Migration[] = [
   { name: '0002-actions', up: actions.up },
   { name: '0003-one-action-per-key', up: oneActionPerKey.up },
   { name: '0004-approvals', up: approvals.up },
+  { name: '0005-audit', up: audit.up },
 ];

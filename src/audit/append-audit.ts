@@ -1,0 +1,46 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database, Dialect } from '../store/index.js';
+import { type AuditEntry, type AuditHead, chainEntry } from './entry-hash.js';
+
+/**
+ * The PostgreSQL advisory lock that serialises appends from every gateway instance. Fixed, and
+ * outside the int4 range on purpose: the per-record locks (`hashtext(record_key)`) are int4, so
+ * they can never take this key. Advisory locks are per database, not per schema: tenants in
+ * schemas of one database share it, which costs a little waiting and nothing else.
+ */
+export const AUDIT_CHAIN_LOCK_KEY = 0x41_75_64_69_74; // "Audit" in ASCII
+
+/**
+ * Appends `entry` to the audit chain in the caller's transaction, so the entry commits or rolls
+ * back with the change it records. Returns the new head.
+ *
+ * `db` must be the transaction (the `trx` of `store.transaction`, or an op's `db`). On PostgreSQL
+ * the append first takes a transaction-scoped advisory lock, held until the caller commits:
+ * appends from all instances queue there, and the next one reads this entry once it is
+ * committed. Append late in a transaction to hold the lock briefly. This relies on READ
+ * COMMITTED (PostgreSQL's default): under REPEATABLE READ a transaction that read earlier would
+ * still see the old head, and would fail on the seq primary key instead of forking the chain. On
+ * SQLite the write transaction (`BEGIN IMMEDIATE`) already serialises writers.
+ */
+export async function appendAudit(
+  db: Kysely<Database>,
+  entry: AuditEntry,
+  dialect: Dialect,
+): Promise<AuditHead> {
+  if (dialect === 'postgres') {
+    // Outside a transaction the lock would be released after this statement, before the insert.
+    if (!db.isTransaction) {
+      throw new Error('appendAudit: call it with the transaction that makes the change');
+    }
+    await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK_KEY)})`.execute(db);
+  }
+  const last = await db
+    .selectFrom('audit_log')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const row = chainEntry(last, entry);
+  await db.insertInto('audit_log').values(row).execute();
+  return { seq: row.seq, hash: row.hash };
+}
