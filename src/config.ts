@@ -190,6 +190,8 @@ function configSchema(env: NodeJS.ProcessEnv) {
         seed: z.boolean().default(true),
       })
       .prefault({}),
+    /** `GET /metrics` in the Prometheus text format (counting goes on either way). */
+    metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
     policies: policyRulesSchema,
     /** At most `max` accepted actions of `operations` per record (or agent) within `window`. */
     rateLimits: z

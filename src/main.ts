@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { type Connector, createSandboxConnector } from './connectors/index.js';
 import { createServer } from './http/index.js';
 import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
+import { createMetrics, type Metrics, type QueueDepth } from './metrics/index.js';
 import { compilePolicies } from './policy/index.js';
 import { createSandbox, DEMO_RECORDS, type Sandbox } from './sandbox/index.js';
 import { createOpRunner, openStore, type Store, startCheckpointer } from './store/index.js';
@@ -21,6 +22,8 @@ export interface GatewayModules {
   readonly ingestor: Ingestor;
   readonly worker: ActionWorker;
   readonly connectors: ReadonlyMap<string, Connector>;
+  /** Counted whether or not `GET /metrics` is enabled. */
+  readonly metrics: Metrics;
   /** Stops the worker, lets accepted requests commit; the store stays open. */
   close(): Promise<void>;
 }
@@ -35,9 +38,29 @@ export function createConnectors(config: Config): Map<string, Connector> {
   );
 }
 
+/** Actions waiting or in flight, for the queue-depth gauge: one count over an index per scrape. */
+async function readQueueDepth(store: Store): Promise<QueueDepth> {
+  const rows = await store.db
+    .selectFrom('actions')
+    .select((eb) => ['status', eb.fn.countAll<number | string>().as('n')])
+    .where('status', 'in', ['queued', 'executing', 'pending_approval'])
+    .groupBy('status')
+    .execute();
+  // PostgreSQL answers count(*) as a bigint, which pg hands over as a string.
+  const count = (status: string) => Number(rows.find((row) => row.status === status)?.n ?? 0);
+  return {
+    queued: count('queued'),
+    executing: count('executing'),
+    pendingApproval: count('pending_approval'),
+  };
+}
+
 /** The composition root: config + store → modules. Used by `airlock start` and the tests. */
 export async function assembleGateway(config: Config, store: Store): Promise<GatewayModules> {
   const now = () => Date.now();
+  // First, so every module built below can be handed it.
+  const metrics = createMetrics();
+  metrics.setQueueDepth(() => readQueueDepth(store));
   const connectors = createConnectors(config);
   const policies = compilePolicies(config.policies);
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
@@ -82,13 +105,14 @@ export async function assembleGateway(config: Config, store: Store): Promise<Gat
     keyLockMs: config.actions.lease,
     now,
   };
-  app = await createServer({ config, store, ingestor, propose });
+  app = await createServer({ config, store, ingestor, propose, metrics });
   worker.start();
   return {
     app,
     ingestor,
     worker,
     connectors,
+    metrics,
     close: async () => {
       await app.close();
       await worker.stop();

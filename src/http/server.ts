@@ -4,6 +4,7 @@ import type { ProposeDeps } from '../actions/index.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Ingestor } from '../ingest/index.js';
+import { type Metrics, registerMetricsRoute } from '../metrics/index.js';
 import type { Store } from '../store/index.js';
 import { registerActionsRoutes } from './actions-routes.js';
 import { registerEventsRoutes } from './events-routes.js';
@@ -15,6 +16,8 @@ export interface ServerDeps {
   readonly store: Store;
   readonly ingestor: Ingestor;
   readonly propose: ProposeDeps;
+  /** Served at `GET /metrics` when `config.metrics.enabled`. */
+  readonly metrics?: Metrics;
 }
 
 /** The Fastify app with every route; not listening yet. */
@@ -23,6 +26,7 @@ export async function createServer({
   store,
   ingestor,
   propose,
+  metrics,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
@@ -59,5 +63,6 @@ export async function createServer({
   await registerHooksRoute(app, { ingestor, config });
   registerEventsRoutes(app, { store, config });
   registerActionsRoutes(app, { store, config, propose });
+  if (metrics && config.metrics.enabled) registerMetricsRoute(app, { metrics });
   return app;
 }

@@ -1,0 +1,10 @@
+export {
+  type ActionOutcome,
+  type ApprovalOutcome,
+  type ConnectorErrorStatus,
+  createMetrics,
+  type Metrics,
+  type PreventedWrite,
+  type QueueDepth,
+} from './metrics.js';
+export { registerMetricsRoute } from './metrics-route.js';
