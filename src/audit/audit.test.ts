@@ -259,13 +259,6 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
     expect(await verifyAudit(store.db, { head })).toMatchObject({ seq: 4, problem: 'changed' });
   });
 
-  it.runIf(backend === 'postgres')('refuses to append outside a transaction', async () => {
-    database = createTestDatabase(backend);
-    const store = await open();
-    const entry: AuditEntry = { kind: 'event', subject: 'evt_1', change: 'received' };
-    await expect(appendAudit(store.db, entry, 'postgres')).rejects.toThrow('with the transaction');
-  });
-
   it('exports the entries since a time as JSON lines, a page at a time', async () => {
     database = createTestDatabase(backend);
     const store = await open();
@@ -295,53 +288,72 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
     for await (const line of exportAudit(store.db, 0)) all.push(line);
     expect(all).toHaveLength(10);
   });
+});
 
-  it.runIf(backend === 'sqlite')(
-    'keeps one chain when the prepared-statement appender and the Kysely one interleave',
-    async () => {
-      database = createTestDatabase(backend);
-      const store = await open();
-      const connection = openSqliteConnection(database.url.slice('sqlite:'.length));
-      try {
-        const appendRaw = createSqliteAuditAppender(connection);
-        expect(() => appendRaw({ kind: 'event', subject: 'evt_0', change: 'received' })).toThrow(
-          'inside the transaction',
-        );
-        for (let i = 1; i <= 6; i += 1) {
-          const entry: AuditEntry = { kind: 'event', subject: `evt_${i}`, change: 'received' };
-          if (i % 2 === 0) {
-            await append(store, entry);
-          } else {
-            // Two entries in one transaction of the raw connection.
-            const head = connection
-              .transaction(() => {
-                appendRaw(entry);
-                return appendRaw({ ...entry, change: 'dispatched', data: { to: ['agent'] } });
-              })
-              .immediate();
-            expect(head.seq).toBe(Math.floor(i / 2) * 3 + 2);
-          }
+describe('audit log on postgres', () => {
+  it('refuses to append outside a transaction', async () => {
+    const database = createTestDatabase('postgres');
+    const store = await database.open();
+    try {
+      const entry: AuditEntry = { kind: 'event', subject: 'evt_1', change: 'received' };
+      await expect(appendAudit(store.db, entry, 'postgres')).rejects.toThrow(
+        'with the transaction',
+      );
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('audit log on sqlite', () => {
+  it('keeps one chain when the prepared-statement appender and the Kysely one interleave', async () => {
+    const database = createTestDatabase('sqlite');
+    const store = await database.open();
+    const append = (entry: AuditEntry) =>
+      store.transaction((trx) => appendAudit(trx, entry, store.dialect));
+    const connection = openSqliteConnection(database.url.slice('sqlite:'.length));
+    try {
+      const appendRaw = createSqliteAuditAppender(connection);
+      expect(() => appendRaw({ kind: 'event', subject: 'evt_0', change: 'received' })).toThrow(
+        'inside the transaction',
+      );
+      for (let i = 1; i <= 6; i += 1) {
+        const entry: AuditEntry = { kind: 'event', subject: `evt_${i}`, change: 'received' };
+        if (i % 2 === 0) {
+          await append(entry);
+        } else {
+          // Two entries in one transaction of the raw connection.
+          const head = connection
+            .transaction(() => {
+              appendRaw(entry);
+              return appendRaw({ ...entry, change: 'dispatched', data: { to: ['agent'] } });
+            })
+            .immediate();
+          expect(head.seq).toBe(Math.floor(i / 2) * 3 + 2);
         }
-      } finally {
-        connection.close();
       }
-      expect(await verifyAudit(store.db)).toMatchObject({ ok: true, checked: 9 });
-      const rows = await store.db
-        .selectFrom('audit_log')
-        .select(['seq', 'subject', 'change'])
-        .orderBy('seq')
-        .execute();
-      expect(rows.map((row) => `${row.seq} ${row.subject} ${row.change}`)).toEqual([
-        '1 evt_1 received',
-        '2 evt_1 dispatched',
-        '3 evt_2 received',
-        '4 evt_3 received',
-        '5 evt_3 dispatched',
-        '6 evt_4 received',
-        '7 evt_5 received',
-        '8 evt_5 dispatched',
-        '9 evt_6 received',
-      ]);
-    },
-  );
+    } finally {
+      connection.close();
+    }
+    expect(await verifyAudit(store.db)).toMatchObject({ ok: true, checked: 9 });
+    const rows = await store.db
+      .selectFrom('audit_log')
+      .select(['seq', 'subject', 'change'])
+      .orderBy('seq')
+      .execute();
+    expect(rows.map((row) => `${row.seq} ${row.subject} ${row.change}`)).toEqual([
+      '1 evt_1 received',
+      '2 evt_1 dispatched',
+      '3 evt_2 received',
+      '4 evt_3 received',
+      '5 evt_3 dispatched',
+      '6 evt_4 received',
+      '7 evt_5 received',
+      '8 evt_5 dispatched',
+      '9 evt_6 received',
+    ]);
+    await store.close();
+    await database.drop();
+  });
 });
