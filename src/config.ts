@@ -221,6 +221,28 @@ function configSchema(env: NodeJS.ProcessEnv) {
         discountApprovalAbove: z.number().nonnegative().default(50),
       })
       .prefault({}),
+    approvals: z
+      .strictObject({
+        /** A pending approval not decided within this ends as `expired`. */
+        ttl: duration.default(24 * 3600_000),
+        /**
+         * Where new approvals are announced: a POST signed as Standard Webhooks with `secret`
+         * (`whsec_…`), carrying the approval as JSON, or Slack's `{ text }` (`format: slack`).
+         */
+        notify: z
+          .strictObject({
+            url: z.url(),
+            secret: secret(env).superRefine((value, ctx) => {
+              const problem = checkSecret('standard-webhooks', value.reveal());
+              if (problem) ctx.addIssue({ code: 'custom', message: `the secret ${problem}` });
+            }),
+            format: z.enum(['json', 'slack']).default('json'),
+          })
+          .optional(),
+        /** The gateway's address as operators reach it, for links in notifications. */
+        publicUrl: z.url().optional(),
+      })
+      .prefault({}),
   });
 }
 

@@ -7,6 +7,12 @@ import {
   type ProposeDeps,
   pruneKeys,
 } from './actions/index.js';
+import {
+  type ApprovalDeps,
+  createApprovalNotifier,
+  getApproval,
+  startApprovalSweeper,
+} from './approvals/index.js';
 import type { Config } from './config.js';
 import { type Connector, createSandboxConnector } from './connectors/index.js';
 import { createServer } from './http/index.js';
@@ -56,8 +62,13 @@ async function readQueueDepth(store: Store): Promise<QueueDepth> {
 }
 
 /** The composition root: config + store → modules. Used by `airlock start` and the tests. */
-export async function assembleGateway(config: Config, store: Store): Promise<GatewayModules> {
-  const now = () => Date.now();
+export async function assembleGateway(
+  config: Config,
+  store: Store,
+  options: { now?: () => number } = {},
+): Promise<GatewayModules> {
+  // The clock of every decision; tests pass a fake one (approval expiry).
+  const now = options.now ?? (() => Date.now());
   // First, so every module built below can be handed it.
   const metrics = createMetrics();
   metrics.setQueueDepth(() => readQueueDepth(store));
@@ -103,9 +114,36 @@ export async function assembleGateway(config: Config, store: Store): Promise<Gat
     // After this a silent request's key may be taken over (a client retrying after a crash);
     // one action per key still holds when the first was only slow (attachAction, unique index).
     keyLockMs: config.actions.lease,
+    approvalTtlMs: config.approvals.ttl,
+    onApprovalRequested: (id) => {
+      if (!notifyApproval) return;
+      getApproval({ store }, id).then(notifyApproval, (err: unknown) =>
+        app?.log.error({ err, approval: id }, 'approval notification failed'),
+      );
+    },
     now,
   };
-  app = await createServer({ config, store, ingestor, propose, metrics });
+  const approvals: ApprovalDeps = {
+    store,
+    ops,
+    connectors,
+    policies,
+    limits,
+    now,
+    onQueued: () => worker.notify(),
+  };
+  const notify = config.approvals.notify;
+  const notifyApproval =
+    notify &&
+    createApprovalNotifier(notify, config.approvals.publicUrl, (approval, reason) =>
+      app?.log.error({ approval, reason }, 'gave up announcing an approval'),
+    );
+  const stopSweeper = startApprovalSweeper({
+    ops,
+    now,
+    onError: (err) => app?.log.error({ err }, 'expiring approvals failed'),
+  });
+  app = await createServer({ config, store, ingestor, propose, approvals, metrics });
   worker.start();
   return {
     app,
@@ -116,6 +154,7 @@ export async function assembleGateway(config: Config, store: Store): Promise<Gat
     close: async () => {
       await app.close();
       await worker.stop();
+      await stopSweeper();
       await ops.close();
       await ingestor.close();
       await stopCheckpointer();

@@ -368,7 +368,10 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       'k-p3',
     );
     expect(tag.statusCode).toBe(202);
-    expect(tag.json()).toMatchObject({ status: 'pending_approval', approval: tag.json().action });
+    expect(tag.json()).toMatchObject({
+      status: 'pending_approval',
+      approval: tag.json().action.replace(/^act_/, 'apr_'),
+    });
 
     const cancel = await propose(
       {

@@ -1,8 +1,9 @@
+import { expireApprovals, settleApproval } from '../approvals/approval-ops.js';
 import type { OpRunner } from '../store/op-runner.js';
 import { claimKey, completeKey, releaseKey } from './idempotency.js';
 import { acceptAction, claimDueActions, updateLeasedAction } from './outbox.js';
 
-/** Every write of the action pipeline, as store ops (see store/op-runner.ts). */
+/** Every write of the action pipeline, approvals included, as store ops (store/op-runner.ts). */
 export const actionOps = {
   claimKey,
   completeKey,
@@ -10,6 +11,8 @@ export const actionOps = {
   acceptAction,
   claimDueActions,
   updateLeasedAction,
+  settleApproval,
+  expireApprovals,
 };
 
 /** Where a writer thread finds `actionOps`. */

@@ -12,18 +12,6 @@ export async function getAction(store: Store, id: string, agent?: string): Promi
   return toActionView(row);
 }
 
-/** Actions waiting for a human, oldest first. */
-export async function listPendingApprovals(store: Store, limit = 100): Promise<ActionView[]> {
-  const rows = await store.db
-    .selectFrom('actions')
-    .selectAll()
-    .where('status', '=', 'pending_approval')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
-  return rows.map(toActionView);
-}
-
 /**
  * Puts a failed, dead or stale action back in the queue (`airlock actions retry`). The worker
  * re-reads the record and runs policy again before it executes; a record that moved on since the

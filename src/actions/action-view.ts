@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { approvalIdOf } from '../ids.js';
 import type { ActionStatus, ActionTable } from '../store/index.js';
 
 /** An action as agents and operators see it. */
@@ -10,7 +11,7 @@ export interface ActionView {
   readonly params: unknown;
   readonly basis: unknown;
   readonly verdict: unknown;
-  /** For `pending_approval`: the approval to decide (the action's id for now). */
+  /** For an action that needed a human: its approval (`GET /v1/approvals/:id`). */
   readonly approval: string | null;
   readonly effect: unknown;
   readonly error: unknown;
@@ -22,6 +23,7 @@ export interface ActionView {
 export type ActionRow = Selectable<ActionTable>;
 
 export function toActionView(row: ActionRow): ActionView {
+  const verdict = parse(row.verdict) as { kind?: string } | null;
   return {
     action: row.id,
     status: row.status,
@@ -29,8 +31,8 @@ export function toActionView(row: ActionRow): ActionView {
     target: parse(row.target),
     params: parse(row.params),
     basis: parse(row.basis),
-    verdict: parse(row.verdict),
-    approval: row.status === 'pending_approval' ? row.id : null,
+    verdict,
+    approval: verdict?.kind === 'needs_approval' ? approvalIdOf(row.id) : null,
     effect: parse(row.effect),
     error: parse(row.error),
     attempts: row.attempts,

@@ -8,6 +8,7 @@ import {
   type Verdict,
 } from '../policy/index.js';
 import type { Store } from '../store/index.js';
+import type { ActionRow } from './action-view.js';
 import { type CatalogueLimits, catalogue, type OperationSpec, type Risk } from './catalogue.js';
 
 /** The operation, checked against the catalogue and the agent's permissions, with parsed params. */
@@ -210,4 +211,47 @@ export function decide(
     });
   }
   return verdict;
+}
+
+/** What checking an action again needs. */
+export interface RecheckDeps {
+  readonly store: Store;
+  readonly policies: CompiledPolicies;
+  readonly limits: CatalogueLimits;
+  readonly now: () => number;
+}
+
+/**
+ * The checks of a proposal again, on the record as it is now (before executing an accepted
+ * action, or approving one): params, the basis revision, policy. Throws `stale-basis` (409,
+ * with what changed) or `policy-denied` (403); a read that fails throws as the read does.
+ */
+export async function checkActionAgain(
+  deps: RecheckDeps,
+  row: ActionRow,
+  connector: Connector,
+): Promise<RecordSnapshot | null> {
+  const target = JSON.parse(row.target) as RecordRef;
+  const agent: Agent = { name: row.agent, operations: [row.operation] };
+  const operation = resolveOperation(
+    agent,
+    row.operation,
+    target,
+    JSON.parse(row.params),
+    deps.limits,
+  );
+  const current = operation.spec.kind === 'update' ? await readTarget(connector, target) : null;
+  if (current && row.expected_revision !== null && current.revision !== row.expected_revision) {
+    const basis = row.basis ? JSON.parse(row.basis) : undefined;
+    throw await staleBasis(deps.store, target, basis, current);
+  }
+  decide(deps.policies, agent, operation, target, current, deps.now());
+  return current;
+}
+
+/** Whether the action waited for a human when it was proposed (its verdict says so). */
+export function needsApproval(row: Pick<ActionRow, 'verdict'>): boolean {
+  return (
+    row.verdict !== null && (JSON.parse(row.verdict) as { kind?: string }).kind === 'needs_approval'
+  );
 }

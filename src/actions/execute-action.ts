@@ -1,5 +1,5 @@
 import type { Updateable } from 'kysely';
-import type { Agent } from '../agents/index.js';
+import { checkApproved } from '../approvals/binding.js';
 import type {
   Connector,
   Effect,
@@ -13,8 +13,8 @@ import type { CompiledPolicies } from '../policy/index.js';
 import type { ActionStatus, ActionTable, Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
 import type { ActionRow } from './action-view.js';
-import { type CatalogueLimits, catalogue } from './catalogue.js';
-import { connectorFor, decide, readTarget, resolveOperation, staleBasis } from './checks.js';
+import type { CatalogueLimits } from './catalogue.js';
+import { checkActionAgain, connectorFor, needsApproval, readTarget, staleBasis } from './checks.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
 import type { KeyAnswer } from './idempotency.js';
 
@@ -100,7 +100,8 @@ export async function executeAction(
 
   if (first?.current === undefined) {
     try {
-      await recheck(deps, row, connector, target, request);
+      await checkActionAgain(deps, row, connector);
+      if (needsApproval(row)) await checkApproved(deps.store.db, row);
     } catch (error) {
       // The system could not be read (5xx, 429, timeout): try again later, never a refusal.
       if (!(error instanceof AppError) || error.status >= 500) {
@@ -113,7 +114,7 @@ export async function executeAction(
       const status: ActionStatus =
         error.code === 'stale-basis'
           ? 'stale'
-          : error.code === 'policy-denied'
+          : error.code === 'policy-denied' || error.code === 'approval-not-held'
             ? 'denied'
             : 'failed';
       return settle(deps, row, status, { error }, first);
@@ -183,26 +184,6 @@ export async function executeAction(
       );
     }
   }
-}
-
-/** The basis and policy checks again, on the record as it is at execution time. */
-async function recheck(
-  deps: ExecuteDeps,
-  row: ActionRow,
-  connector: Connector,
-  target: RecordRef,
-  request: WriteRequest,
-): Promise<void> {
-  const spec = catalogue.get(row.operation);
-  if (!spec) throw new AppError('unknown-operation', 422, `no operation ${row.operation}`);
-  const agent: Agent = { name: row.agent, operations: [row.operation] };
-  const operation = resolveOperation(agent, row.operation, target, request.params, deps.limits);
-  const current = spec.kind === 'update' ? await readTarget(connector, target) : null;
-  if (current && row.expected_revision !== null && current.revision !== row.expected_revision) {
-    const basis = row.basis ? JSON.parse(row.basis) : undefined;
-    throw await staleBasis(deps.store, target, basis, current);
-  }
-  decide(deps.policies, agent, operation, target, current, deps.now());
 }
 
 type Outcome = { effect?: Effect; error?: unknown };

@@ -1,5 +1,5 @@
 export { ACTION_OPS_MODULE, type ActionOps, actionOps } from './action-ops.js';
-export { getAction, listPendingApprovals, retryAction } from './action-queries.js';
+export { getAction, retryAction } from './action-queries.js';
 export type { ActionRow, ActionView } from './action-view.js';
 export { ActionWorker, type ActionWorkerOptions } from './action-worker.js';
 export {

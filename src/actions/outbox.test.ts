@@ -70,6 +70,7 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
       target: TICKET,
       rateLimits: [],
       lease: lease ? { owner: `test:${action.id}`, until: now + LEASE_MS, readAt } : null,
+      approval: null,
       dialect: store.dialect,
     };
     return { action, accepted: await ops.run('acceptAction', acceptance) };
@@ -229,6 +230,7 @@ describe('the action outbox on postgres, two accepts in flight at once', () => {
           target: TICKET,
           rateLimits: [],
           lease: { owner: `test:${id}`, until: 1_000 + LEASE_MS, readAt: 1_000 },
+          approval: null,
           dialect: 'postgres',
         };
       };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql, type Updateable } from 'kysely';
 import type { RecordRef } from '../connectors/connector.js';
-import { firstIdAt } from '../ids.js';
+import { approvalIdOf, firstIdAt } from '../ids.js';
 import type { ActionTable, Database, Dialect } from '../store/index.js';
 import type { ActionRow } from './action-view.js';
 import { attachAction, completeKey, type KeyAnswer, type KeyRef } from './idempotency.js';
@@ -17,6 +17,13 @@ export interface Acceptance {
   readonly action: ActionRow;
   readonly target: RecordRef;
   readonly rateLimits: readonly RateLimitRule[];
+  /** For an action that waits for a human: the approval it waits for, inserted with it. */
+  readonly approval: {
+    readonly paramsDigest: string;
+    readonly policyVersion: string;
+    readonly reason: string;
+    readonly expiresAt: number;
+  } | null;
   /**
    * Set to execute at once: when no other action of the record is queued or executing, the
    * action is committed as `executing` (attempt 1) under this lease, so the proposing request
@@ -87,6 +94,29 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
     }
   }
   await db.insertInto('actions').values(acceptedRow(args, leased)).execute();
+  if (args.approval) {
+    await db
+      .insertInto('approvals')
+      .values({
+        id: approvalIdOf(action.id),
+        action_id: action.id,
+        agent: action.agent,
+        operation: action.operation,
+        target: action.target,
+        params_digest: args.approval.paramsDigest,
+        basis_revision: action.expected_revision,
+        policy_version: args.approval.policyVersion,
+        reason: args.approval.reason,
+        status: 'pending',
+        expires_at: args.approval.expiresAt,
+        decided_by: null,
+        decided_at: null,
+        comment: null,
+        outcome: null,
+        created_at: action.created_at,
+      })
+      .execute();
+  }
   await takeRateLimitSlots(
     db,
     args.rateLimits,

@@ -1,7 +1,7 @@
 import type { Agent } from '../agents/index.js';
 import type { Connector, RecordSnapshot } from '../connectors/connector.js';
 import { AppError, describeIssues } from '../errors.js';
-import { newId } from '../ids.js';
+import { approvalIdOf, newId } from '../ids.js';
 import { basisWaiver, type CompiledPolicies } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
@@ -36,6 +36,10 @@ export interface ProposeDeps {
   readonly waitMs: number;
   /** How long an idempotency key stays claimed by a request that went silent. */
   readonly keyLockMs: number;
+  /** How long a new approval waits for a decision. */
+  readonly approvalTtlMs: number;
+  /** Told of each new approval once it is committed (to announce it). */
+  readonly onApprovalRequested?: (approvalId: string) => void;
   readonly now: () => number;
 }
 
@@ -292,6 +296,14 @@ async function evaluate(
     rateLimits: deps.rateLimits,
     // Nothing ahead of it on the record: this request executes it now, without a worker's turn.
     lease: needsApproval ? null : { ...deps.worker.lease(now), readAt },
+    approval: needsApproval
+      ? {
+          paramsDigest: fingerprint(operation.params),
+          policyVersion: deps.policies.version,
+          reason: verdictDocument.reason,
+          expiresAt: now + deps.approvalTtlMs,
+        }
+      : null,
     dialect: deps.store.dialect,
   };
   const accepted = await deps.ops.run('acceptAction', acceptance);
@@ -300,6 +312,7 @@ async function evaluate(
     if (!first) throw new Error(`idempotency key ${ref.key} names no action`);
     return { ...(await answerFromAction(deps, first)), replayed: true };
   }
+  if (acceptance.approval) deps.onApprovalRequested?.(approvalIdOf(acceptance.action.id));
   if (accepted.leased) {
     const after = await deps.worker.runLeased(acceptedRow(acceptance, true), {
       current: accepted.fresh ? current : undefined,

@@ -1,19 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import {
-  getAction,
-  listPendingApprovals,
-  type ProposeDeps,
-  proposeAction,
-} from '../actions/index.js';
+import { getAction, type ProposeDeps, proposeAction } from '../actions/index.js';
 import { authenticateAgent } from '../agents/index.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/index.js';
-import { requireOperator } from './operator-auth.js';
 
-/** `POST /v1/actions`, `GET /v1/actions/:id` (agents), `GET /v1/approvals` (operators). */
+/** `POST /v1/actions`, `GET /v1/actions/:id` (agents). */
 export function registerActionsRoutes(
   app: FastifyInstance,
-  deps: { store: Store; config: Pick<Config, 'agents' | 'operators'>; propose: ProposeDeps },
+  deps: { store: Store; config: Pick<Config, 'agents'>; propose: ProposeDeps },
 ): void {
   const agentOf = (request: FastifyRequest) =>
     authenticateAgent(deps.store, deps.config.agents, request.headers.authorization);
@@ -36,12 +30,4 @@ export function registerActionsRoutes(
     const agent = await agentOf(request);
     return getAction(deps.store, request.params.id, agent.name);
   });
-
-  app.get(
-    '/v1/approvals',
-    { preHandler: requireOperator(deps.config.operators, 'viewer') },
-    async () => ({
-      approvals: await listPendingApprovals(deps.store),
-    }),
-  );
 }

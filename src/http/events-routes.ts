@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { AppError, describeIssues } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef } from '../ingest/index.js';
 import type { Store } from '../store/index.js';
+import { parseInput } from './input.js';
 import { requireOperator } from './operator-auth.js';
 
 const listQuery = z.strictObject({
@@ -21,12 +21,7 @@ export function registerEventsRoutes(
   const viewer = requireOperator(deps.config.operators, 'viewer');
 
   app.get('/v1/events', { preHandler: viewer }, async (request) => {
-    const parsed = listQuery.safeParse(request.query);
-    if (!parsed.success) {
-      const problems = describeIssues(parsed.error.issues, 'query');
-      throw new AppError('invalid-query', 400, problems.join('; '), { details: { problems } });
-    }
-    const { record, ...rest } = parsed.data;
+    const { record, ...rest } = parseInput(listQuery, request.query, 'query');
     return listEvents(deps.store, { ...rest, record: record ? parseRecordRef(record) : undefined });
   });
 

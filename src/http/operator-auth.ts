@@ -10,6 +10,16 @@ export interface Operator {
   readonly role: OperatorRole;
 }
 
+/** The operator a request was admitted for, set by `requireOperator`. */
+const admitted = new WeakMap<FastifyRequest, Operator>();
+
+/** Who made a request that passed `requireOperator`. */
+export function operatorOf(request: FastifyRequest): Operator {
+  const operator = admitted.get(request);
+  if (!operator) throw new Error('operatorOf: the route has no requireOperator preHandler');
+  return operator;
+}
+
 /**
  * A preHandler admitting operators whose role is at least `role` (viewer < approver < admin).
  * Tokens are compared by SHA-256 in constant time; the config holds only the hashes.
@@ -43,5 +53,6 @@ export function requireOperator(operators: Config['operators'], role: OperatorRo
         `operator ${match.name} is a ${match.role}; this needs ${role}`,
       );
     }
+    admitted.set(request, { name: match.name, role: match.role });
   };
 }

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { ProposeDeps } from '../actions/index.js';
+import type { ApprovalDeps } from '../approvals/index.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Ingestor } from '../ingest/index.js';
 import { type Metrics, registerMetricsRoute } from '../metrics/index.js';
 import type { Store } from '../store/index.js';
 import { registerActionsRoutes } from './actions-routes.js';
+import { registerApprovalsRoutes } from './approvals-routes.js';
 import { registerEventsRoutes } from './events-routes.js';
 import { registerHooksRoute } from './hooks-route.js';
 import { replyWithError } from './problem.js';
@@ -16,6 +18,7 @@ export interface ServerDeps {
   readonly store: Store;
   readonly ingestor: Ingestor;
   readonly propose: ProposeDeps;
+  readonly approvals: ApprovalDeps;
   /** Served at `GET /metrics` when `config.metrics.enabled`. */
   readonly metrics?: Metrics;
 }
@@ -26,6 +29,7 @@ export async function createServer({
   store,
   ingestor,
   propose,
+  approvals,
   metrics,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -63,6 +67,7 @@ export async function createServer({
   await registerHooksRoute(app, { ingestor, config });
   registerEventsRoutes(app, { store, config });
   registerActionsRoutes(app, { store, config, propose });
+  registerApprovalsRoutes(app, { approvals, config });
   if (metrics && config.metrics.enabled) registerMetricsRoute(app, { metrics });
   return app;
 }

@@ -16,5 +16,6 @@ export {
   checkSecret,
   type SchemeName,
   schemes,
+  standardWebhooksHeaders,
   type WebhookRequest,
 } from './schemes/index.js';

@@ -11,12 +11,14 @@ import { DEMO_SECRET } from './webhooks.js';
 /** The operator token test configs accept, with the admin role. */
 export const ADMIN_TOKEN = 'test-admin-token';
 export const VIEWER_TOKEN = 'test-viewer-token';
+/** Operator `ana`, who may decide approvals. */
+export const APPROVER_TOKEN = 'test-approver-token';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** A config for tests: the given store, a `demo` Standard Webhooks source, two operators. */
+/** A config for tests: the given store, a `demo` Standard Webhooks source, three operators. */
 export function testConfig(storeUrl: string, values: Record<string, unknown> = {}): Config {
   return loadConfig({
     env: {},
@@ -26,6 +28,7 @@ export function testConfig(storeUrl: string, values: Record<string, unknown> = {
       operators: {
         root: { role: 'admin', tokenSha256: sha256(ADMIN_TOKEN) },
         watcher: { role: 'viewer', tokenSha256: sha256(VIEWER_TOKEN) },
+        ana: { role: 'approver', tokenSha256: sha256(APPROVER_TOKEN) },
       },
       sources: { demo: { scheme: 'standard-webhooks', secrets: [DEMO_SECRET] } },
       ...values,
@@ -39,8 +42,12 @@ export interface TestApp extends GatewayModules {
 }
 
 /** The whole gateway over an open store, not listening (use `app.inject`). */
-export async function createTestApp(store: Store, config: Config): Promise<TestApp> {
-  const modules = await assembleGateway(config, store);
+export async function createTestApp(
+  store: Store,
+  config: Config,
+  options: { now?: () => number } = {},
+): Promise<TestApp> {
+  const modules = await assembleGateway(config, store, options);
   await modules.app.ready();
   return modules;
 }

@@ -7,6 +7,9 @@ import { intercom } from './intercom.js';
 import { salesforceOutbound } from './salesforce-outbound.js';
 import type { SchemeName, WebhookScheme } from './scheme.js';
 import { standardWebhooks } from './standard-webhooks.js';
+
+export { standardWebhooksHeaders } from './standard-webhooks.js';
+
 import { stripe } from './stripe.js';
 import { zendesk } from './zendesk.js';
 

@@ -1,5 +1,5 @@
 import { parseIntegerHeader, readHeader, readNonEmptyHeader, rejected } from './headers.js';
-import { signedByAnyKey } from './hmac.js';
+import { computeHmacSha256, signedByAnyKey } from './hmac.js';
 import {
   idText,
   isJsonObject,
@@ -38,6 +38,27 @@ export function decodeStandardWebhooksSecret(secret: string): Buffer | null {
   if (!SECRET_BASE64.test(encoded)) return null;
   const key = Buffer.from(encoded, 'base64');
   return key.length > 0 ? key : null;
+}
+
+/**
+ * The headers that sign `body` as Standard Webhooks v1 with `secret` (`whsec_…`): for messages
+ * Airlock sends. Throws when the secret is not one.
+ */
+export function standardWebhooksHeaders(
+  secret: string,
+  id: string,
+  nowMs: number,
+  body: string,
+): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
+  const key = decodeStandardWebhooksSecret(secret);
+  if (!key) throw new Error('not a Standard Webhooks secret (whsec_ and base64)');
+  const timestamp = String(Math.floor(nowMs / 1000));
+  const signature = computeHmacSha256(key, [`${id}.${timestamp}.`, body]).toString('base64');
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': timestamp,
+    'webhook-signature': `v1,${signature}`,
+  };
 }
 
 /** The space-separated entries of a `webhook-signature` header, minus any without a comma. */

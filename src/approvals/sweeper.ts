@@ -1,0 +1,30 @@
+import type { ActionOps } from '../actions/action-ops.js';
+
+const SWEEP_EVERY_MS = 1_000;
+const PER_SWEEP = 100;
+
+/**
+ * Ends approvals that ran out as `expired` (their actions too), every second; stop() ends it.
+ * Several gateways may sweep one store: expiring is a compare-and-set, done once. stop() waits
+ * for a sweep under way.
+ */
+export function startApprovalSweeper(deps: {
+  ops: ActionOps;
+  now: () => number;
+  onError: (error: unknown) => void;
+}): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    running ??= deps.ops
+      .run('expireApprovals', { now: deps.now(), limit: PER_SWEEP })
+      .then(() => {}, deps.onError)
+      .finally(() => {
+        running = null;
+      });
+  }, SWEEP_EVERY_MS);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

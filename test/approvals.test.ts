@@ -1,0 +1,295 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OPERATION_NAMES } from '../src/actions/index.js';
+import type { Sandbox } from '../src/sandbox/index.js';
+import type { Store } from '../src/store/index.js';
+import {
+  ADMIN_TOKEN,
+  APPROVER_TOKEN,
+  createTestApp,
+  sha256,
+  type TestApp,
+  testConfig,
+  VIEWER_TOKEN,
+} from './helpers/gateway.js';
+import { call, startSandbox } from './helpers/sandbox.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+
+const AGENT_KEY = 'ak_approvals_test_agent';
+const NOTIFY_SECRET = `whsec_${Buffer.from('approvals-notify-secret').toString('base64')}`;
+const DAY_MS = 24 * 3600_000;
+
+describe.each(BACKENDS)('approvals on %s', (backend) => {
+  let database: TestDatabase;
+  let store: Store;
+  let gateway: TestApp;
+  let sandbox: Sandbox & { url: string };
+  const clock = { now: Date.now() };
+
+  afterEach(async () => {
+    await gateway?.close();
+    await store?.close();
+    await database?.drop();
+    await sandbox?.close();
+  });
+
+  async function start(values: Record<string, unknown> = {}) {
+    sandbox = await startSandbox();
+    database = createTestDatabase(backend);
+    store = await database.open();
+    clock.now = Date.now();
+    const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
+    gateway = await createTestApp(
+      store,
+      testConfig(database.url, {
+        agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
+        connectors: { orders: connector },
+        actions: { wait: '2s' },
+        ...values,
+      }),
+      // The gateway's clock: moved forward by hand to let approvals run out.
+      { now: () => clock.now },
+    );
+    const [order] = sandbox.seed({ orders: [{ currency: 'EUR', subtotal: 120 }] }).orders as Array<{
+      id: string;
+      revision: number;
+    }>;
+    return order as { id: string; revision: number };
+  }
+
+  const inject = (method: 'GET' | 'POST', url: string, token: string, payload?: unknown) =>
+    gateway.app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+    });
+
+  /** Proposes to cancel the order (high risk: it waits for a human); the approval id. */
+  async function proposeCancel(order: { id: string; revision: number }, key = 'k-cancel') {
+    const proposed = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
+      payload: {
+        operation: 'order.cancel',
+        target: { system: 'orders', type: 'order', id: order.id },
+        params: { reason: 'customer asked' },
+        basis: { revision: String(order.revision) },
+      },
+    });
+    expect(proposed.statusCode).toBe(202);
+    expect(proposed.json()).toMatchObject({ status: 'pending_approval' });
+    return { approval: proposed.json().approval as string, action: proposed.json().action };
+  }
+
+  const writes = async () => (await call(sandbox.url, 'GET', '/_writes')).body.writes as unknown[];
+  const actionStatus = async (id: string) =>
+    (await store.db.selectFrom('actions').select('status').where('id', '=', id).executeTakeFirst())
+      ?.status;
+
+  it('holds a high-risk action until an approver approves it, then executes it once', async () => {
+    const order = await start();
+    const { approval, action } = await proposeCancel(order);
+
+    const listed = await inject('GET', '/v1/approvals?status=pending', VIEWER_TOKEN);
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().approvals).toEqual([
+      expect.objectContaining({
+        approval,
+        action,
+        status: 'pending',
+        operation: 'order.cancel',
+        target: { system: 'orders', type: 'order', id: order.id },
+        basisRevision: String(order.revision),
+        paramsDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+        policyVersion: expect.any(String),
+        expiresAt: new Date(clock.now + DAY_MS).toISOString(),
+      }),
+    ]);
+    expect(await writes()).toHaveLength(0);
+
+    // A viewer may look, not decide; an agent key is no operator token.
+    expect(
+      (await inject('POST', `/v1/approvals/${approval}/approve`, VIEWER_TOKEN)).statusCode,
+    ).toBe(403);
+    expect((await inject('POST', `/v1/approvals/${approval}/approve`, AGENT_KEY)).statusCode).toBe(
+      401,
+    );
+
+    const approved = await inject('POST', `/v1/approvals/${approval}/approve`, APPROVER_TOKEN, {
+      comment: 'customer confirmed by phone',
+    });
+    expect(approved.statusCode).toBe(200);
+    expect(approved.json()).toMatchObject({
+      status: 'approved',
+      decidedBy: 'ana',
+      comment: 'customer confirmed by phone',
+      decidedAt: expect.any(String),
+    });
+    await waitFor(async () => (await actionStatus(action)) === 'executed');
+    expect(await writes()).toHaveLength(1);
+    const seen = await inject('GET', `/v1/actions/${action}`, AGENT_KEY);
+    expect(seen.json()).toMatchObject({ status: 'executed', approval });
+    // Decided once: a second decision is refused.
+    const again = await inject('POST', `/v1/approvals/${approval}/reject`, ADMIN_TOKEN);
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({
+      type: 'urn:airlock:problem:approval-decided',
+      approvalStatus: 'approved',
+    });
+  });
+
+  it('ends a rejected approval with its action never executed', async () => {
+    const order = await start();
+    const { approval, action } = await proposeCancel(order);
+    const rejected = await inject('POST', `/v1/approvals/${approval}/reject`, APPROVER_TOKEN, {
+      comment: 'the customer only asked about it',
+    });
+    expect(rejected.json()).toMatchObject({ status: 'rejected', decidedBy: 'ana' });
+    expect(await actionStatus(action)).toBe('rejected');
+    const seen = await inject('GET', `/v1/actions/${action}`, AGENT_KEY);
+    expect(seen.json().error).toMatchObject({ code: 'approval-rejected' });
+    expect(await writes()).toHaveLength(0);
+  });
+
+  it('binds the approval to what was proposed: other params cannot ride on it', async () => {
+    const order = await start();
+    const { approval, action } = await proposeCancel(order);
+    await store.db
+      .updateTable('actions')
+      .set({ params: JSON.stringify({ reason: 'something else entirely' }) })
+      .where('id', '=', action)
+      .execute();
+    const approved = await inject('POST', `/v1/approvals/${approval}/approve`, APPROVER_TOKEN);
+    expect(approved.statusCode).toBe(409);
+    expect(approved.json().type).toBe('urn:airlock:problem:approval-mismatch');
+
+    // Nor can an action be queued past its approval: the worker checks before executing.
+    await store.db
+      .updateTable('actions')
+      .set({ status: 'queued' })
+      .where('id', '=', action)
+      .execute();
+    gateway.worker.notify();
+    await waitFor(async () => (await actionStatus(action)) === 'denied');
+    const seen = await inject('GET', `/v1/actions/${action}`, AGENT_KEY);
+    expect(seen.json().error).toMatchObject({ code: 'approval-not-held' });
+    expect(await writes()).toHaveLength(0);
+  });
+
+  it('ends the approval as stale, executing nothing, when the record moved on before approving', async () => {
+    const order = await start();
+    const { approval, action } = await proposeCancel(order);
+    // Someone adds a discount in the order system meanwhile.
+    const changed = await call(sandbox.url, 'POST', `/orders/${order.id}/discounts`, {
+      amount: 10,
+      currency: 'EUR',
+    });
+    expect(changed.status).toBe(201);
+    const approved = await inject('POST', `/v1/approvals/${approval}/approve`, APPROVER_TOKEN);
+    expect(approved.statusCode).toBe(409);
+    expect(approved.json()).toMatchObject({
+      type: 'urn:airlock:problem:approval-stale',
+      because: 'stale-basis',
+      currentRevision: String(changed.body.order.revision),
+    });
+    const view = await inject('GET', `/v1/approvals/${approval}`, VIEWER_TOKEN);
+    expect(view.json()).toMatchObject({
+      status: 'stale',
+      decidedBy: 'ana',
+      outcome: { code: 'stale-basis' },
+    });
+    expect(await actionStatus(action)).toBe('stale');
+    const cancels = (await writes()).filter(
+      (write) => (write as { operation: string }).operation === 'order.cancel',
+    );
+    expect(cancels).toEqual([]);
+  });
+
+  it('lets exactly one of a concurrent approve and reject decide', async () => {
+    await start();
+    const decided = [];
+    // An order each: an approved cancel would make the next approval of the same order stale.
+    const orders = sandbox.seed({
+      orders: Array.from({ length: 4 }, () => ({ currency: 'EUR', subtotal: 50 })),
+    }).orders as Array<{ id: string; revision: number }>;
+    for (const [n, order] of orders.entries()) {
+      const { approval } = await proposeCancel(order, `k-race-${n}`);
+      const [approve, reject] = await Promise.all([
+        inject('POST', `/v1/approvals/${approval}/approve`, APPROVER_TOKEN),
+        inject('POST', `/v1/approvals/${approval}/reject`, ADMIN_TOKEN),
+      ]);
+      const codes = [approve.statusCode, reject.statusCode].sort();
+      expect(codes).toEqual([200, 409]);
+      const winner = approve.statusCode === 200 ? 'approved' : 'rejected';
+      const view = await inject('GET', `/v1/approvals/${approval}`, VIEWER_TOKEN);
+      expect(view.json().status).toBe(winner);
+      decided.push(winner);
+    }
+    expect(decided).toHaveLength(4);
+  });
+
+  it('expires an approval no one decided, on its own, and refuses deciding it after', async () => {
+    const order = await start({ approvals: { ttl: '1h' } });
+    const { approval, action } = await proposeCancel(order);
+    clock.now += 3600_000 + 1;
+    // The sweeper runs every second.
+    await waitFor(async () => (await actionStatus(action)) === 'expired', 5_000);
+    const view = await inject('GET', `/v1/approvals/${approval}`, VIEWER_TOKEN);
+    expect(view.json()).toMatchObject({ status: 'expired', decidedBy: null });
+    const late = await inject('POST', `/v1/approvals/${approval}/approve`, APPROVER_TOKEN);
+    expect(late.statusCode).toBe(409);
+    expect(late.json()).toMatchObject({ approvalStatus: 'expired' });
+    expect(await writes()).toHaveLength(0);
+  });
+
+  it('announces a new approval, signed as Standard Webhooks, with a link to it', async () => {
+    const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+    const receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      request.on('end', () => {
+        received.push({ headers: request.headers, body });
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/approvals`;
+    try {
+      const order = await start({
+        approvals: {
+          notify: { url, secret: NOTIFY_SECRET },
+          publicUrl: 'https://airlock.example.com',
+        },
+      });
+      const { approval } = await proposeCancel(order);
+      await waitFor(async () => received.length === 1);
+      const [message] = received;
+      const verified = new Webhook(NOTIFY_SECRET).verify(
+        message?.body as string,
+        message?.headers as Record<string, string>,
+      ) as { type: string; approval: { approval: string }; link: string };
+      expect(verified).toMatchObject({
+        type: 'approval.requested',
+        approval: { approval, status: 'pending', operation: 'order.cancel' },
+        link: `https://airlock.example.com/v1/approvals/${approval}`,
+      });
+      expect(message?.headers['webhook-id']).toBe(approval);
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
