@@ -140,6 +140,7 @@ export async function assembleGateway(
     );
   const stopSweeper = startApprovalSweeper({
     ops,
+    dialect: store.dialect,
     now,
     onError: (err) => app?.log.error({ err }, 'expiring approvals failed'),
   });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OPERATION_NAMES } from '../src/actions/index.js';
+import { getAction, OPERATION_NAMES, retryAction } from '../src/actions/index.js';
 import type { Store } from '../src/store/index.js';
 import { ADMIN_TOKEN, createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
 import { call, startSandbox } from './helpers/sandbox.js';
@@ -531,6 +531,24 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     },
   );
 
+  it('retries a dead action when asked, once, and refuses to retry an executed one', async () => {
+    const { ticket } = await start({ actions: { wait: '3s', maxAttempts: 1 } });
+    await fault({ operation: 'ticket.update', times: 1, status: 503, retryAfterSeconds: 0 });
+    const dead = await propose(replyTo(ticket), 'k-dead');
+    expect(dead.json()).toMatchObject({ status: 'dead', error: { code: 'retries-exhausted' } });
+    const id = dead.json().action as string;
+
+    const retried = await retryAction(store, id, Date.now());
+    // It may have been sent: back as executing, so the next attempt looks for it first.
+    expect(retried.status).toBe('executing');
+    gateway.worker.notify();
+    await waitUntil(async () => (await getAction(store, id)).status === 'executed');
+    expect(await writes()).toHaveLength(1);
+    await expect(retryAction(store, id, Date.now())).rejects.toMatchObject({
+      code: 'not-retryable',
+    });
+  });
+
   it('finds its own late write before calling a retry stale', async () => {
     const { ticket } = await start();
     // 0 ms: the reply is sent and held; 500 ms: the call times out, reconcile finds nothing, a
@@ -658,3 +676,11 @@ describe('two gateway instances on one PostgreSQL database', () => {
     }
   });
 });
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

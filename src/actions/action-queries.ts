@@ -1,3 +1,4 @@
+import { appendAudit } from '../audit/index.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import { type ActionView, toActionView } from './action-view.js';
@@ -13,26 +14,49 @@ export async function getAction(store: Store, id: string, agent?: string): Promi
 }
 
 /**
- * Puts a failed, dead or stale action back in the queue (`airlock actions retry`). The worker
- * re-reads the record and runs policy again before it executes; a record that moved on since the
- * action's basis is refused as stale again. Throws `action-not-found` or `not-retryable` (409).
+ * Puts a failed or dead action back in the queue (`airlock actions retry`). The worker re-reads
+ * the record and runs policy again before it executes; a record that moved on since the action's
+ * basis is refused as stale. A dead action's last attempt may have been sent, so it goes back as
+ * `executing`: the next attempt looks for that write before anything else. Throws
+ * `action-not-found` or `not-retryable` (409).
  */
 export async function retryAction(store: Store, id: string, now: number): Promise<ActionView> {
-  const updated = await store.db
-    .updateTable('actions')
-    .set({ status: 'queued', next_attempt_at: now, attempts: 0, updated_at: now, error: null })
-    .where('id', '=', id)
-    .where('status', 'in', ['failed', 'dead'])
-    .returningAll()
-    .executeTakeFirst();
-  if (updated) return toActionView(updated);
-  const action = await getAction(store, id);
-  throw new AppError(
-    'not-retryable',
-    409,
-    `action ${id} is ${action.status}; only failed or dead actions are retried`,
-    {
-      details: { action: id, status: action.status },
-    },
-  );
+  return store.transaction(async (trx) => {
+    const row = await trx
+      .selectFrom('actions')
+      .select('status')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row)
+      throw new AppError('action-not-found', 404, `no action ${id}`, { details: { action: id } });
+    if (row.status !== 'failed' && row.status !== 'dead') {
+      throw new AppError(
+        'not-retryable',
+        409,
+        `action ${id} is ${row.status}; only failed or dead actions are retried`,
+        { details: { action: id, status: row.status } },
+      );
+    }
+    const updated = await trx
+      .updateTable('actions')
+      .set({
+        status: row.status === 'dead' ? 'executing' : 'queued',
+        lease_owner: null,
+        lease_until: null,
+        next_attempt_at: now,
+        attempts: 0,
+        updated_at: now,
+        error: null,
+      })
+      .where('id', '=', id)
+      .where('status', '=', row.status)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendAudit(
+      trx,
+      { kind: 'action', subject: id, change: 'retried', at: now, data: { from: row.status } },
+      store.dialect,
+    );
+    return toActionView(updated);
+  });
 }

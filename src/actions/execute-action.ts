@@ -1,5 +1,6 @@
 import type { Updateable } from 'kysely';
 import { checkApproved } from '../approvals/binding.js';
+import type { AuditEntry } from '../audit/index.js';
 import type {
   Connector,
   Effect,
@@ -122,10 +123,18 @@ export async function executeAction(
   }
 
   if (!first) {
+    const at = deps.now();
     const marked = await deps.ops.run('updateLeasedAction', {
       id: row.id,
       owner: row.lease_owner,
-      patch: { status: 'executing', attempts: counted.attempts, updated_at: deps.now() },
+      patch: { status: 'executing', attempts: counted.attempts, updated_at: at },
+      audit: audited(deps, {
+        kind: 'execution',
+        subject: row.id,
+        change: 'started',
+        at,
+        data: { attempt: counted.attempts },
+      }),
     });
     // Another worker took the action over (our lease ran out): it decides, we do nothing.
     if (!marked) throw new LeaseLostError(row.id);
@@ -217,6 +226,17 @@ async function settle(
     patch,
     releaseSlots: withoutEffect,
     complete: first?.answer?.(settled),
+    audit: audited(deps, {
+      kind: 'action',
+      subject: row.id,
+      change: status,
+      at: patch.updated_at,
+      data: {
+        attempts: row.attempts,
+        effect: outcome.effect ?? null,
+        error: outcome.error ? errorDocument(outcome.error) : null,
+      },
+    }),
   });
   if (!updated) throw new LeaseLostError(row.id);
   return settled;
@@ -273,8 +293,24 @@ async function reschedule(
     attempts: row.attempts,
     error: JSON.stringify({ code: 'retrying', message }),
   } satisfies Updateable<ActionTable>;
-  await deps.ops.run('updateLeasedAction', { id: row.id, owner: row.lease_owner, patch });
+  await deps.ops.run('updateLeasedAction', {
+    id: row.id,
+    owner: row.lease_owner,
+    patch,
+    audit: audited(deps, {
+      kind: 'execution',
+      subject: row.id,
+      change: 'retry-scheduled',
+      at: patch.updated_at,
+      data: { attempt: row.attempts, status, next: at, message },
+    }),
+  });
   return { ...row, ...patch };
+}
+
+/** An audit entry as `updateLeasedAction` takes it, in the store's dialect. */
+function audited(deps: ExecuteDeps, entry: AuditEntry) {
+  return { entries: [entry], dialect: deps.store.dialect };
 }
 
 /** The worker's claim on an action ran out and another worker holds it now. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql, type Updateable } from 'kysely';
+import { type AuditEntry, appendAudits } from '../audit/index.js';
 import type { RecordRef } from '../connectors/connector.js';
 import { approvalIdOf, firstIdAt } from '../ids.js';
 import type { ActionTable, Database, Dialect } from '../store/index.js';
@@ -128,7 +129,53 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
     },
     action.created_at,
   );
+  await appendAudits(db, acceptanceAudit(args, leased), args.dialect);
   return { kind: 'accepted', leased, fresh };
+}
+
+/** What accepting records in the audit log: the proposal, its approval, its first attempt. */
+function acceptanceAudit(args: Acceptance, leased: boolean): AuditEntry[] {
+  const { action } = args;
+  const at = action.created_at;
+  const parse = (text: string | null) => (text === null ? null : JSON.parse(text));
+  const entries: AuditEntry[] = [
+    {
+      kind: 'action',
+      subject: action.id,
+      change: action.status === 'pending_approval' ? 'pending_approval' : 'accepted',
+      at,
+      data: {
+        agent: action.agent,
+        idempotencyKey: action.idempotency_key,
+        operation: action.operation,
+        target: parse(action.target),
+        params: parse(action.params),
+        basis: parse(action.basis),
+        decision: parse(action.decision),
+        verdict: parse(action.verdict),
+        expectedRevision: action.expected_revision,
+      },
+    },
+  ];
+  if (args.approval) {
+    entries.push({
+      kind: 'approval',
+      subject: approvalIdOf(action.id),
+      change: 'requested',
+      at,
+      data: { action: action.id, ...args.approval },
+    });
+  }
+  if (leased) {
+    entries.push({
+      kind: 'execution',
+      subject: action.id,
+      change: 'started',
+      at,
+      data: { attempt: 1 },
+    });
+  }
+  return entries;
 }
 
 /** The row `acceptAction` commits: as proposed, or `executing` (attempt 1) under the lease. */
@@ -210,6 +257,8 @@ export async function updateLeasedAction(
     releaseSlots?: boolean;
     /** The answer its idempotency key keeps from now on, stored in the same commit. */
     complete?: KeyAnswer | undefined;
+    /** What the change records in the audit log, in the same commit. */
+    audit?: { readonly entries: readonly AuditEntry[]; readonly dialect: Dialect } | undefined;
   },
 ): Promise<boolean> {
   if (args.owner === null) return false;
@@ -222,5 +271,8 @@ export async function updateLeasedAction(
   if (Number(updated.numUpdatedRows) !== 1) return false;
   if (args.releaseSlots) await releaseRateLimitSlots(db, args.id);
   if (args.complete) await completeKey(db, args.complete);
+  if (args.audit && args.audit.entries.length > 0) {
+    await appendAudits(db, args.audit.entries, args.audit.dialect);
+  }
   return true;
 }

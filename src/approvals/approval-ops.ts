@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { releaseRateLimitSlots } from '../actions/rate-limits.js';
-import type { ActionStatus, ApprovalStatus, Database } from '../store/index.js';
+import { appendAudits } from '../audit/index.js';
+import type { ActionStatus, ApprovalStatus, Database, Dialect } from '../store/index.js';
 
 /** How a decision ends an approval, and what it does to the action waiting for it. */
 export interface ApprovalSettlement {
@@ -13,6 +14,7 @@ export interface ApprovalSettlement {
   readonly outcome: Record<string, unknown> | null;
   /** `queued` to execute it; any other status ends it unexecuted, with `error`. */
   readonly action: { readonly status: ActionStatus; readonly error: unknown };
+  readonly dialect: Dialect;
 }
 
 export type SettleResult =
@@ -68,13 +70,34 @@ export async function settleApproval(
     .execute();
   // Never executed: its rate-limit slots are free again.
   if (!executes) await releaseRateLimitSlots(db, updated.action_id);
+  const decision = { by: args.decidedBy, comment: args.comment };
+  await appendAudits(
+    db,
+    [
+      {
+        kind: 'approval',
+        subject: args.id,
+        change: args.to,
+        at: args.now,
+        data: { action: updated.action_id, ...decision, outcome: args.outcome },
+      },
+      {
+        kind: 'action',
+        subject: updated.action_id,
+        change: args.action.status,
+        at: args.now,
+        data: { approval: args.id, error: args.action.error },
+      },
+    ],
+    args.dialect,
+  );
   return { kind: 'settled' };
 }
 
 /** Ends pending approvals that ran out by `now` as `expired`, with their actions; their ids. */
 export async function expireApprovals(
   db: Kysely<Database>,
-  args: { now: number; limit: number },
+  args: { now: number; limit: number; dialect: Dialect },
 ): Promise<string[]> {
   const due = await db
     .selectFrom('approvals')
@@ -97,6 +120,7 @@ export async function expireApprovals(
         status: 'expired',
         error: { code: 'approval-expired', message: 'no one decided the approval in time' },
       },
+      dialect: args.dialect,
     });
     if (result.kind === 'settled') expired.push(id);
   }

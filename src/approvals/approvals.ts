@@ -197,6 +197,7 @@ async function settle(
     comment: ending.decision.comment ?? null,
     outcome: ending.outcome,
     action: ending.action,
+    dialect: deps.store.dialect,
   });
   if (result.kind === 'taken') throw decided(approval.id, result.status);
 }

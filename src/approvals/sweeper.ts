@@ -1,4 +1,5 @@
 import type { ActionOps } from '../actions/action-ops.js';
+import type { Dialect } from '../store/index.js';
 
 const SWEEP_EVERY_MS = 1_000;
 const PER_SWEEP = 100;
@@ -10,13 +11,14 @@ const PER_SWEEP = 100;
  */
 export function startApprovalSweeper(deps: {
   ops: ActionOps;
+  dialect: Dialect;
   now: () => number;
   onError: (error: unknown) => void;
 }): () => Promise<void> {
   let running: Promise<void> | null = null;
   const timer = setInterval(() => {
     running ??= deps.ops
-      .run('expireApprovals', { now: deps.now(), limit: PER_SWEEP })
+      .run('expireApprovals', { now: deps.now(), limit: PER_SWEEP, dialect: deps.dialect })
       .then(() => {}, deps.onError)
       .finally(() => {
         running = null;

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, Dialect } from '../store/index.js';
-import { type AuditEntry, type AuditHead, chainEntry } from './entry-hash.js';
+import { type AuditEntry, type AuditHead, chainEntry, GENESIS_HASH } from './entry-hash.js';
 
 /**
  * The PostgreSQL advisory lock that serialises appends from every gateway instance. Fixed, and
@@ -27,6 +27,18 @@ export async function appendAudit(
   entry: AuditEntry,
   dialect: Dialect,
 ): Promise<AuditHead> {
+  return appendAudits(db, [entry], dialect);
+}
+
+/**
+ * `appendAudit` for several entries, in order: one lock, one read of the head, inserts of up to
+ * 500 rows per statement (a batch of webhook events). Returns the new head.
+ */
+export async function appendAudits(
+  db: Kysely<Database>,
+  entries: readonly AuditEntry[],
+  dialect: Dialect,
+): Promise<AuditHead> {
   if (dialect === 'postgres') {
     // Outside a transaction the lock would be released after this statement, before the insert.
     if (!db.isTransaction) {
@@ -40,7 +52,17 @@ export async function appendAudit(
     .orderBy('seq', 'desc')
     .limit(1)
     .executeTakeFirst();
-  const row = chainEntry(last, entry);
-  await db.insertInto('audit_log').values(row).execute();
-  return { seq: row.seq, hash: row.hash };
+  let head: AuditHead | undefined = last;
+  const rows = entries.map((entry) => {
+    const row = chainEntry(head, entry);
+    head = { seq: row.seq, hash: row.hash };
+    return row;
+  });
+  for (let start = 0; start < rows.length; start += 500) {
+    await db
+      .insertInto('audit_log')
+      .values(rows.slice(start, start + 500))
+      .execute();
+  }
+  return head ?? { seq: 0, hash: GENESIS_HASH };
 }

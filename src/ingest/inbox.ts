@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
+import { type AuditEntry, appendAudits } from '../audit/index.js';
 import { newId } from '../ids.js';
-import type { Database, Store } from '../store/index.js';
+import type { Database, Dialect, Store } from '../store/index.js';
 import type { EventIdentity } from './schemes/index.js';
 
 /** One verified webhook request, ready to be committed to the inbox. */
@@ -39,6 +40,43 @@ export interface BatchPlan {
   storesRequest(index: number, firstCopies: ReadonlyMap<Candidate, string>): boolean;
   /** The answers, given the stored id of each candidate that turned out to be a duplicate. */
   answers(firstCopies: ReadonlyMap<Candidate, string>): AcceptedEvent[][];
+}
+
+/** The audit entry of an event stored for the first time. */
+export function eventReceived(
+  candidate: Candidate,
+  delivery: InboxDelivery,
+  requestId: string,
+): AuditEntry {
+  const { event } = candidate;
+  return {
+    kind: 'event',
+    subject: candidate.id,
+    change: 'received',
+    at: delivery.receivedAt,
+    data: {
+      source: candidate.source,
+      providerEventId: event.providerEventId,
+      type: event.type,
+      record: event.record ? `${delivery.system}:${event.record.type}:${event.record.id}` : null,
+      request: requestId,
+    },
+  };
+}
+
+/** The audit entry of a repeated delivery of a stored event. */
+export function eventDuplicate(
+  storedId: string,
+  delivery: InboxDelivery,
+  requestId: string,
+): AuditEntry {
+  return {
+    kind: 'event',
+    subject: storedId,
+    change: 'duplicate',
+    at: delivery.receivedAt,
+    data: { source: delivery.source, request: requestId },
+  };
 }
 
 export function planBatch(deliveries: readonly InboxDelivery[]): BatchPlan {
@@ -90,12 +128,13 @@ export function appendDeliveries(
   store: Store,
   deliveries: readonly InboxDelivery[],
 ): Promise<AcceptedEvent[][]> {
-  return store.transaction((trx) => appendInTransaction(trx, deliveries));
+  return store.transaction((trx) => appendInTransaction(trx, deliveries, store.dialect));
 }
 
 async function appendInTransaction(
   trx: Kysely<Database>,
   deliveries: readonly InboxDelivery[],
+  dialect: Dialect,
 ): Promise<AcceptedEvent[][]> {
   const plan = planBatch(deliveries);
   const inserted = new Set<string>();
@@ -132,6 +171,14 @@ async function appendInTransaction(
     plan.candidates.filter((candidate) => !inserted.has(candidate.id)),
   );
   await countDuplicates(trx, firstCopies, deliveries);
+  const audit = plan.candidates.map((candidate) => {
+    const delivery = deliveries[candidate.delivery] as InboxDelivery;
+    const requestId = plan.requestIds[candidate.delivery] as string;
+    const first = firstCopies.get(candidate);
+    return first === undefined
+      ? eventReceived(candidate, delivery, requestId)
+      : eventDuplicate(first, delivery, requestId);
+  });
 
   const stored = deliveries
     .map((delivery, index) => ({ delivery, id: plan.requestIds[index] as string, index }))
@@ -150,6 +197,8 @@ async function appendInTransaction(
       )
       .execute();
   }
+  // Last: on PostgreSQL the chain's lock is held from here to the commit.
+  if (audit.length > 0) await appendAudits(trx, audit, dialect);
   return plan.answers(firstCopies);
 }
 

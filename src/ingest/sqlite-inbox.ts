@@ -1,5 +1,13 @@
 import type { Database as SqliteConnection } from 'better-sqlite3';
-import { type AcceptedEvent, type Candidate, type InboxDelivery, planBatch } from './inbox.js';
+import { createSqliteAuditAppender } from '../audit/sqlite-audit-appender.js';
+import {
+  type AcceptedEvent,
+  type Candidate,
+  eventDuplicate,
+  eventReceived,
+  type InboxDelivery,
+  planBatch,
+} from './inbox.js';
 
 /**
  * `appendDeliveries` for SQLite, on a better-sqlite3 connection with statements prepared once.
@@ -27,6 +35,7 @@ export function createSqliteAppender(
   const insertRequest = connection.prepare<[string, string, number, string, Buffer]>(
     'insert into webhook_requests (id, source, received_at, headers, body) values (?, ?, ?, ?, ?)',
   );
+  const audit = createSqliteAuditAppender(connection);
 
   const append = connection.transaction((deliveries: readonly InboxDelivery[]) => {
     const plan = planBatch(deliveries);
@@ -48,11 +57,15 @@ export function createSqliteAppender(
         event.occurredAt,
         delivery.receivedAt,
       );
-      if (inserted) continue;
+      if (inserted) {
+        audit(eventReceived(candidate, delivery, plan.requestIds[candidate.delivery] as string));
+        continue;
+      }
       const first = findEvent.get(candidate.source, event.dedupKey);
       if (!first) throw new Error(`inbox: no stored copy for ${event.dedupKey}`);
       firstCopies.set(candidate, first.id);
       countDuplicate.run(delivery.receivedAt, first.id);
+      audit(eventDuplicate(first.id, delivery, plan.requestIds[candidate.delivery] as string));
     }
     for (const [index, delivery] of deliveries.entries()) {
       if (!plan.storesRequest(index, firstCopies)) continue;

@@ -1,0 +1,158 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { OPERATION_NAMES } from '../src/actions/index.js';
+import { verifyAudit } from '../src/audit/index.js';
+import type { Sandbox } from '../src/sandbox/index.js';
+import type { Store } from '../src/store/index.js';
+import {
+  APPROVER_TOKEN,
+  createTestApp,
+  sha256,
+  type TestApp,
+  testConfig,
+} from './helpers/gateway.js';
+import { call, startSandbox } from './helpers/sandbox.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
+
+const AGENT_KEY = 'ak_audit_trail_agent';
+
+/** Every state change of an event, action, approval and execution leaves a chained entry. */
+describe.each(BACKENDS)('the audit trail on %s', (backend) => {
+  let database: TestDatabase;
+  let store: Store;
+  let gateway: TestApp;
+  let sandbox: Sandbox & { url: string };
+
+  afterEach(async () => {
+    await gateway?.close();
+    await store?.close();
+    await database?.drop();
+    await sandbox?.close();
+  });
+
+  async function start() {
+    sandbox = await startSandbox();
+    database = createTestDatabase(backend);
+    store = await database.open();
+    const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
+    gateway = await createTestApp(
+      store,
+      testConfig(database.url, {
+        agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
+        connectors: { helpdesk: connector, orders: connector },
+        sources: {
+          demo: {
+            scheme: 'standard-webhooks',
+            secrets: ['whsec_dGVzdC1zZWNyZXQtZm9yLWFpcmxvY2stdGVzdHM='],
+            system: 'helpdesk',
+          },
+        },
+        rateLimits: [
+          { name: 'one-cancel', operations: ['order.cancel'], per: 'agent', max: 1, window: '1h' },
+        ],
+        actions: { wait: '2s' },
+      }),
+    );
+    const seeded = sandbox.seed({
+      tickets: [{ subject: 'Where is my order?' }],
+      orders: [
+        { currency: 'EUR', subtotal: 80 },
+        { currency: 'EUR', subtotal: 90 },
+      ],
+    });
+    return {
+      ticket: seeded.tickets[0] as { id: string; revision: number },
+      orders: seeded.orders as Array<{ id: string; revision: number }>,
+    };
+  }
+
+  const propose = (key: string, body: Record<string, unknown>) =>
+    gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
+      payload: body,
+    });
+
+  const entries = async () =>
+    (
+      await store.db
+        .selectFrom('audit_log')
+        .select(['seq', 'kind', 'subject', 'change'])
+        .orderBy('seq')
+        .execute()
+    ).map((entry) => `${entry.kind} ${entry.change} ${entry.subject.slice(0, 4)}`);
+
+  it('chains an entry for each step from webhook to write, approval included', async () => {
+    const { ticket, orders } = await start();
+    const body = ticketEventBody(ticket.id);
+    const deliver = () =>
+      gateway.app.inject({
+        method: 'POST',
+        url: '/hooks/demo',
+        headers: signStandardWebhook(body, 'msg_1'),
+        payload: body,
+      });
+    const received = await deliver();
+    expect(received.statusCode).toBe(202);
+    expect((await deliver()).statusCode).toBe(200);
+    const eventId = received.json().event as string;
+
+    const reply = await propose('k-reply', {
+      operation: 'ticket.reply',
+      target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+      params: { body: 'It ships today.' },
+      basis: { revision: String(ticket.revision), events: [eventId] },
+    });
+    expect(reply.json().status).toBe('executed');
+
+    const [first, second] = orders as [
+      { id: string; revision: number },
+      { id: string; revision: number },
+    ];
+    const cancel = (order: { id: string; revision: number }, key: string) =>
+      propose(key, {
+        operation: 'order.cancel',
+        target: { system: 'orders', type: 'order', id: order.id },
+        params: { reason: 'customer asked' },
+        basis: { revision: String(order.revision) },
+      });
+    const pending = await cancel(first, 'k-cancel');
+    expect(pending.statusCode).toBe(202);
+    // The rate limit refuses a second cancel inside the accept: nothing of it may be recorded.
+    expect((await cancel(second, 'k-cancel-2')).statusCode).toBe(403);
+    const approved = await gateway.app.inject({
+      method: 'POST',
+      url: `/v1/approvals/${pending.json().approval}/approve`,
+      headers: { authorization: `Bearer ${APPROVER_TOKEN}` },
+    });
+    expect(approved.statusCode).toBe(200);
+    await waitFor(async () => (await entries()).includes('action executed act_'), 10_000);
+    // Wait for the cancel's own settle: it is the last entry.
+    await waitFor(async () => (await entries()).at(-1) === 'action executed act_');
+
+    expect(await entries()).toEqual([
+      'event received evt_',
+      'event duplicate evt_',
+      'action accepted act_',
+      'execution started act_',
+      'action executed act_',
+      'action pending_approval act_',
+      'approval requested apr_',
+      'approval approved apr_',
+      'action queued act_',
+      'execution started act_',
+      'action executed act_',
+    ]);
+    expect(await verifyAudit(store.db)).toMatchObject({ ok: true, checked: 11 });
+    expect((await call(sandbox.url, 'GET', '/_writes')).body.writes).toHaveLength(2);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
