@@ -8,6 +8,7 @@ import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/
 import { startGateway } from '../main.js';
 import { createSandbox, DEFAULT_CRM_SECRET, DEFAULT_HELPDESK_SECRET } from '../sandbox/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { addApprovalCommands } from './approvals-commands.js';
 import { addAuditCommands } from './audit-commands.js';
 import { printEvent, printEventPage } from './print-events.js';
 
@@ -162,6 +163,7 @@ actions
   });
 
 addAuditCommands(program, withStore);
+addApprovalCommands(program, withStore);
 
 function parseAgentName(value: string): string {
   if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(value)) {

@@ -22,6 +22,9 @@ export function moduleHref(compiled: URL): string {
 /** Asks a thread to close (it answers the message `'close'`) and waits until it has exited. */
 export function stopThread(thread: Worker): Promise<void> {
   const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+  // An idle thread is unref'd: with nothing else pending (a CLI command closing its store), the
+  // process would end with this wait unsettled (exit code 13) rather than wait for the exit.
+  thread.ref();
   thread.postMessage('close');
   return exited;
 }
