@@ -76,7 +76,7 @@ export async function assembleGateway(
   const policies = compilePolicies(config.policies);
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
   const stopCheckpointer = startCheckpointer(store);
-  const ingestor = createIngestor({ store, config });
+  const ingestor = createIngestor({ store, config, metrics });
   const ops = createOpRunner(store, actionOps, ACTION_OPS_MODULE);
   let app: FastifyInstance | undefined;
   const worker = new ActionWorker(
@@ -88,6 +88,7 @@ export async function assembleGateway(
       limits,
       breakers: new CircuitBreakers({ now }),
       retry: { maxAttempts: config.actions.maxAttempts, maxBackoffMs: config.actions.maxBackoff },
+      metrics,
       now,
     },
     {
@@ -115,6 +116,7 @@ export async function assembleGateway(
     // one action per key still holds when the first was only slow (attachAction, unique index).
     keyLockMs: config.actions.lease,
     approvalTtlMs: config.approvals.ttl,
+    metrics,
     onApprovalRequested: (id) => {
       if (!notifyApproval) return;
       getApproval({ store }, id).then(notifyApproval, (err: unknown) =>
@@ -130,6 +132,7 @@ export async function assembleGateway(
     policies,
     limits,
     now,
+    metrics,
     onQueued: () => worker.notify(),
   };
   const notify = config.approvals.notify;
@@ -142,6 +145,7 @@ export async function assembleGateway(
     ops,
     dialect: store.dialect,
     now,
+    metrics,
     onError: (err) => app?.log.error({ err }, 'expiring approvals failed'),
   });
   app = await createServer({ config, store, ingestor, propose, approvals, metrics });

@@ -98,12 +98,13 @@ describe.each(BACKENDS)('the audit trail on %s', (backend) => {
     expect((await deliver()).statusCode).toBe(200);
     const eventId = received.json().event as string;
 
-    const reply = await propose('k-reply', {
+    const replyBody = {
       operation: 'ticket.reply',
       target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
       params: { body: 'It ships today.' },
       basis: { revision: String(ticket.revision), events: [eventId] },
-    });
+    };
+    const reply = await propose('k-reply', replyBody);
     expect(reply.json().status).toBe('executed');
 
     const [first, second] = orders as [
@@ -146,6 +147,34 @@ describe.each(BACKENDS)('the audit trail on %s', (backend) => {
     ]);
     expect(await verifyAudit(store.db)).toMatchObject({ ok: true, checked: 11 });
     expect((await call(sandbox.url, 'GET', '/_writes')).body.writes).toHaveLength(2);
+
+    // Refusals before acceptance leave no entry: a replayed key and a stale basis.
+    expect((await propose('k-reply', replyBody)).statusCode).toBe(200);
+    const stale = await propose('k-stale', {
+      operation: 'ticket.set_status',
+      target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+      params: { status: 'pending' },
+      basis: { revision: String(ticket.revision) },
+    });
+    expect(stale.statusCode).toBe(409);
+    expect(await entries()).toHaveLength(11);
+
+    // The same steps, counted.
+    const scraped = await gateway.app.inject({ method: 'GET', url: '/metrics' });
+    expect(series(scraped.body)).toMatchObject({
+      'airlock_events_received_total{source="demo"}': 2,
+      'airlock_events_duplicate_total{source="demo"}': 1,
+      'airlock_actions_total{operation="ticket.reply",outcome="executed"}': 1,
+      'airlock_actions_total{operation="order.cancel",outcome="pending_approval"}': 1,
+      'airlock_actions_total{operation="order.cancel",outcome="denied"}': 1,
+      'airlock_actions_total{operation="order.cancel",outcome="executed"}': 1,
+      'airlock_actions_total{operation="ticket.set_status",outcome="stale"}': 1,
+      'airlock_approvals_total{outcome="approved"}': 1,
+      'airlock_writes_prevented_total{kind="duplicate"}': 1,
+      'airlock_writes_prevented_total{kind="stale"}': 1,
+      'airlock_writes_prevented_total{kind="not_permitted"}': 1,
+      'airlock_pipeline_duration_seconds_count{operation="ticket.reply"}': 2,
+    });
   });
 });
 
@@ -155,4 +184,17 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promi
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Prometheus text as `name{labels sorted}` → value. */
+function series(text: string): Record<string, number> {
+  const found: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([^{ ]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = (match[2] ?? '').split(',').filter(Boolean).sort().join(',');
+    found[`${match[1]}${labels ? `{${labels}}` : ''}`] = Number(match[3]);
+  }
+  return found;
 }

@@ -6,10 +6,12 @@ import type {
   Effect,
   RecordRef,
   RecordSnapshot,
+  WriteOutcome,
   WriteRequest,
 } from '../connectors/connector.js';
 import { crashPoint } from '../crash-point.js';
 import { AppError, serializeError } from '../errors.js';
+import type { ActionOutcome, Metrics } from '../metrics/index.js';
 import type { CompiledPolicies } from '../policy/index.js';
 import type { ActionStatus, ActionTable, Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
@@ -28,6 +30,7 @@ export interface ExecuteDeps {
   readonly limits: CatalogueLimits;
   readonly breakers: CircuitBreakers;
   readonly retry: { readonly maxAttempts: number; readonly maxBackoffMs: number };
+  readonly metrics?: Metrics | undefined;
   readonly now: () => number;
 }
 
@@ -141,9 +144,17 @@ export async function executeAction(
   }
   const attempted: ActionRow = { ...counted, status: 'executing' };
   crashPoint('action:before-connector-call');
+  const called = performance.now();
   const outcome = await connector.execute(request);
   crashPoint('action:after-connector-call');
   deps.breakers.record(target.system, outcome.kind === 'retry' || outcome.kind === 'ambiguous');
+  countCall(
+    deps.metrics,
+    target.system,
+    row.operation,
+    outcome,
+    (performance.now() - called) / 1000,
+  );
 
   switch (outcome.kind) {
     case 'applied':
@@ -239,6 +250,8 @@ async function settle(
     }),
   });
   if (!updated) throw new LeaseLostError(row.id);
+  deps.metrics?.actionOutcome(row.operation, status as ActionOutcome);
+  if (status === 'stale') deps.metrics?.writePrevented('stale');
   return settled;
 }
 
@@ -306,6 +319,20 @@ async function reschedule(
     }),
   });
   return { ...row, ...patch };
+}
+
+/** A connector call in the metrics: its duration, and its status when it failed. */
+function countCall(
+  metrics: Metrics | undefined,
+  system: string,
+  operation: string,
+  outcome: WriteOutcome,
+  seconds: number,
+): void {
+  metrics?.observeConnectorCall(system, operation, seconds);
+  if (outcome.kind === 'applied') return;
+  if (outcome.kind === 'ambiguous') metrics?.connectorError(system, 'timeout');
+  else metrics?.connectorError(system, outcome.status ?? 'unsent');
 }
 
 /** An audit entry as `updateLeasedAction` takes it, in the store's dialect. */

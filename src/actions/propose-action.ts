@@ -2,12 +2,13 @@ import type { Agent } from '../agents/index.js';
 import type { Connector, RecordSnapshot } from '../connectors/connector.js';
 import { AppError, describeIssues } from '../errors.js';
 import { approvalIdOf, newId } from '../ids.js';
+import type { Metrics, PreventedWrite } from '../metrics/index.js';
 import { basisWaiver, type CompiledPolicies } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
 import { type ActionRow, type ActionView, toActionView } from './action-view.js';
 import type { ActionWorker } from './action-worker.js';
-import type { CatalogueLimits } from './catalogue.js';
+import { type CatalogueLimits, catalogue } from './catalogue.js';
 import {
   checkTargetBinding,
   connectorFor,
@@ -40,6 +41,7 @@ export interface ProposeDeps {
   readonly approvalTtlMs: number;
   /** Told of each new approval once it is committed (to announce it). */
   readonly onApprovalRequested?: (approvalId: string) => void;
+  readonly metrics?: Metrics | undefined;
   readonly now: () => number;
 }
 
@@ -75,6 +77,57 @@ type StoredAnswer =
  * in one commit and wait up to `waitMs` for the worker to execute it.
  */
 export async function proposeAction(
+  deps: ProposeDeps,
+  agent: Agent,
+  idempotencyKey: string | undefined,
+  body: unknown,
+): Promise<ProposalAnswer> {
+  const started = performance.now();
+  const answer = await answerProposal(deps, agent, idempotencyKey, body);
+  if (deps.metrics) countProposal(deps.metrics, body, answer, performance.now() - started);
+  return answer;
+}
+
+/** Which writes were prevented, and how: the error codes of refusals, by class. */
+const PREVENTED: Readonly<Record<string, PreventedWrite>> = {
+  'idempotency-in-flight': 'duplicate',
+  'stale-basis': 'stale',
+  'target-mismatch': 'wrong_record',
+  'unknown-basis-event': 'wrong_record',
+  'not-permitted': 'not_permitted',
+  'policy-denied': 'not_permitted',
+};
+
+/**
+ * A proposal in the metrics: its time in the pipeline, and what it prevented (a replayed key is
+ * a duplicate not executed again). Outcomes of accepted actions are counted where they settle.
+ */
+function countProposal(metrics: Metrics, body: unknown, answer: ProposalAnswer, ms: number): void {
+  const name = (body as { operation?: unknown } | null)?.operation;
+  // Only catalogue names become label values: an agent's typo must not add a series.
+  const operation = typeof name === 'string' && catalogue.has(name) ? name : null;
+  if (operation) metrics.observePipeline(operation, ms / 1000);
+  if (answer.replayed) {
+    metrics.writePrevented('duplicate');
+    return;
+  }
+  if (answer.kind === 'error') {
+    // Refused after it was accepted (stale at execution): counted where it settled.
+    if (answer.error.details.action !== undefined) return;
+    const prevented = PREVENTED[answer.error.code];
+    if (prevented) metrics.writePrevented(prevented);
+    if (!operation) return;
+    if (answer.error.code === 'stale-basis') metrics.actionOutcome(operation, 'stale');
+    if (answer.error.code === 'policy-denied') metrics.actionOutcome(operation, 'denied');
+    return;
+  }
+  const status = (answer.body as { status?: string }).status;
+  if (operation && status === 'pending_approval') {
+    metrics.actionOutcome(operation, 'pending_approval');
+  }
+}
+
+async function answerProposal(
   deps: ProposeDeps,
   agent: Agent,
   idempotencyKey: string | undefined,

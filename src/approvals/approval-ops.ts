@@ -94,21 +94,21 @@ export async function settleApproval(
   return { kind: 'settled' };
 }
 
-/** Ends pending approvals that ran out by `now` as `expired`, with their actions; their ids. */
+/** Ends pending approvals that ran out by `now` as `expired`, with their actions; which. */
 export async function expireApprovals(
   db: Kysely<Database>,
   args: { now: number; limit: number; dialect: Dialect },
-): Promise<string[]> {
+): Promise<{ id: string; operation: string }[]> {
   const due = await db
     .selectFrom('approvals')
-    .select('id')
+    .select(['id', 'operation'])
     .where('status', '=', 'pending')
     .where('expires_at', '<=', args.now)
     .orderBy('expires_at')
     .limit(args.limit)
     .execute();
-  const expired: string[] = [];
-  for (const { id } of due) {
+  const expired: { id: string; operation: string }[] = [];
+  for (const { id, operation } of due) {
     const result = await settleApproval(db, {
       id,
       to: 'expired',
@@ -122,7 +122,7 @@ export async function expireApprovals(
       },
       dialect: args.dialect,
     });
-    if (result.kind === 'settled') expired.push(id);
+    if (result.kind === 'settled') expired.push({ id, operation });
   }
   return expired;
 }

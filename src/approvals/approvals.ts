@@ -4,6 +4,7 @@ import type { ActionRow } from '../actions/action-view.js';
 import { checkActionAgain, connectorFor, type RecheckDeps } from '../actions/checks.js';
 import type { Connector } from '../connectors/connector.js';
 import { AppError } from '../errors.js';
+import type { ActionOutcome, Metrics } from '../metrics/index.js';
 import type { ApprovalStatus, ApprovalTable } from '../store/index.js';
 import type { ApprovalSettlement } from './approval-ops.js';
 import { approvalBinds } from './binding.js';
@@ -62,6 +63,7 @@ function toApprovalView(row: ApprovalRow): ApprovalView {
 
 export interface ApprovalDeps extends RecheckDeps {
   readonly ops: ActionOps;
+  readonly metrics?: Metrics | undefined;
   readonly connectors: ReadonlyMap<string, Connector>;
   /** Told when an approved action is queued, to run it now (the gateway's worker). */
   readonly onQueued?: () => void;
@@ -200,6 +202,11 @@ async function settle(
     dialect: deps.store.dialect,
   });
   if (result.kind === 'taken') throw decided(approval.id, result.status);
+  deps.metrics?.approvalOutcome(ending.to);
+  if (ending.action.status !== 'queued') {
+    deps.metrics?.actionOutcome(approval.operation, ending.action.status as ActionOutcome);
+  }
+  if (ending.to === 'stale') deps.metrics?.writePrevented('stale');
 }
 
 async function approvalRow(deps: Pick<RecheckDeps, 'store'>, id: string): Promise<ApprovalRow> {

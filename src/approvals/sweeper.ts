@@ -1,4 +1,5 @@
 import type { ActionOps } from '../actions/action-ops.js';
+import type { Metrics } from '../metrics/index.js';
 import type { Dialect } from '../store/index.js';
 
 const SWEEP_EVERY_MS = 1_000;
@@ -13,13 +14,19 @@ export function startApprovalSweeper(deps: {
   ops: ActionOps;
   dialect: Dialect;
   now: () => number;
+  metrics?: Metrics | undefined;
   onError: (error: unknown) => void;
 }): () => Promise<void> {
   let running: Promise<void> | null = null;
   const timer = setInterval(() => {
     running ??= deps.ops
       .run('expireApprovals', { now: deps.now(), limit: PER_SWEEP, dialect: deps.dialect })
-      .then(() => {}, deps.onError)
+      .then((expired) => {
+        for (const { operation } of expired) {
+          deps.metrics?.approvalOutcome('expired');
+          deps.metrics?.actionOutcome(operation, 'expired');
+        }
+      }, deps.onError)
       .finally(() => {
         running = null;
       });

@@ -1,5 +1,6 @@
 import type { Config, SourceConfig } from '../config.js';
 import { AppError } from '../errors.js';
+import type { Metrics } from '../metrics/index.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/index.js';
 import type { AcceptedEvent, InboxDelivery } from './inbox.js';
@@ -31,6 +32,7 @@ export interface IngestorDeps {
   readonly config: Pick<Config, 'sources' | 'ingest'>;
   /** Epoch milliseconds; injectable for timestamp-tolerance tests. */
   readonly now?: () => number;
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -42,7 +44,7 @@ const IN_FLIGHT_BATCHES = 2;
 /** Headers never kept with a stored request. */
 const UNSTORED_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
-export function createIngestor({ store, config, now = Date.now }: IngestorDeps): Ingestor {
+export function createIngestor({ store, config, now = Date.now, metrics }: IngestorDeps): Ingestor {
   const writer = createInboxWriter(store);
   const committer = new GroupCommitter<InboxDelivery, AcceptedEvent[]>(
     (batch) => writer.write(batch),
@@ -50,38 +52,55 @@ export function createIngestor({ store, config, now = Date.now }: IngestorDeps):
     IN_FLIGHT_BATCHES,
   );
 
-  return {
-    async ingest(sourceName, request) {
-      const source = Object.hasOwn(config.sources, sourceName)
-        ? config.sources[sourceName]
-        : undefined;
-      if (!source) {
-        throw new AppError('unknown-source', 404, `no webhook source named "${sourceName}"`, {
-          details: { source: sourceName },
-        });
-      }
-      const receivedAt = now();
-      const scheme = schemes[source.scheme];
-      const options = schemeOptions(source);
-      const verdict = scheme.verify(
-        request,
-        source.secrets.map((secret) => secret.reveal()),
-        options,
-        receivedAt,
-      );
-      if (!verdict.ok) {
-        throw new AppError(verdict.code, 401, verdict.detail, { details: { source: sourceName } });
-      }
-      const events = scheme.identify(request, options);
-      const accepted = await committer.submit({
-        source: sourceName,
-        system: source.system ?? sourceName,
-        receivedAt,
-        headers: storedHeaders(request.headers, scheme.secretHeaders?.(options) ?? []),
-        body: request.body,
-        events,
+  const ingest = async (sourceName: string, request: WebhookRequest): Promise<IngestResult> => {
+    const source = Object.hasOwn(config.sources, sourceName)
+      ? config.sources[sourceName]
+      : undefined;
+    if (!source) {
+      throw new AppError('unknown-source', 404, `no webhook source named "${sourceName}"`, {
+        details: { source: sourceName },
       });
-      return { events: accepted, duplicate: accepted.every((event) => event.duplicate) };
+    }
+    const receivedAt = now();
+    const scheme = schemes[source.scheme];
+    const options = schemeOptions(source);
+    const verdict = scheme.verify(
+      request,
+      source.secrets.map((secret) => secret.reveal()),
+      options,
+      receivedAt,
+    );
+    if (!verdict.ok) {
+      throw new AppError(verdict.code, 401, verdict.detail, { details: { source: sourceName } });
+    }
+    const events = scheme.identify(request, options);
+    const accepted = await committer.submit({
+      source: sourceName,
+      system: source.system ?? sourceName,
+      receivedAt,
+      headers: storedHeaders(request.headers, scheme.secretHeaders?.(options) ?? []),
+      body: request.body,
+      events,
+    });
+    return { events: accepted, duplicate: accepted.every((event) => event.duplicate) };
+  };
+
+  return {
+    async ingest(source, request) {
+      const started = performance.now();
+      try {
+        const result = await ingest(source, request);
+        const duplicates = result.events.filter((event) => event.duplicate).length;
+        metrics?.eventReceived(source, result.events.length);
+        if (duplicates > 0) metrics?.eventDuplicate(source, duplicates);
+        metrics?.observeIngest((performance.now() - started) / 1000);
+        return result;
+      } catch (error) {
+        if (error instanceof AppError && error.status < 500) {
+          metrics?.eventRejected(source, error.code);
+        }
+        throw error;
+      }
     },
     idle: () => committer.idle(),
     close: async () => {
