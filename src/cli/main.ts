@@ -11,6 +11,7 @@ import { openStore, type Store } from '../store/index.js';
 import { addApprovalCommands } from './approvals-commands.js';
 import { addAuditCommands } from './audit-commands.js';
 import { printEvent, printEventPage } from './print-events.js';
+import { addWhyCommand } from './why-command.js';
 
 interface ConfigOption {
   readonly config?: string;
@@ -163,6 +164,7 @@ actions
   });
 
 addAuditCommands(program, withStore);
+addWhyCommand(program, withStore);
 addApprovalCommands(program, withStore);
 
 function parseAgentName(value: string): string {

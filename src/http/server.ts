@@ -12,6 +12,7 @@ import { registerApprovalsRoutes } from './approvals-routes.js';
 import { registerEventsRoutes } from './events-routes.js';
 import { registerHooksRoute } from './hooks-route.js';
 import { replyWithError } from './problem.js';
+import { registerTraceRoutes } from './trace-routes.js';
 
 export interface ServerDeps {
   readonly config: Config;
@@ -68,6 +69,7 @@ export async function createServer({
   registerEventsRoutes(app, { store, config });
   registerActionsRoutes(app, { store, config, propose });
   registerApprovalsRoutes(app, { approvals, config });
+  registerTraceRoutes(app, { store, config });
   if (metrics && config.metrics.enabled) registerMetricsRoute(app, { metrics });
   return app;
 }
