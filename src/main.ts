@@ -30,6 +30,8 @@ export interface GatewayModules {
   readonly connectors: ReadonlyMap<string, Connector>;
   /** Counted whether or not `GET /metrics` is enabled. */
   readonly metrics: Metrics;
+  /** What proposing needs: for undo (`undoAction`), which proposes through the same pipeline. */
+  readonly propose: ProposeDeps;
   /** Stops the worker, lets accepted requests commit; the store stays open. */
   close(): Promise<void>;
 }
@@ -65,7 +67,11 @@ async function readQueueDepth(store: Store): Promise<QueueDepth> {
 export async function assembleGateway(
   config: Config,
   store: Store,
-  options: { now?: () => number } = {},
+  options: {
+    now?: () => number;
+    /** False for a CLI command that proposes once: its process executes nothing else. */
+    startWorker?: boolean;
+  } = {},
 ): Promise<GatewayModules> {
   // The clock of every decision; tests pass a fake one (approval expiry).
   const now = options.now ?? (() => Date.now());
@@ -149,13 +155,14 @@ export async function assembleGateway(
     onError: (err) => app?.log.error({ err }, 'expiring approvals failed'),
   });
   app = await createServer({ config, store, ingestor, propose, approvals, metrics });
-  worker.start();
+  if (options.startWorker !== false) worker.start();
   return {
     app,
     ingestor,
     worker,
     connectors,
     metrics,
+    propose,
     close: async () => {
       await app.close();
       await worker.stop();

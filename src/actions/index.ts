@@ -19,3 +19,4 @@ export {
   proposeAction,
 } from './propose-action.js';
 export type { RateLimitRule } from './rate-limits.js';
+export { UNDO_AGENT, undoAction } from './undo-action.js';

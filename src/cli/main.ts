@@ -1,11 +1,12 @@
 #!/usr/bin/env node
+import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { OPERATION_NAMES, retryAction } from '../actions/index.js';
+import { OPERATION_NAMES, retryAction, undoAction } from '../actions/index.js';
 import { addAgent } from '../agents/index.js';
 import { type Config, loadConfig } from '../config.js';
 import { coerceError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/index.js';
-import { startGateway } from '../main.js';
+import { assembleGateway, startGateway } from '../main.js';
 import { createSandbox, DEFAULT_CRM_SECRET, DEFAULT_HELPDESK_SECRET } from '../sandbox/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { addApprovalCommands } from './approvals-commands.js';
@@ -160,6 +161,32 @@ actions
     await withStore(options, async (store) => {
       const action = await retryAction(store, id, Date.now());
       process.stdout.write(`action ${action.action} is ${action.status}\n`);
+    });
+  });
+
+actions
+  .command('undo')
+  .description(
+    'undo an executed, reversible action: its inverse goes through the pipeline, on the revision ' +
+      'the write left (a record changed since is refused as stale)',
+  )
+  .argument('<id>', 'action id')
+  .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
+  .option('--as <name>', 'who asks, recorded with the undo; default cli:<OS user>')
+  .action(async (id: string, options: ConfigOption & { as?: string }) => {
+    await withStore(options, async (store, config) => {
+      const gateway = await assembleGateway(config, store, { startWorker: false });
+      try {
+        const answer = await undoAction(
+          gateway.propose,
+          id,
+          options.as ?? `cli:${userInfo().username}`,
+        );
+        if (answer.kind === 'error') throw answer.error;
+        process.stdout.write(`${JSON.stringify(answer.body, null, 2)}\n`);
+      } finally {
+        await gateway.close();
+      }
     });
   });
 

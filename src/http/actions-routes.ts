@@ -1,13 +1,23 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { getAction, type ProposeDeps, proposeAction } from '../actions/index.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  getAction,
+  type ProposalAnswer,
+  type ProposeDeps,
+  proposeAction,
+  undoAction,
+} from '../actions/index.js';
 import { authenticateAgent } from '../agents/index.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/index.js';
+import { operatorOf, requireOperator } from './operator-auth.js';
 
-/** `POST /v1/actions`, `GET /v1/actions/:id` (agents). */
+/**
+ * `POST /v1/actions`, `GET /v1/actions/:id` (agents); `POST /v1/actions/:id/undo` (admin
+ * operators), answered as a proposal is.
+ */
 export function registerActionsRoutes(
   app: FastifyInstance,
-  deps: { store: Store; config: Pick<Config, 'agents'>; propose: ProposeDeps },
+  deps: { store: Store; config: Pick<Config, 'agents' | 'operators'>; propose: ProposeDeps },
 ): void {
   const agentOf = (request: FastifyRequest) =>
     authenticateAgent(deps.store, deps.config.agents, request.headers.authorization);
@@ -21,13 +31,24 @@ export function registerActionsRoutes(
       Array.isArray(key) ? key[0] : key,
       request.body,
     );
-    if (answer.replayed) reply.header('idempotent-replayed', 'true');
-    if (answer.kind === 'error') throw answer.error;
-    return reply.code(answer.status).send(answer.body);
+    return send(reply, answer);
   });
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/actions/:id/undo',
+    { preHandler: requireOperator(deps.config.operators, 'admin') },
+    async (request, reply) =>
+      send(reply, await undoAction(deps.propose, request.params.id, operatorOf(request).name)),
+  );
 
   app.get<{ Params: { id: string } }>('/v1/actions/:id', async (request) => {
     const agent = await agentOf(request);
     return getAction(deps.store, request.params.id, agent.name);
   });
+}
+
+function send(reply: FastifyReply, answer: ProposalAnswer) {
+  if (answer.replayed) reply.header('idempotent-replayed', 'true');
+  if (answer.kind === 'error') throw answer.error;
+  return reply.code(answer.status).send(answer.body);
 }

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { ActionRow } from '../actions/index.js';
+import { UNDO_AGENT } from '../actions/undo-action.js';
 import { firstIdAt } from '../ids.js';
 import type { RecordRef } from '../ingest/index.js';
 import type { ApprovalTable, Store } from '../store/index.js';
@@ -150,4 +151,25 @@ function toTraceApproval(row: ApprovalRow): TraceApproval {
 /** A JSON column as stored by the actions module; its shapes are that module's documents. */
 function parse<T = unknown>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
+}
+
+/**
+ * Undo links, both ways: the actions these undo (`decision.context.undoOf`) and the undos of
+ * these (proposed by the undo agent, naming one of them).
+ */
+export async function undoLinks(store: Store, rows: readonly ActionRow[]): Promise<string[]> {
+  const linked = new Set<string>();
+  for (const row of rows) {
+    const decision = row.decision ? (JSON.parse(row.decision) as { context?: unknown }) : null;
+    const undoOf = (decision?.context as { undoOf?: unknown } | undefined)?.undoOf;
+    if (typeof undoOf === 'string') linked.add(undoOf);
+    const undos = await store.db
+      .selectFrom('actions')
+      .select('id')
+      .where('agent', '=', UNDO_AGENT)
+      .where('decision', 'like', `%"undoOf":"${row.id}"%`)
+      .execute();
+    for (const undo of undos) linked.add(undo.id);
+  }
+  return [...linked];
 }

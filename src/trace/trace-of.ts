@@ -8,6 +8,7 @@ import {
   loadActions,
   loadApprovals,
   toTraceAction,
+  undoLinks,
 } from './load-actions.js';
 import { loadAudit } from './load-audit.js';
 import { loadEvents } from './load-events.js';
@@ -45,6 +46,9 @@ export async function traceOf(store: Store, id: string): Promise<Trace> {
       for (const actionId of await actionsNamingEvent(store, event)) actionIds.add(actionId);
       if (event.echoOf) actionIds.add(event.echoOf);
     }
+  }
+  for (const linked of await undoLinks(store, await loadActions(store, [...actionIds]))) {
+    actionIds.add(linked);
   }
   const rows = (await loadActions(store, [...actionIds])).sort(
     (a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1),

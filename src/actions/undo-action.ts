@@ -1,0 +1,60 @@
+import { AppError } from '../errors.js';
+import type { ActionRow } from './action-view.js';
+import { catalogue } from './catalogue.js';
+import { type ProposalAnswer, type ProposeDeps, proposeAction } from './propose-action.js';
+
+/** The agent name undos are proposed under; its keys (`undo:<action id>`) make an undo once. */
+export const UNDO_AGENT = 'airlock-undo';
+
+/**
+ * Undoes an executed, reversible action by proposing its inverse through the same pipeline:
+ * policy runs, and the basis is the revision the original write left, so a record changed
+ * since is refused as stale (409) rather than overwritten. Proposed by `UNDO_AGENT` with the
+ * key `undo:<id>`: asking twice replays the first undo. The decision names the original
+ * (`context.undoOf`) and who asked, which links the two in the trace. Throws
+ * `action-not-found` (404) or `not-undoable` (409).
+ */
+export async function undoAction(
+  deps: ProposeDeps,
+  id: string,
+  by: string,
+): Promise<ProposalAnswer> {
+  const row = await deps.store.db
+    .selectFrom('actions')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row)
+    throw new AppError('action-not-found', 404, `no action ${id}`, { details: { action: id } });
+  const { inverse, revision } = undoPlan(row);
+  return proposeAction(deps, { name: UNDO_AGENT, operations: [inverse.operation] }, `undo:${id}`, {
+    operation: inverse.operation,
+    target: JSON.parse(row.target),
+    params: inverse.params,
+    basis: { revision },
+    decision: {
+      model: 'airlock',
+      summary: `undo of ${id} (${row.operation}), asked by ${by}`,
+      context: { undoOf: id, by },
+    },
+  });
+}
+
+/** The inverse of an executed action and the revision its write left; `not-undoable` if none. */
+function undoPlan(row: ActionRow) {
+  const refuse = (why: string) =>
+    new AppError('not-undoable', 409, `action ${row.id} cannot be undone: ${why}`, {
+      details: { action: row.id, operation: row.operation, status: row.status },
+    });
+  const spec = catalogue.get(row.operation);
+  if (!spec?.reversible || !spec.inverse) throw refuse(`${row.operation} is not reversible`);
+  if (row.status !== 'executed') throw refuse(`it is ${row.status}, not executed`);
+  const effect = row.effect
+    ? (JSON.parse(row.effect) as { before: Record<string, unknown> | null; revision: string })
+    : null;
+  if (!effect) throw refuse('its effect was not recorded');
+  return {
+    inverse: spec.inverse(JSON.parse(row.params), effect.before ?? {}),
+    revision: effect.revision,
+  };
+}

@@ -1,0 +1,184 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OPERATION_NAMES } from '../src/actions/index.js';
+import type { Sandbox } from '../src/sandbox/index.js';
+import { openStore, type Store } from '../src/store/index.js';
+import { traceOf } from '../src/trace/index.js';
+import {
+  ADMIN_TOKEN,
+  APPROVER_TOKEN,
+  createTestApp,
+  sha256,
+  type TestApp,
+  testConfig,
+} from './helpers/gateway.js';
+import { writeConfig } from './helpers/gateway-process.js';
+import { call, startSandbox } from './helpers/sandbox.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { runCli } from './helpers/subprocess.js';
+
+const AGENT_KEY = 'ak_undo_test_agent';
+
+describe.each(BACKENDS)('undo on %s', (backend) => {
+  let database: TestDatabase;
+  let store: Store;
+  let gateway: TestApp;
+  let sandbox: Sandbox & { url: string };
+
+  afterEach(async () => {
+    await gateway?.close();
+    await store?.close();
+    await database?.drop();
+    await sandbox?.close();
+  });
+
+  async function start() {
+    sandbox = await startSandbox();
+    database = createTestDatabase(backend);
+    store = await database.open();
+    const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
+    gateway = await createTestApp(
+      store,
+      testConfig(database.url, {
+        agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
+        connectors: { helpdesk: connector },
+        actions: { wait: '2s' },
+      }),
+    );
+    const [ticket] = sandbox.seed({ tickets: [{ subject: 'Refund please', status: 'open' }] })
+      .tickets as Array<{ id: string; revision: number }>;
+    return ticket as { id: string; revision: number };
+  }
+
+  async function setPending(ticket: { id: string; revision: number }) {
+    const response = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-pending' },
+      payload: {
+        operation: 'ticket.set_status',
+        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+        params: { status: 'pending' },
+        basis: { revision: String(ticket.revision) },
+      },
+    });
+    expect(response.json()).toMatchObject({ status: 'executed' });
+    return response.json().action as string;
+  }
+
+  const undo = (id: string, token = ADMIN_TOKEN) =>
+    gateway.app.inject({
+      method: 'POST',
+      url: `/v1/actions/${id}/undo`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+  const status = async (id: string) =>
+    (await call(sandbox.url, 'GET', `/api/tickets/${id}`)).body.ticket.status as string;
+  const writes = async () => (await call(sandbox.url, 'GET', '/_writes')).body.writes as unknown[];
+
+  it('puts the record back through the pipeline, once, linked to the original in the trace', async () => {
+    const ticket = await start();
+    const original = await setPending(ticket);
+    expect(await status(ticket.id)).toBe('pending');
+
+    // Only admins undo.
+    expect((await undo(original, APPROVER_TOKEN)).statusCode).toBe(403);
+    const undone = await undo(original);
+    expect(undone.statusCode).toBe(200);
+    expect(undone.json()).toMatchObject({
+      status: 'executed',
+      operation: 'ticket.set_status',
+      params: { status: 'open' },
+    });
+    expect(await status(ticket.id)).toBe('open');
+
+    // Asking again replays the first undo: nothing is written twice.
+    const again = await undo(original);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().action).toBe(undone.json().action);
+    expect(await writes()).toHaveLength(2);
+
+    const trace = await traceOf(store, original);
+    expect(trace.actions.map((action) => action.id)).toEqual([original, undone.json().action]);
+  });
+
+  it('refuses to undo over a change made since, and refuses what cannot be undone', async () => {
+    const ticket = await start();
+    const original = await setPending(ticket);
+    // A human moves the ticket on in the helpdesk.
+    const moved = await call(sandbox.url, 'PUT', `/api/tickets/${ticket.id}`, { status: 'hold' });
+    expect(moved.status).toBe(200);
+    const refused = await undo(original);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().type).toBe('urn:airlock:problem:stale-basis');
+    expect(await status(ticket.id)).toBe('hold');
+
+    const reply = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-reply' },
+      payload: {
+        operation: 'ticket.reply',
+        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+        params: { body: 'On it.' },
+        basis: { revision: String(moved.body.ticket.revision) },
+      },
+    });
+    const notUndoable = await undo(reply.json().action);
+    expect(notUndoable.statusCode).toBe(409);
+    expect(notUndoable.json().type).toBe('urn:airlock:problem:not-undoable');
+    expect((await undo('act_unknown')).statusCode).toBe(404);
+  });
+});
+
+describe('airlock actions undo', () => {
+  it('undoes an action from the command line, and exits 1 when it cannot', async () => {
+    const sandbox = await startSandbox();
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-undo-cli-'));
+    const values = {
+      store: { url: `sqlite:${join(dir, 'airlock.db')}` },
+      log: { level: 'silent' },
+      agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
+      connectors: { helpdesk: { kind: 'sandbox', url: sandbox.url, timeout: '2s' } },
+    };
+    const configFile = writeConfig(dir, values);
+    const store = await openStore(values.store.url);
+    const gateway = await createTestApp(store, testConfig(values.store.url, values));
+    try {
+      const [ticket] = sandbox.seed({ tickets: [{ subject: 'Refund please', status: 'open' }] })
+        .tickets as Array<{ id: string; revision: number }>;
+      const proposed = await gateway.app.inject({
+        method: 'POST',
+        url: '/v1/actions',
+        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-cli' },
+        payload: {
+          operation: 'ticket.set_status',
+          target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
+          params: { status: 'solved' },
+          basis: { revision: String(ticket?.revision) },
+        },
+      });
+      const id = proposed.json().action as string;
+      const undone = await runCli(['actions', 'undo', id, '--config', configFile, '--as', 'ops']);
+      expect(undone.stderr).toBe('');
+      expect(undone.code).toBe(0);
+      expect(JSON.parse(undone.stdout)).toMatchObject({
+        status: 'executed',
+        params: { status: 'open' },
+      });
+      const ticketNow = await call(sandbox.url, 'GET', `/api/tickets/${ticket?.id}`);
+      expect(ticketNow.body.ticket.status).toBe('open');
+
+      const missing = await runCli(['actions', 'undo', 'act_missing', '--config', configFile]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('action-not-found');
+    } finally {
+      await gateway.close();
+      await store.close();
+      await sandbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
