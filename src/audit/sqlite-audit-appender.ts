@@ -1,5 +1,5 @@
 import type { Database as SqliteConnection } from 'better-sqlite3';
-import { type AuditEntry, type AuditHead, chainEntry } from './entry-hash.js';
+import { type AuditEntry, type AuditHead, chainEntry, GENESIS_HASH } from './entry-hash.js';
 
 /**
  * `appendAudit` for code that writes SQLite through better-sqlite3 prepared statements (the inbox
@@ -9,7 +9,7 @@ import { type AuditEntry, type AuditHead, chainEntry } from './entry-hash.js';
  */
 export function createSqliteAuditAppender(
   connection: SqliteConnection,
-): (entry: AuditEntry) => AuditHead {
+): (...entries: AuditEntry[]) => AuditHead {
   const readHead = connection.prepare<[], AuditHead>(
     'select seq, hash from audit_log order by seq desc limit 1',
   );
@@ -19,22 +19,27 @@ export function createSqliteAuditAppender(
     `insert into audit_log (seq, at, kind, subject, change, data, prev_hash, hash)
      values (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  return (entry) => {
+  // Several entries at once read the head once (a batch of webhook events).
+  return (...entries) => {
     // Outside a transaction another writer could append between the read and the insert.
     if (!connection.inTransaction) {
       throw new Error('audit appender: call it inside the transaction that makes the change');
     }
-    const row = chainEntry(readHead.get(), entry);
-    insert.run(
-      row.seq,
-      row.at,
-      row.kind,
-      row.subject,
-      row.change,
-      row.data,
-      row.prev_hash,
-      row.hash,
-    );
-    return { seq: row.seq, hash: row.hash };
+    let head = readHead.get();
+    for (const entry of entries) {
+      const row = chainEntry(head, entry);
+      insert.run(
+        row.seq,
+        row.at,
+        row.kind,
+        row.subject,
+        row.change,
+        row.data,
+        row.prev_hash,
+        row.hash,
+      );
+      head = { seq: row.seq, hash: row.hash };
+    }
+    return head ?? { seq: 0, hash: GENESIS_HASH };
   };
 }

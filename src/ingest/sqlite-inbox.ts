@@ -1,4 +1,5 @@
 import type { Database as SqliteConnection } from 'better-sqlite3';
+import type { AuditEntry } from '../audit/entry-hash.js';
 import { createSqliteAuditAppender } from '../audit/sqlite-audit-appender.js';
 import {
   type AcceptedEvent,
@@ -40,6 +41,7 @@ export function createSqliteAppender(
   const append = connection.transaction((deliveries: readonly InboxDelivery[]) => {
     const plan = planBatch(deliveries);
     const firstCopies = new Map<Candidate, string>();
+    const entries: AuditEntry[] = [];
     for (const candidate of plan.candidates) {
       const delivery = deliveries[candidate.delivery] as InboxDelivery;
       const event = candidate.event;
@@ -58,14 +60,18 @@ export function createSqliteAppender(
         delivery.receivedAt,
       );
       if (inserted) {
-        audit(eventReceived(candidate, delivery, plan.requestIds[candidate.delivery] as string));
+        entries.push(
+          eventReceived(candidate, delivery, plan.requestIds[candidate.delivery] as string),
+        );
         continue;
       }
       const first = findEvent.get(candidate.source, event.dedupKey);
       if (!first) throw new Error(`inbox: no stored copy for ${event.dedupKey}`);
       firstCopies.set(candidate, first.id);
       countDuplicate.run(delivery.receivedAt, first.id);
-      audit(eventDuplicate(first.id, delivery, plan.requestIds[candidate.delivery] as string));
+      entries.push(
+        eventDuplicate(first.id, delivery, plan.requestIds[candidate.delivery] as string),
+      );
     }
     for (const [index, delivery] of deliveries.entries()) {
       if (!plan.storesRequest(index, firstCopies)) continue;
@@ -77,6 +83,7 @@ export function createSqliteAppender(
         delivery.body,
       );
     }
+    audit(...entries);
     return plan.answers(firstCopies);
   });
   // BEGIN IMMEDIATE: take the write lock up front rather than fail when a read turns into a write.

@@ -4,7 +4,7 @@ import { GroupCommitter } from './group-commit.js';
 import type { Database } from './schema.js';
 import type { OpThreadData, WireOutcome } from './sqlite-op-thread.js';
 import type { Store } from './store.js';
-import { moduleHref, startThread, threadClient } from './thread.js';
+import { moduleHref, startThread, type ThreadClient, threadClient } from './thread.js';
 
 /**
  * A unit of writing: runs in a transaction of its own (PostgreSQL) or a savepoint of a group
@@ -66,12 +66,16 @@ export function createOpRunner<T extends OpTable>(
     module: moduleHref(where.module),
     name: where.name,
   };
-  const thread = threadClient<WireOp[]>(
-    startThread(new URL('./sqlite-op-thread.js', import.meta.url), data),
-    `${where.name} writer`,
-  );
+  // Started by the first op: a gateway that only ingests never pays for the thread's isolate.
+  let thread: ThreadClient<WireOp[]> | null = null;
   const committer = new GroupCommitter<WireOp, WireOutcome>(
-    (batch) => thread.request(batch) as Promise<WireOutcome[]>,
+    (batch) => {
+      thread ??= threadClient<WireOp[]>(
+        startThread(new URL('./sqlite-op-thread.js', import.meta.url), data),
+        `${where.name} writer`,
+      );
+      return thread.request(batch) as Promise<WireOutcome[]>;
+    },
     MAX_BATCH,
     2,
   );
@@ -88,7 +92,7 @@ export function createOpRunner<T extends OpTable>(
     },
     close: async () => {
       await committer.idle();
-      await thread.close();
+      await thread?.close();
     },
   };
 }
