@@ -192,6 +192,16 @@ function configSchema(env: NodeJS.ProcessEnv) {
       .prefault({}),
     /** `GET /metrics` in the Prometheus text format (counting goes on either way). */
     metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+    /** OpenTelemetry traces, exported over OTLP/HTTP when `otlpUrl` is set; off otherwise. */
+    telemetry: z
+      .strictObject({
+        /** The collector: `http://host:4318` (`/v1/traces` is added) or the full traces URL. */
+        otlpUrl: z.url({ protocol: /^https?$/ }).optional(),
+        serviceName: z.string().min(1).default('airlock'),
+        /** Share of new traces recorded; a continued trace keeps its caller's decision. */
+        sampleRatio: z.number().min(0).max(1).default(1),
+      })
+      .prefault({}),
     policies: policyRulesSchema,
     /** At most `max` accepted actions of `operations` per record (or agent) within `window`. */
     rateLimits: z

@@ -21,6 +21,12 @@ import { createMetrics, type Metrics, type QueueDepth } from './metrics/index.js
 import { compilePolicies } from './policy/index.js';
 import { createSandbox, DEMO_RECORDS, type Sandbox } from './sandbox/index.js';
 import { createOpRunner, openStore, type Store, startCheckpointer } from './store/index.js';
+import {
+  createTelemetry,
+  TELEMETRY_OFF,
+  type Telemetry,
+  traceConnector,
+} from './telemetry/index.js';
 
 /** Every module of a gateway over one store, wired; not listening. */
 export interface GatewayModules {
@@ -36,12 +42,19 @@ export interface GatewayModules {
   close(): Promise<void>;
 }
 
-/** The connector of each system in the config. */
-export function createConnectors(config: Config): Map<string, Connector> {
+/** The connector of each system in the config, each call traced when `telemetry` is on. */
+export function createConnectors(
+  config: Config,
+  telemetry: Telemetry = TELEMETRY_OFF,
+): Map<string, Connector> {
   return new Map(
     Object.entries(config.connectors).map(([system, connector]) => [
       system,
-      createSandboxConnector({ system, url: connector.url, timeoutMs: connector.timeout }),
+      traceConnector(
+        createSandboxConnector({ system, url: connector.url, timeoutMs: connector.timeout }),
+        system,
+        telemetry,
+      ),
     ]),
   );
 }
@@ -71,6 +84,8 @@ export async function assembleGateway(
     now?: () => number;
     /** False for a CLI command that proposes once: its process executes nothing else. */
     startWorker?: boolean;
+    /** Instead of one from `config.telemetry` (tests: an in-memory exporter); the caller shuts it down. */
+    telemetry?: Telemetry;
   } = {},
 ): Promise<GatewayModules> {
   // The clock of every decision; tests pass a fake one (approval expiry).
@@ -78,11 +93,16 @@ export async function assembleGateway(
   // First, so every module built below can be handed it.
   const metrics = createMetrics();
   metrics.setQueueDepth(() => readQueueDepth(store));
-  const connectors = createConnectors(config);
+  const telemetry =
+    options.telemetry ??
+    createTelemetry(config.telemetry, {
+      onExportError: (err) => app?.log.warn({ err }, 'exporting spans failed; dropping them'),
+    });
+  const connectors = createConnectors(config, telemetry);
   const policies = compilePolicies(config.policies);
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
   const stopCheckpointer = startCheckpointer(store);
-  const ingestor = createIngestor({ store, config, metrics });
+  const ingestor = createIngestor({ store, config, metrics, telemetry });
   const ops = createOpRunner(store, actionOps, ACTION_OPS_MODULE);
   let app: FastifyInstance | undefined;
   const worker = new ActionWorker(
@@ -95,6 +115,7 @@ export async function assembleGateway(
       breakers: new CircuitBreakers({ now }),
       retry: { maxAttempts: config.actions.maxAttempts, maxBackoffMs: config.actions.maxBackoff },
       metrics,
+      telemetry,
       now,
     },
     {
@@ -123,6 +144,7 @@ export async function assembleGateway(
     keyLockMs: config.actions.lease,
     approvalTtlMs: config.approvals.ttl,
     metrics,
+    telemetry,
     onApprovalRequested: (id) => {
       if (!notifyApproval) return;
       getApproval({ store }, id).then(notifyApproval, (err: unknown) =>
@@ -170,6 +192,8 @@ export async function assembleGateway(
       await ops.close();
       await ingestor.close();
       await stopCheckpointer();
+      // Last, so the spans of the attempts that just ended go out too.
+      if (!options.telemetry) await telemetry.shutdown();
     },
   };
 }

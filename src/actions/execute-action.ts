@@ -14,6 +14,7 @@ import { AppError, serializeError } from '../errors.js';
 import type { ActionOutcome, Metrics } from '../metrics/index.js';
 import type { CompiledPolicies } from '../policy/index.js';
 import type { ActionStatus, ActionTable, Store } from '../store/index.js';
+import { inSpan, type Telemetry } from '../telemetry/index.js';
 import type { ActionOps } from './action-ops.js';
 import type { ActionRow } from './action-view.js';
 import type { CatalogueLimits } from './catalogue.js';
@@ -31,6 +32,7 @@ export interface ExecuteDeps {
   readonly breakers: CircuitBreakers;
   readonly retry: { readonly maxAttempts: number; readonly maxBackoffMs: number };
   readonly metrics?: Metrics | undefined;
+  readonly telemetry?: Telemetry | undefined;
   readonly now: () => number;
 }
 
@@ -55,8 +57,31 @@ export interface FirstAttempt {
  *   at proposal time, and policy runs again on the record as it is;
  * - `executing` is committed before the connector is called, so a crash during the call leaves
  *   a row that says "reconcile me", not "run me".
+ *
+ * A first attempt runs in its proposal's `action.propose` span; a worker's attempt starts a
+ * trace of its own, `action.execute`, with the connector calls under it.
  */
 export async function executeAction(
+  deps: ExecuteDeps,
+  row: ActionRow,
+  first?: FirstAttempt,
+): Promise<ActionRow> {
+  if (first) return attemptAction(deps, row, first);
+  const attributes = {
+    'airlock.action_id': row.id,
+    'airlock.operation': row.operation,
+    'airlock.record': row.record_key,
+    'airlock.attempt': row.attempts + 1,
+  };
+  // `root`: whatever woke the worker (a traced request's notify) is not this attempt's parent.
+  return inSpan(deps.telemetry, 'action.execute', { root: true, attributes }, async (span) => {
+    const after = await attemptAction(deps, row);
+    span.setAttribute('airlock.outcome', after.status);
+    return after;
+  });
+}
+
+async function attemptAction(
   deps: ExecuteDeps,
   row: ActionRow,
   first?: FirstAttempt,

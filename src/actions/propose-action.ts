@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { Agent } from '../agents/index.js';
 import type { Connector, RecordSnapshot } from '../connectors/connector.js';
 import { AppError, describeIssues } from '../errors.js';
@@ -5,6 +6,7 @@ import { approvalIdOf, newId } from '../ids.js';
 import type { Metrics, PreventedWrite } from '../metrics/index.js';
 import { basisWaiver, type CompiledPolicies } from '../policy/index.js';
 import type { Store } from '../store/index.js';
+import { inSpan, type Telemetry, type TraceCarrier } from '../telemetry/index.js';
 import type { ActionOps } from './action-ops.js';
 import { type ActionRow, type ActionView, toActionView } from './action-view.js';
 import type { ActionWorker } from './action-worker.js';
@@ -22,6 +24,7 @@ import { fingerprint } from './fingerprint.js';
 import { actionOfKey, type KeyRef } from './idempotency.js';
 import { type Acceptance, acceptedRow } from './outbox.js';
 import { type Proposal, proposalSchema, recordKey } from './proposal.js';
+import { proposalAttributes, recordAnswer } from './proposal-span.js';
 import type { RateLimitRule } from './rate-limits.js';
 
 export interface ProposeDeps {
@@ -42,6 +45,7 @@ export interface ProposeDeps {
   /** Told of each new approval once it is committed (to announce it). */
   readonly onApprovalRequested?: (approvalId: string) => void;
   readonly metrics?: Metrics | undefined;
+  readonly telemetry?: Telemetry | undefined;
   readonly now: () => number;
 }
 
@@ -74,18 +78,31 @@ type StoredAnswer =
 /**
  * `POST /v1/actions`: authenticate (the edge did), idempotency, validate params and target, read
  * the record as it is now, check the basis, run policy, then accept the action and its outbox row
- * in one commit and wait up to `waitMs` for the worker to execute it.
+ * in one commit and wait up to `waitMs` for the worker to execute it. Traced as `action.propose`,
+ * continuing a W3C `traceparent` in `trace` (the request's headers); the proposal's reads and a
+ * first attempt executed here are its children.
  */
 export async function proposeAction(
   deps: ProposeDeps,
   agent: Agent,
   idempotencyKey: string | undefined,
   body: unknown,
+  trace?: TraceCarrier,
 ): Promise<ProposalAnswer> {
-  const started = performance.now();
-  const answer = await answerProposal(deps, agent, idempotencyKey, body);
-  if (deps.metrics) countProposal(deps.metrics, body, answer, performance.now() - started);
-  return answer;
+  return inSpan(
+    deps.telemetry,
+    'action.propose',
+    { kind: SpanKind.SERVER, remote: trace },
+    async (span) => {
+      if (span.isRecording())
+        span.setAttributes(proposalAttributes(agent.name, idempotencyKey, body));
+      const started = performance.now();
+      const answer = await answerProposal(deps, agent, idempotencyKey, body);
+      if (deps.metrics) countProposal(deps.metrics, body, answer, performance.now() - started);
+      if (span.isRecording()) recordAnswer(span, answer);
+      return answer;
+    },
+  );
 }
 
 /** Which writes were prevented, and how: the error codes of refusals, by class. */

@@ -30,6 +30,7 @@ export function registerActionsRoutes(
       agent,
       Array.isArray(key) ? key[0] : key,
       request.body,
+      request.headers,
     );
     return send(reply, answer);
   });

@@ -1,8 +1,10 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { Config, SourceConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/index.js';
+import { inSpan, type Telemetry } from '../telemetry/index.js';
 import type { AcceptedEvent, InboxDelivery } from './inbox.js';
 import { createInboxWriter } from './inbox-writer.js';
 import { type SchemeOptions, schemes, type WebhookRequest } from './schemes/index.js';
@@ -33,6 +35,7 @@ export interface IngestorDeps {
   /** Epoch milliseconds; injectable for timestamp-tolerance tests. */
   readonly now?: () => number;
   readonly metrics?: Metrics;
+  readonly telemetry?: Telemetry | undefined;
 }
 
 /**
@@ -44,7 +47,13 @@ const IN_FLIGHT_BATCHES = 2;
 /** Headers never kept with a stored request. */
 const UNSTORED_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
-export function createIngestor({ store, config, now = Date.now, metrics }: IngestorDeps): Ingestor {
+export function createIngestor({
+  store,
+  config,
+  now = Date.now,
+  metrics,
+  telemetry,
+}: IngestorDeps): Ingestor {
   const writer = createInboxWriter(store);
   const committer = new GroupCommitter<InboxDelivery, AcceptedEvent[]>(
     (batch) => writer.write(batch),
@@ -85,11 +94,32 @@ export function createIngestor({ store, config, now = Date.now, metrics }: Inges
     return { events: accepted, duplicate: accepted.every((event) => event.duplicate) };
   };
 
+  /** `ingest` in a `webhook.receive` span, continuing a trace the sender passed in `traceparent`. */
+  const receive = (source: string, request: WebhookRequest) =>
+    inSpan(
+      telemetry,
+      'webhook.receive',
+      { kind: SpanKind.SERVER, remote: request.headers, attributes: { 'airlock.source': source } },
+      async (span) => {
+        const result = await ingest(source, request);
+        if (span.isRecording()) {
+          span.setAttributes({
+            'airlock.event_ids': result.events.map((event) => event.id),
+            'airlock.duplicate': result.duplicate,
+          });
+          // The event the answer names; `airlock.event_ids` has every event of a batch.
+          const [first] = result.events;
+          if (first) span.setAttribute('airlock.event_id', first.id);
+        }
+        return result;
+      },
+    );
+
   return {
     async ingest(source, request) {
       const started = performance.now();
       try {
-        const result = await ingest(source, request);
+        const result = await receive(source, request);
         const duplicates = result.events.filter((event) => event.duplicate).length;
         metrics?.eventReceived(source, result.events.length);
         if (duplicates > 0) metrics?.eventDuplicate(source, duplicates);

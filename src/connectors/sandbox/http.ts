@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher, request } from 'undici';
+import { activeSpan, injectTraceContext } from '../../telemetry/index.js';
 
 /**
  * What a call to the sandbox came to:
@@ -67,6 +68,8 @@ export function createSandboxHttp(options: {
         ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...call.headers,
       };
+      // The system sees the trace of the connector call under way (none when tracing is off).
+      injectTraceContext(headers);
       try {
         const response = await request(`${base}${path}`, {
           dispatcher: agent,
@@ -76,6 +79,8 @@ export function createSandboxHttp(options: {
           signal: AbortSignal.timeout(options.timeoutMs),
         });
         const text = await response.body.text();
+        // The last answer of a call (a CRM update reads, then writes) is the one the span keeps.
+        activeSpan()?.setAttribute('http.response.status_code', response.statusCode);
         return {
           kind: 'response',
           status: response.statusCode,
