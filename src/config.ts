@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { OPERATION_NAMES } from './actions/index.js';
 import { AppError, describeIssues } from './errors.js';
 import { checkSchemeOptions, checkSecret, type SchemeName, schemes } from './ingest/index.js';
+import { isRedactPath } from './logging.js';
 import { policyRulesSchema } from './policy/index.js';
 
 /** A secret value: usable through `reveal()`, redacted in logs, JSON and `util.inspect`. */
@@ -122,6 +123,28 @@ function configSchema(env: NodeJS.ProcessEnv) {
         level: z
           .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
           .default('info'),
+        /**
+         * Paths censored in log lines (PII), in pino's redact syntax. The default keeps message
+         * bodies, emails and phone numbers of action params out of the logs; a list given
+         * replaces it.
+         */
+        redact: z
+          .array(
+            z
+              .string()
+              .trim()
+              .min(1)
+              .max(200)
+              .refine(isRedactPath, 'expected a path such as params.body or effect.after.email'),
+          )
+          .max(100)
+          .default([
+            'params.body',
+            'params.email',
+            'params.phone',
+            'params.*.email',
+            'params.*.phone',
+          ]),
       })
       .prefault({}),
     store: z

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   ACTION_OPS_MODULE,
   ActionWorker,
+  actionLogFields,
   actionOps,
   CircuitBreakers,
   type ProposeDeps,
@@ -17,6 +18,7 @@ import type { Config } from './config.js';
 import { type Connector, createSandboxConnector } from './connectors/index.js';
 import { createServer } from './http/index.js';
 import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
+import { createLogger, type Logger } from './logging.js';
 import { createMetrics, type Metrics, type QueueDepth } from './metrics/index.js';
 import { compilePolicies } from './policy/index.js';
 import { createSandbox, DEMO_RECORDS, type Sandbox } from './sandbox/index.js';
@@ -84,27 +86,29 @@ export async function assembleGateway(
     now?: () => number;
     /** False for a CLI command that proposes once: its process executes nothing else. */
     startWorker?: boolean;
+    /** Instead of one on stdout from `config.log` (tests read the lines). */
+    log?: Logger;
     /** Instead of one from `config.telemetry` (tests: an in-memory exporter); the caller shuts it down. */
     telemetry?: Telemetry;
   } = {},
 ): Promise<GatewayModules> {
   // The clock of every decision; tests pass a fake one (approval expiry).
   const now = options.now ?? (() => Date.now());
-  // First, so every module built below can be handed it.
+  // First, so every module built below can be handed them.
+  const log = options.log ?? createLogger(config.log);
   const metrics = createMetrics();
   metrics.setQueueDepth(() => readQueueDepth(store));
   const telemetry =
     options.telemetry ??
     createTelemetry(config.telemetry, {
-      onExportError: (err) => app?.log.warn({ err }, 'exporting spans failed; dropping them'),
+      onExportError: (err) => log.warn({ err }, 'exporting spans failed; dropping them'),
     });
   const connectors = createConnectors(config, telemetry);
   const policies = compilePolicies(config.policies);
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
   const stopCheckpointer = startCheckpointer(store);
-  const ingestor = createIngestor({ store, config, metrics, telemetry });
+  const ingestor = createIngestor({ store, config, metrics, telemetry, log });
   const ops = createOpRunner(store, actionOps, ACTION_OPS_MODULE);
-  let app: FastifyInstance | undefined;
   const worker = new ActionWorker(
     {
       store,
@@ -116,12 +120,14 @@ export async function assembleGateway(
       retry: { maxAttempts: config.actions.maxAttempts, maxBackoffMs: config.actions.maxBackoff },
       metrics,
       telemetry,
+      log,
       now,
     },
     {
       leaseMs: config.actions.lease,
       concurrency: config.actions.concurrency,
-      onError: (err) => app?.log.error({ err }, 'action worker attempt failed'),
+      onError: (err, action) =>
+        log.error({ err, ...(action ? actionLogFields(action) : {}) }, 'action worker failed'),
     },
   );
   const propose: ProposeDeps = {
@@ -144,11 +150,12 @@ export async function assembleGateway(
     keyLockMs: config.actions.lease,
     approvalTtlMs: config.approvals.ttl,
     metrics,
+    log,
     telemetry,
     onApprovalRequested: (id) => {
       if (!notifyApproval) return;
       getApproval({ store }, id).then(notifyApproval, (err: unknown) =>
-        app?.log.error({ err, approval: id }, 'approval notification failed'),
+        log.error({ err, approval: id }, 'approval notification failed'),
       );
     },
     now,
@@ -167,16 +174,17 @@ export async function assembleGateway(
   const notifyApproval =
     notify &&
     createApprovalNotifier(notify, config.approvals.publicUrl, (approval, reason) =>
-      app?.log.error({ approval, reason }, 'gave up announcing an approval'),
+      log.error({ approval, reason }, 'gave up announcing an approval'),
     );
   const stopSweeper = startApprovalSweeper({
     ops,
     dialect: store.dialect,
     now,
     metrics,
-    onError: (err) => app?.log.error({ err }, 'expiring approvals failed'),
+    onError: (err) => log.error({ err }, 'expiring approvals failed'),
   });
-  app = await createServer({ config, store, ingestor, propose, approvals, metrics });
+  const app = await createServer({ config, log, store, ingestor, propose, approvals, metrics });
+  let closing: Promise<void> | undefined;
   if (options.startWorker !== false) worker.start();
   return {
     app,
@@ -185,15 +193,19 @@ export async function assembleGateway(
     connectors,
     metrics,
     propose,
-    close: async () => {
-      await app.close();
-      await worker.stop();
-      await stopSweeper();
-      await ops.close();
-      await ingestor.close();
-      await stopCheckpointer();
-      // Last, so the spans of the attempts that just ended go out too.
-      if (!options.telemetry) await telemetry.shutdown();
+    // Once: a second call waits for the first rather than stopping stopped threads.
+    close: () => {
+      closing ??= (async () => {
+        await app.close();
+        await worker.stop();
+        await stopSweeper();
+        await ops.close();
+        await ingestor.close();
+        await stopCheckpointer();
+        // Last, so the spans of the attempts that just ended go out too.
+        if (!options.telemetry) await telemetry.shutdown();
+      })();
+      return closing;
     },
   };
 }

@@ -21,7 +21,8 @@ export interface ActionWorkerOptions {
   readonly leaseMs: number;
   /** Attempts the worker runs at once, each on a different record. */
   readonly concurrency: number;
-  readonly onError?: (error: unknown) => void;
+  /** A failure of the worker's own, and the action it concerns when there is one. */
+  readonly onError?: (error: unknown, action?: ActionRow) => void;
 }
 
 /**
@@ -89,7 +90,7 @@ export class ActionWorker {
     } catch (error) {
       // A lost lease is another worker's action now: nothing to report or release.
       if (error instanceof LeaseLostError) return null;
-      this.#options.onError?.(error);
+      this.#options.onError?.(error, row);
       await this.#release(row).catch(() => {});
       return null;
     } finally {
@@ -177,7 +178,7 @@ export class ActionWorker {
           owner: row.lease_owner,
           patch: { lease_until: this.#deps.now() + this.#options.leaseMs },
         })
-        .catch((error: unknown) => this.#options.onError?.(error));
+        .catch((error: unknown) => this.#options.onError?.(error, row));
     }, this.#options.leaseMs / 3);
     try {
       return await attempt();

@@ -11,6 +11,7 @@ import type {
 } from '../connectors/connector.js';
 import { crashPoint } from '../crash-point.js';
 import { AppError, serializeError } from '../errors.js';
+import type { Logger } from '../logging.js';
 import type { ActionOutcome, Metrics } from '../metrics/index.js';
 import type { CompiledPolicies } from '../policy/index.js';
 import type { ActionStatus, ActionTable, Store } from '../store/index.js';
@@ -32,6 +33,7 @@ export interface ExecuteDeps {
   readonly breakers: CircuitBreakers;
   readonly retry: { readonly maxAttempts: number; readonly maxBackoffMs: number };
   readonly metrics?: Metrics | undefined;
+  readonly log?: Logger | undefined;
   readonly telemetry?: Telemetry | undefined;
   readonly now: () => number;
 }
@@ -276,6 +278,16 @@ async function settle(
   });
   if (!updated) throw new LeaseLostError(row.id);
   deps.metrics?.actionOutcome(row.operation, status as ActionOutcome);
+  deps.log?.info(
+    {
+      ...actionLogFields(row),
+      params: JSON.parse(row.params),
+      status,
+      attempts: row.attempts,
+      error_code: (outcome.error as { code?: string } | undefined)?.code,
+    },
+    'action settled',
+  );
   if (status === 'stale') deps.metrics?.writePrevented('stale');
   return settled;
 }
@@ -331,6 +343,10 @@ async function reschedule(
     attempts: row.attempts,
     error: JSON.stringify({ code: 'retrying', message }),
   } satisfies Updateable<ActionTable>;
+  deps.log?.info(
+    { ...actionLogFields(row), status, attempts: row.attempts, next_attempt_at: at, message },
+    'action attempt rescheduled',
+  );
   await deps.ops.run('updateLeasedAction', {
     id: row.id,
     owner: row.lease_owner,
@@ -358,6 +374,20 @@ function countCall(
   if (outcome.kind === 'applied') return;
   if (outcome.kind === 'ambiguous') metrics?.connectorError(system, 'timeout');
   else metrics?.connectorError(system, outcome.status ?? 'unsent');
+}
+
+/** What every log line about an action carries. */
+export function actionLogFields(
+  row: Pick<ActionRow, 'id' | 'operation' | 'record_key' | 'idempotency_key' | 'agent'>,
+) {
+  return {
+    action_id: row.id,
+    operation: row.operation,
+    record: row.record_key,
+    source_system: row.record_key.split(':')[0],
+    idempotency_key: row.idempotency_key,
+    agent: row.agent,
+  };
 }
 
 /** An audit entry as `updateLeasedAction` takes it, in the store's dialect. */

@@ -10,7 +10,7 @@ export {
   type Risk,
 } from './catalogue.js';
 export { CircuitBreakers } from './circuit-breaker.js';
-export type { ExecuteDeps } from './execute-action.js';
+export { actionLogFields, type ExecuteDeps } from './execute-action.js';
 export { pruneKeys } from './idempotency.js';
 export {
   type DryRunView,

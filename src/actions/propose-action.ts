@@ -3,6 +3,7 @@ import type { Agent } from '../agents/index.js';
 import type { Connector, RecordSnapshot } from '../connectors/connector.js';
 import { AppError, describeIssues } from '../errors.js';
 import { approvalIdOf, newId } from '../ids.js';
+import type { Logger } from '../logging.js';
 import type { Metrics, PreventedWrite } from '../metrics/index.js';
 import { basisWaiver, type CompiledPolicies } from '../policy/index.js';
 import type { Store } from '../store/index.js';
@@ -23,7 +24,7 @@ import {
 import { fingerprint } from './fingerprint.js';
 import { actionOfKey, type KeyRef } from './idempotency.js';
 import { type Acceptance, acceptedRow } from './outbox.js';
-import { type Proposal, proposalSchema, recordKey } from './proposal.js';
+import { type Proposal, type ProposalTarget, proposalSchema, recordKey } from './proposal.js';
 import { proposalAttributes, recordAnswer } from './proposal-span.js';
 import type { RateLimitRule } from './rate-limits.js';
 
@@ -45,6 +46,7 @@ export interface ProposeDeps {
   /** Told of each new approval once it is committed (to announce it). */
   readonly onApprovalRequested?: (approvalId: string) => void;
   readonly metrics?: Metrics | undefined;
+  readonly log?: Logger | undefined;
   readonly telemetry?: Telemetry | undefined;
   readonly now: () => number;
 }
@@ -99,6 +101,8 @@ export async function proposeAction(
       const started = performance.now();
       const answer = await answerProposal(deps, agent, idempotencyKey, body);
       if (deps.metrics) countProposal(deps.metrics, body, answer, performance.now() - started);
+      if (answer.kind === 'error' && deps.log)
+        logRefusal(deps.log, agent, idempotencyKey, body, answer.error);
       if (span.isRecording()) recordAnswer(span, answer);
       return answer;
     },
@@ -142,6 +146,34 @@ function countProposal(metrics: Metrics, body: unknown, answer: ProposalAnswer, 
   if (operation && status === 'pending_approval') {
     metrics.actionOutcome(operation, 'pending_approval');
   }
+}
+
+/**
+ * A proposal refused before anything was accepted (stale, denied, invalid), as a log line with
+ * what identifies it. Accepted actions are logged where they settle.
+ */
+function logRefusal(
+  log: Logger,
+  agent: Agent,
+  idempotencyKey: string | undefined,
+  body: unknown,
+  error: AppError,
+): void {
+  if (error.details.action !== undefined) return;
+  const proposal = body as { operation?: unknown; target?: Partial<ProposalTarget> } | null;
+  const target = proposal?.target;
+  log.info(
+    {
+      operation: typeof proposal?.operation === 'string' ? proposal.operation : undefined,
+      record: target ? `${target.system}:${target.type}:${target.id}` : undefined,
+      source_system: target?.system,
+      idempotency_key: idempotencyKey,
+      agent: agent.name,
+      code: error.code,
+      status: error.status,
+    },
+    'proposal refused',
+  );
 }
 
 async function answerProposal(

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { ProposeDeps } from '../actions/index.js';
 import type { ApprovalDeps } from '../approvals/index.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Ingestor } from '../ingest/index.js';
+import type { Logger } from '../logging.js';
 import { type Metrics, registerMetricsRoute } from '../metrics/index.js';
 import type { Store } from '../store/index.js';
 import { registerActionsRoutes } from './actions-routes.js';
@@ -16,6 +17,8 @@ import { registerTraceRoutes } from './trace-routes.js';
 
 export interface ServerDeps {
   readonly config: Config;
+  /** The gateway's logger (`createLogger`). */
+  readonly log: Logger;
   readonly store: Store;
   readonly ingestor: Ingestor;
   readonly propose: ProposeDeps;
@@ -27,6 +30,7 @@ export interface ServerDeps {
 /** The Fastify app with every route; not listening yet. */
 export async function createServer({
   config,
+  log,
   store,
   ingestor,
   propose,
@@ -34,10 +38,7 @@ export async function createServer({
   metrics,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: {
-      level: config.log.level,
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    loggerInstance: log as FastifyBaseLogger,
     trustProxy: config.server.trustProxy,
     // Operator and agent APIs take small JSON; webhooks set their own limit.
     bodyLimit: 256 * 1024,

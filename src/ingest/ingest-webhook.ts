@@ -1,6 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { Config, SourceConfig } from '../config.js';
 import { AppError } from '../errors.js';
+import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics/index.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/index.js';
@@ -36,6 +37,7 @@ export interface IngestorDeps {
   readonly now?: () => number;
   readonly metrics?: Metrics;
   readonly telemetry?: Telemetry | undefined;
+  readonly log?: Logger | undefined;
 }
 
 /**
@@ -53,6 +55,7 @@ export function createIngestor({
   now = Date.now,
   metrics,
   telemetry,
+  log,
 }: IngestorDeps): Ingestor {
   const writer = createInboxWriter(store);
   const committer = new GroupCommitter<InboxDelivery, AcceptedEvent[]>(
@@ -83,14 +86,32 @@ export function createIngestor({
       throw new AppError(verdict.code, 401, verdict.detail, { details: { source: sourceName } });
     }
     const events = scheme.identify(request, options);
+    const system = source.system ?? sourceName;
     const accepted = await committer.submit({
       source: sourceName,
-      system: source.system ?? sourceName,
+      system,
       receivedAt,
       headers: storedHeaders(request.headers, scheme.secretHeaders?.(options) ?? []),
       body: request.body,
       events,
     });
+    // Per event, so at debug: at thousands of events a second a line each would cost more than
+    // storing them.
+    if (log?.isLevelEnabled('debug')) {
+      for (const [index, event] of events.entries()) {
+        log.debug(
+          {
+            event_id: accepted[index]?.id,
+            source: sourceName,
+            source_system: system,
+            provider_event_id: event.providerEventId,
+            record: event.record ? `${system}:${event.record.type}:${event.record.id}` : null,
+            duplicate: accepted[index]?.duplicate,
+          },
+          'webhook event stored',
+        );
+      }
+    }
     return { events: accepted, duplicate: accepted.every((event) => event.duplicate) };
   };
 
@@ -128,6 +149,7 @@ export function createIngestor({
       } catch (error) {
         if (error instanceof AppError && error.status < 500) {
           metrics?.eventRejected(source, error.code);
+          log?.warn({ source, reason: error.code, detail: error.message }, 'webhook refused');
         }
         throw error;
       }

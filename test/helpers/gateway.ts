@@ -45,7 +45,7 @@ export interface TestApp extends GatewayModules {
 export async function createTestApp(
   store: Store,
   config: Config,
-  options: { now?: () => number } = {},
+  options: Parameters<typeof assembleGateway>[2] = {},
 ): Promise<TestApp> {
   const modules = await assembleGateway(config, store, options);
   await modules.app.ready();
