@@ -1,7 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getAction, OPERATION_NAMES, retryAction } from '../src/actions/index.js';
 import type { Store } from '../src/store/index.js';
-import { ADMIN_TOKEN, createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
+import {
+  ADMIN_TOKEN,
+  closeAfterEach,
+  createTestApp,
+  sha256,
+  type TestApp,
+  testConfig,
+} from './helpers/gateway.js';
 import { call, startSandbox } from './helpers/sandbox.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
 
@@ -16,12 +23,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   let gateway: TestApp;
   let sandbox: Sandbox;
 
-  afterEach(async () => {
-    await gateway?.close();
-    await store?.close();
-    await database?.drop();
-    await sandbox?.close();
-  });
+  closeAfterEach(() => [gateway, store, database, sandbox]);
 
   async function start(values: Record<string, unknown> = {}) {
     sandbox = await startSandbox();

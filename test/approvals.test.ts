@@ -1,13 +1,14 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OPERATION_NAMES } from '../src/actions/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
 import {
   ADMIN_TOKEN,
   APPROVER_TOKEN,
+  closeAfterEach,
   createTestApp,
   sha256,
   type TestApp,
@@ -28,12 +29,7 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
   let sandbox: Sandbox & { url: string };
   const clock = { now: Date.now() };
 
-  afterEach(async () => {
-    await gateway?.close();
-    await store?.close();
-    await database?.drop();
-    await sandbox?.close();
-  });
+  closeAfterEach(() => [gateway, store, database, sandbox]);
 
   async function start(values: Record<string, unknown> = {}) {
     sandbox = await startSandbox();

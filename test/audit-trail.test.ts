@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OPERATION_NAMES } from '../src/actions/index.js';
 import { verifyAudit } from '../src/audit/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
 import {
   APPROVER_TOKEN,
+  closeAfterEach,
   createTestApp,
   sha256,
   type TestApp,
@@ -23,12 +24,7 @@ describe.each(BACKENDS)('the audit trail on %s', (backend) => {
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };
 
-  afterEach(async () => {
-    await gateway?.close();
-    await store?.close();
-    await database?.drop();
-    await sandbox?.close();
-  });
+  closeAfterEach(() => [gateway, store, database, sandbox]);
 
   async function start() {
     sandbox = await startSandbox();

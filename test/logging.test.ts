@@ -1,11 +1,17 @@
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OPERATION_NAMES } from '../src/actions/index.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logging.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
-import { createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
+import {
+  closeAfterEach,
+  createTestApp,
+  sha256,
+  type TestApp,
+  testConfig,
+} from './helpers/gateway.js';
 import { startSandbox } from './helpers/sandbox.js';
 import { createTestDatabase, type TestDatabase } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
@@ -37,12 +43,7 @@ describe('log lines', () => {
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };
 
-  afterEach(async () => {
-    await gateway?.close();
-    await store?.close();
-    await database?.drop();
-    await sandbox?.close();
-  });
+  closeAfterEach(() => [gateway, store, database, sandbox]);
 
   it('carry the ids that tie them to events and actions, with PII censored', async () => {
     sandbox = await startSandbox();

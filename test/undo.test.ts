@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OPERATION_NAMES } from '../src/actions/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import { openStore, type Store } from '../src/store/index.js';
@@ -9,6 +9,7 @@ import { traceOf } from '../src/trace/index.js';
 import {
   ADMIN_TOKEN,
   APPROVER_TOKEN,
+  closeAfterEach,
   createTestApp,
   sha256,
   type TestApp,
@@ -27,12 +28,7 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };
 
-  afterEach(async () => {
-    await gateway?.close();
-    await store?.close();
-    await database?.drop();
-    await sandbox?.close();
-  });
+  closeAfterEach(() => [gateway, store, database, sandbox]);
 
   async function start() {
     sandbox = await startSandbox();

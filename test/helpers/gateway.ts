@@ -78,3 +78,19 @@ export function useTestGateways(
     return { ...testApp, store };
   };
 }
+
+/** Anything a test opens: closed (or dropped) after it, in the order given, when it exists. */
+type Closable = { close(): Promise<unknown> } | { drop(): Promise<unknown> } | undefined;
+
+/**
+ * After each test, closes what `current` names then (a gateway, its store, the database, a
+ * sandbox), in that order.
+ */
+export function closeAfterEach(current: () => readonly Closable[]): void {
+  afterEach(async () => {
+    for (const resource of current()) {
+      if (resource && 'close' in resource) await resource.close();
+      else if (resource) await resource.drop();
+    }
+  });
+}
