@@ -70,6 +70,14 @@ function secret(env: NodeJS.ProcessEnv) {
     });
 }
 
+/** A secret Airlock signs with as Standard Webhooks (`whsec_<base64>`). */
+function standardWebhooksSecret(env: NodeJS.ProcessEnv) {
+  return secret(env).superRefine((value, ctx) => {
+    const problem = checkSecret('standard-webhooks', value.reveal());
+    if (problem) ctx.addIssue({ code: 'custom', message: `the secret ${problem}` });
+  });
+}
+
 const sha256Hex = z
   .string()
   .regex(/^[0-9a-f]{64}$/i, 'expected the hex SHA-256 of the token (64 hex digits)')
@@ -184,6 +192,11 @@ function configSchema(env: NodeJS.ProcessEnv) {
         z.strictObject({
           keySha256: sha256Hex,
           operations: z.array(z.enum(OPERATION_NAMES as [string, ...string[]])).min(1),
+          /**
+           * Where Airlock POSTs to the agent, signed as Standard Webhooks with `secret`: today
+           * the outcome of each of its actions that waited for an approval.
+           */
+          deliver: z.strictObject({ url: z.url(), secret: standardWebhooksSecret(env) }).optional(),
         }),
       )
       .default({}),
@@ -265,10 +278,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
         notify: z
           .strictObject({
             url: z.url(),
-            secret: secret(env).superRefine((value, ctx) => {
-              const problem = checkSecret('standard-webhooks', value.reveal());
-              if (problem) ctx.addIssue({ code: 'custom', message: `the secret ${problem}` });
-            }),
+            secret: standardWebhooksSecret(env),
             format: z.enum(['json', 'slack']).default('json'),
           })
           .optional(),

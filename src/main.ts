@@ -20,6 +20,7 @@ import { createServer } from './http/index.js';
 import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
 import { createLogger, type Logger } from './logging.js';
 import { createMetrics, type Metrics, type QueueDepth } from './metrics/index.js';
+import { createOutcomeNotifier } from './notify/action-outcome.js';
 import { compilePolicies } from './policy/index.js';
 import { createSandbox, DEMO_RECORDS, type Sandbox } from './sandbox/index.js';
 import { createOpRunner, openStore, type Store, startCheckpointer } from './store/index.js';
@@ -96,6 +97,15 @@ export async function assembleGateway(
   const now = options.now ?? (() => Date.now());
   // First, so every module built below can be handed them.
   const log = options.log ?? createLogger(config.log);
+  // An agent with a deliver URL hears how its actions that waited for a human ended.
+  const notifyOutcome = createOutcomeNotifier(store, config.agents, (action, reason) =>
+    log.error({ action_id: action, reason }, 'gave up telling an agent an outcome'),
+  );
+  const tellAgent = (actionId: string) => {
+    notifyOutcome(actionId).catch((err: unknown) =>
+      log.error({ err, action_id: actionId }, 'telling an agent an outcome failed'),
+    );
+  };
   const metrics = createMetrics();
   metrics.setQueueDepth(() => readQueueDepth(store));
   const telemetry =
@@ -121,6 +131,7 @@ export async function assembleGateway(
       metrics,
       telemetry,
       log,
+      onApprovedSettled: tellAgent,
       now,
     },
     {
@@ -169,6 +180,7 @@ export async function assembleGateway(
     now,
     metrics,
     onQueued: () => worker.notify(),
+    onActionEnded: tellAgent,
   };
   const notify = config.approvals.notify;
   const notifyApproval =
@@ -181,6 +193,7 @@ export async function assembleGateway(
     dialect: store.dialect,
     now,
     metrics,
+    onExpired: tellAgent,
     onError: (err) => log.error({ err }, 'expiring approvals failed'),
   });
   const app = await createServer({ config, log, store, ingestor, propose, approvals, metrics });

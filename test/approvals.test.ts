@@ -242,30 +242,63 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
     expect(await writes()).toHaveLength(0);
   });
 
+  it('tells the agent, at its deliver URL, how each of its actions waiting for a human ended', async () => {
+    const receiver = await startReceiver();
+    try {
+      const order = await start({
+        agents: {
+          bot: {
+            keySha256: sha256(AGENT_KEY),
+            operations: [...OPERATION_NAMES],
+            deliver: { url: receiver.url, secret: NOTIFY_SECRET },
+          },
+        },
+      });
+      const [other] = sandbox.seed({ orders: [{ currency: 'EUR', subtotal: 30 }] })
+        .orders as Array<{
+        id: string;
+        revision: number;
+      }>;
+      const approved = await proposeCancel(order, 'k-outcome-1');
+      const rejected = await proposeCancel(
+        other as { id: string; revision: number },
+        'k-outcome-2',
+      );
+      await inject('POST', `/v1/approvals/${approved.approval}/approve`, APPROVER_TOKEN);
+      await inject('POST', `/v1/approvals/${rejected.approval}/reject`, APPROVER_TOKEN);
+      await waitFor(async () => receiver.received.length === 2);
+      const outcomes = receiver.received.map((message) =>
+        new Webhook(NOTIFY_SECRET).verify(message.body, message.headers as Record<string, string>),
+      ) as Array<{ type: string; action: { action: string; status: string } }>;
+      expect(outcomes).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            type: 'action.outcome',
+            action: expect.objectContaining({ action: approved.action, status: 'executed' }),
+          }),
+          expect.objectContaining({
+            type: 'action.outcome',
+            action: expect.objectContaining({ action: rejected.action, status: 'rejected' }),
+          }),
+        ]),
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('announces a new approval, signed as Standard Webhooks, with a link to it', async () => {
-    const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
-    const receiver = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      request.on('end', () => {
-        received.push({ headers: request.headers, body });
-        response.end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/approvals`;
+    const receiver = await startReceiver();
     try {
       const order = await start({
         approvals: {
-          notify: { url, secret: NOTIFY_SECRET },
+          notify: { url: receiver.url, secret: NOTIFY_SECRET },
           publicUrl: 'https://airlock.example.com',
         },
       });
       const { approval } = await proposeCancel(order);
-      await waitFor(async () => received.length === 1);
-      const [message] = received;
+      await waitFor(async () => receiver.received.length === 1);
+      const [message] = receiver.received;
       const verified = new Webhook(NOTIFY_SECRET).verify(
         message?.body as string,
         message?.headers as Record<string, string>,
@@ -277,7 +310,7 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
       });
       expect(message?.headers['webhook-id']).toBe(approval);
     } finally {
-      await new Promise((resolve) => receiver.close(resolve));
+      await receiver.close();
     }
   });
 });
@@ -288,4 +321,25 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promi
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** An HTTP server on loopback that keeps what it was sent. */
+async function startReceiver() {
+  const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    request.on('end', () => {
+      received.push({ headers: request.headers, body });
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/airlock`,
+    received,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }

@@ -34,6 +34,8 @@ export interface ExecuteDeps {
   readonly retry: { readonly maxAttempts: number; readonly maxBackoffMs: number };
   readonly metrics?: Metrics | undefined;
   readonly log?: Logger | undefined;
+  /** Told when an action that waited for an approval has settled (to tell its agent). */
+  readonly onApprovedSettled?: (actionId: string) => void;
   readonly telemetry?: Telemetry | undefined;
   readonly now: () => number;
 }
@@ -278,6 +280,7 @@ async function settle(
   });
   if (!updated) throw new LeaseLostError(row.id);
   deps.metrics?.actionOutcome(row.operation, status as ActionOutcome);
+  if (needsApproval(row)) deps.onApprovedSettled?.(row.id);
   deps.log?.info(
     {
       ...actionLogFields(row),

@@ -67,6 +67,8 @@ export interface ApprovalDeps extends RecheckDeps {
   readonly connectors: ReadonlyMap<string, Connector>;
   /** Told when an approved action is queued, to run it now (the gateway's worker). */
   readonly onQueued?: () => void;
+  /** Told when a decision ended an action unexecuted (rejected, stale, denied). */
+  readonly onActionEnded?: (actionId: string) => void;
 }
 
 /** One approval; throws `approval-not-found` (404). */
@@ -207,6 +209,7 @@ async function settle(
     deps.metrics?.actionOutcome(approval.operation, ending.action.status as ActionOutcome);
   }
   if (ending.to === 'stale') deps.metrics?.writePrevented('stale');
+  if (ending.action.status !== 'queued') deps.onActionEnded?.(approval.action_id);
 }
 
 async function approvalRow(deps: Pick<RecheckDeps, 'store'>, id: string): Promise<ApprovalRow> {

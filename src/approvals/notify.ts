@@ -1,12 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
 import type { Config } from '../config.js';
-import { standardWebhooksHeaders } from '../ingest/index.js';
+import { postSigned } from '../notify/signed-post.js';
 import type { ApprovalView } from './approvals.js';
-
-/** Waits before each retry of a notification; then it is given up (and logged). */
-const RETRY_DELAYS_MS = [1_000, 5_000, 30_000];
-const TIMEOUT_MS = 5_000;
 
 type NotifyConfig = NonNullable<Config['approvals']['notify']>;
 
@@ -27,8 +21,8 @@ export function notificationBody(
 
 /**
  * Announces new approvals to `notify.url`: a POST signed as Standard Webhooks (the approval id is
- * the `webhook-id`, so a receiver can drop repeats), retried after 1 s, 5 s and 30 s on a failure
- * or a non-2xx answer. In the background: a proposal never waits for it, nor fails by it.
+ * the `webhook-id`, so a receiver can drop repeats), retried (see `postSigned`). In the
+ * background: a proposal never waits for it, nor fails by it.
  */
 export function createApprovalNotifier(
   notify: NotifyConfig,
@@ -39,28 +33,12 @@ export function createApprovalNotifier(
     const link = publicUrl
       ? `${publicUrl.replace(/\/+$/, '')}/v1/approvals/${approval.approval}`
       : null;
-    const body = notificationBody(approval, notify.format, link);
-    let reason = '';
-    for (const delay of [0, ...RETRY_DELAYS_MS]) {
-      if (delay > 0) await sleep(delay);
-      try {
-        const response = await request(notify.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...standardWebhooksHeaders(notify.secret.reveal(), approval.approval, Date.now(), body),
-          },
-          body,
-          headersTimeout: TIMEOUT_MS,
-          bodyTimeout: TIMEOUT_MS,
-        });
-        await response.body.dump();
-        if (response.statusCode >= 200 && response.statusCode < 300) return;
-        reason = `HTTP ${response.statusCode}`;
-      } catch (error) {
-        reason = error instanceof Error ? error.message : String(error);
-      }
-    }
-    onGiveUp(approval.approval, reason);
+    const failed = await postSigned({
+      url: notify.url,
+      secret: notify.secret.reveal(),
+      id: approval.approval,
+      body: notificationBody(approval, notify.format, link),
+    });
+    if (failed !== null) onGiveUp(approval.approval, failed);
   };
 }

@@ -1,4 +1,5 @@
 import type { ActionOps } from '../actions/action-ops.js';
+import { actionIdOfApproval } from '../ids.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Dialect } from '../store/index.js';
 
@@ -15,6 +16,8 @@ export function startApprovalSweeper(deps: {
   dialect: Dialect;
   now: () => number;
   metrics?: Metrics | undefined;
+  /** Told of each action whose approval ran out. */
+  onExpired?: (actionId: string) => void;
   onError: (error: unknown) => void;
 }): () => Promise<void> {
   let running: Promise<void> | null = null;
@@ -22,9 +25,10 @@ export function startApprovalSweeper(deps: {
     running ??= deps.ops
       .run('expireApprovals', { now: deps.now(), limit: PER_SWEEP, dialect: deps.dialect })
       .then((expired) => {
-        for (const { operation } of expired) {
+        for (const { id, operation } of expired) {
           deps.metrics?.approvalOutcome('expired');
           deps.metrics?.actionOutcome(operation, 'expired');
+          deps.onExpired?.(actionIdOfApproval(id));
         }
       }, deps.onError)
       .finally(() => {
