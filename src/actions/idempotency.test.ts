@@ -1,26 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
-import { createOpRunner, type Store } from '../store/index.js';
-import { ACTION_OPS_MODULE, type ActionOps, actionOps } from './action-ops.js';
+import { describe, expect, it } from 'vitest';
+import { useActionOps } from '../../test/helpers/action-ops.js';
+import { BACKENDS } from '../../test/helpers/stores.js';
+import type { Store } from '../store/index.js';
+import type { ActionOps } from './action-ops.js';
 import { actionOfKey, attachAction, type KeyRef, pruneKeys } from './idempotency.js';
 
 const ref = { agent: 'support-bot', key: 'key-1' };
 const LOCK = 30_000;
 
 describe.each(BACKENDS)('idempotency keys on %s', (backend) => {
-  let database: TestDatabase;
+  const openOps = useActionOps(backend);
   let store: Store;
-  // The ops run as the gateway runs them: on SQLite in the writer thread, batched.
   let ops: ActionOps;
-  afterEach(async () => {
-    await ops?.close();
-    await store?.close();
-    await database?.drop();
-  });
   const open = async () => {
-    database = createTestDatabase(backend);
-    store = await database.open();
-    ops = createOpRunner(store, actionOps, ACTION_OPS_MODULE);
+    ({ store, ops } = await openOps());
   };
   const claimKey = (now: number, fingerprint = 'fp', key: KeyRef = ref) =>
     ops.run('claimKey', { ref: key, fingerprint, now, lockMs: LOCK });

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { describe, expect, it } from 'vitest';
+import { useActionOps } from '../../test/helpers/action-ops.js';
+import { BACKENDS, createTestDatabase } from '../../test/helpers/stores.js';
 import { newId } from '../ids.js';
-import { createOpRunner, type Store } from '../store/index.js';
-import { ACTION_OPS_MODULE, type ActionOps, actionOps } from './action-ops.js';
+import type { Store } from '../store/index.js';
+import type { ActionOps } from './action-ops.js';
 import type { ActionRow } from './action-view.js';
 import { claimKey } from './idempotency.js';
 import { type Acceptance, acceptAction } from './outbox.js';
@@ -37,19 +38,11 @@ function proposedRow(id: string, key: string): ActionRow {
 }
 
 describe.each(BACKENDS)('the action outbox on %s', (backend) => {
-  let database: TestDatabase;
+  const openOps = useActionOps(backend);
   let store: Store;
-  // As the gateway runs them: on SQLite in the writer thread, batched.
   let ops: ActionOps;
-  afterEach(async () => {
-    await ops?.close();
-    await store?.close();
-    await database?.drop();
-  });
   const open = async () => {
-    database = createTestDatabase(backend);
-    store = await database.open();
-    ops = createOpRunner(store, actionOps, ACTION_OPS_MODULE);
+    ({ store, ops } = await openOps());
   };
 
   let keys = 0;
