@@ -138,6 +138,25 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
     });
   });
 
+  it('answers bad input with a problem, and an unknown approval with 404', async () => {
+    const order = await start();
+    const { approval } = await proposeCancel(order);
+    const badStatus = await inject('GET', '/v1/approvals?status=maybe', VIEWER_TOKEN);
+    expect(badStatus.statusCode).toBe(400);
+    expect(badStatus.json().type).toBe('urn:airlock:problem:invalid-query');
+    const badComment = await inject('POST', `/v1/approvals/${approval}/approve`, APPROVER_TOKEN, {
+      comment: 42,
+    });
+    expect(badComment.statusCode).toBe(400);
+    expect(badComment.json().type).toBe('urn:airlock:problem:invalid-request');
+    const unknown = await inject('POST', '/v1/approvals/apr_missing/reject', APPROVER_TOKEN);
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().type).toBe('urn:airlock:problem:approval-not-found');
+    // Nothing was decided by the bad requests.
+    const view = await inject('GET', `/v1/approvals/${approval}`, VIEWER_TOKEN);
+    expect(view.json().status).toBe('pending');
+  });
+
   it('ends a rejected approval with its action never executed', async () => {
     const order = await start();
     const { approval, action } = await proposeCancel(order);
