@@ -6,7 +6,7 @@ import type { Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
 import type { ActionRow } from './action-view.js';
 import { claimKey } from './idempotency.js';
-import { type Acceptance, acceptAction } from './outbox.js';
+import { type Acceptance, acceptAction, claimDueActions } from './outbox.js';
 
 const TICKET = { system: 'helpdesk', type: 'ticket', id: '1001' };
 const LEASE_MS = 30_000;
@@ -246,6 +246,66 @@ describe('the action outbox on postgres, two accepts in flight at once', () => {
       commitFirst();
       expect(await first).toMatchObject({ leased: true });
       expect(await second).toMatchObject({ leased: false });
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('the action outbox on postgres, a claim racing a settle', () => {
+  it('does not claim an action another worker settled after the candidates were read', async () => {
+    const database = createTestDatabase('postgres');
+    const store = await database.open();
+    try {
+      const insert = (id: string, recordId: string, due: number) =>
+        store.db
+          .insertInto('actions')
+          .values({
+            ...proposedRow(id, `k-${id}`),
+            record_key: `helpdesk:ticket:${recordId}`,
+            next_attempt_at: due,
+          })
+          .execute();
+      await insert('act_c', '1', 1_000);
+      await insert('act_a', '2', 1_001);
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked = false;
+      // Another session holds C's row: the claim reads [C, A], then waits on C's update.
+      const locker = store.transaction(async (trx) => {
+        await trx
+          .selectFrom('actions')
+          .select('id')
+          .where('id', '=', 'act_c')
+          .forUpdate()
+          .execute();
+        locked = true;
+        await held;
+      });
+      while (!locked) await new Promise((resolve) => setTimeout(resolve, 5));
+      const claiming = store.transaction((trx) =>
+        claimDueActions(trx, { now: 2_000, limit: 10, leaseMs: LEASE_MS, owner: 'x' }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Meanwhile another worker ran A and settled it.
+      await store.db
+        .updateTable('actions')
+        .set({ status: 'executed', lease_owner: null, lease_until: null })
+        .where('id', '=', 'act_a')
+        .execute();
+      release();
+      await locker;
+      const claimed = await claiming;
+      expect(claimed.map((row) => row.id)).toEqual(['act_c']);
+      const a = await store.db
+        .selectFrom('actions')
+        .select(['status', 'lease_owner'])
+        .where('id', '=', 'act_a')
+        .executeTakeFirst();
+      expect(a).toEqual({ status: 'executed', lease_owner: null });
     } finally {
       await store.close();
       await database.drop();

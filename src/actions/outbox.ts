@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, sql, type Updateable } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
 import { type AuditEntry, appendAudits } from '../audit/index.js';
 import type { RecordRef } from '../connectors/connector.js';
 import { approvalIdOf, firstIdAt } from '../ids.js';
@@ -207,41 +207,57 @@ export async function claimDueActions(
   const candidates = await db
     .selectFrom('actions as a')
     .select('a.id')
-    .where('a.status', 'in', ['queued', 'executing'])
-    .where('a.next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('a.lease_until', 'is', null), eb('a.lease_until', '<', now)]))
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('actions as b')
-            .select('b.id')
-            .whereRef('b.record_key', '=', 'a.record_key')
-            .whereRef('b.id', '!=', 'a.id')
-            .where((eb) =>
-              eb.or([
-                eb('b.status', '=', 'executing'),
-                eb.and([eb('b.status', '=', 'queued'), eb('b.id', '<', eb.ref('a.id'))]),
-              ]),
-            ),
-        ),
-      ),
-    )
+    .where(claimable(now))
     .orderBy('a.next_attempt_at')
+    .orderBy('a.id')
     .limit(args.limit)
     .execute();
   const claimed: ActionRow[] = [];
   for (const { id } of candidates) {
     const row = await db
-      .updateTable('actions')
+      .updateTable('actions as a')
       .set({ lease_owner: `${args.owner}:${randomUUID()}`, lease_until: now + args.leaseMs })
-      .where('id', '=', id)
-      // Re-checked on the row itself: of two workers that picked the same id, one wins.
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .where('a.id', '=', id)
+      // Checked again on the row itself: on PostgreSQL the candidates were read by another
+      // statement, and meanwhile another worker may have claimed, run and settled one.
+      .where(claimable(now))
       .returningAll()
       .executeTakeFirst();
     if (row) claimed.push(row);
   }
   return claimed;
+}
+
+/**
+ * Whether action `a` may be claimed at `now`: queued or executing, due, its lease (if any) run
+ * out, and nothing ahead of it on its record (an earlier one queued or executing, or any other
+ * one executing).
+ */
+function claimable(now: number) {
+  return (eb: ExpressionBuilder<Database & { a: ActionTable }, 'a'>) =>
+    eb.and([
+      eb('a.status', 'in', ['queued', 'executing']),
+      eb('a.next_attempt_at', '<=', now),
+      eb.or([eb('a.lease_until', 'is', null), eb('a.lease_until', '<', now)]),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('actions as b')
+            .select('b.id')
+            .whereRef('b.record_key', '=', 'a.record_key')
+            .whereRef('b.id', '!=', 'a.id')
+            .where((inner) =>
+              inner.or([
+                inner('b.status', '=', 'executing'),
+                inner.and([
+                  inner('b.status', '=', 'queued'),
+                  inner('b.id', '<', inner.ref('a.id')),
+                ]),
+              ]),
+            ),
+        ),
+      ),
+    ]);
 }
 
 /**
