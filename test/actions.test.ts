@@ -551,6 +551,30 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     });
   });
 
+  it('refuses to retry a dead action while another of its record is under way', async () => {
+    const { ticket } = await start({ actions: { wait: '3s', maxAttempts: 1 } });
+    await fault({ operation: 'ticket.update', times: 1, status: 503, retryAfterSeconds: 0 });
+    const dead = await propose(replyTo(ticket), 'k-dead-busy');
+    expect(dead.json().status).toBe('dead');
+    // Another action of the ticket is still executing (its outcome unknown).
+    await store.db
+      .updateTable('actions')
+      .set({ status: 'executing', next_attempt_at: Date.now() + 3_600_000 })
+      .where('id', '=', dead.json().action)
+      .execute();
+    const second = await propose({ ...replyTo(ticket), params: { body: 'Any news?' } }, 'k-second');
+    expect(second.json().status).toBe('queued');
+    await store.db
+      .updateTable('actions')
+      .set({ status: 'dead' })
+      .where('id', '=', dead.json().action)
+      .execute();
+    await expect(retryAction(store, dead.json().action, Date.now())).rejects.toMatchObject({
+      code: 'record-busy',
+      details: { busy: second.json().action },
+    });
+  });
+
   it('finds its own late write before calling a retry stale', async () => {
     const { ticket } = await start();
     // 0 ms: the reply is sent and held; 500 ms: the call times out, reconcile finds nothing, a

@@ -18,13 +18,14 @@ export async function getAction(store: Store, id: string, agent?: string): Promi
  * the record and runs policy again before it executes; a record that moved on since the action's
  * basis is refused as stale. A dead action's last attempt may have been sent, so it goes back as
  * `executing`: the next attempt looks for that write before anything else. Throws
- * `action-not-found` or `not-retryable` (409).
+ * `action-not-found`, `not-retryable` (409), or `record-busy` (409) while another action of the
+ * record is queued or executing.
  */
 export async function retryAction(store: Store, id: string, now: number): Promise<ActionView> {
   return store.transaction(async (trx) => {
     const row = await trx
       .selectFrom('actions')
-      .select('status')
+      .select(['status', 'record_key'])
       .where('id', '=', id)
       .executeTakeFirst();
     if (!row)
@@ -35,6 +36,22 @@ export async function retryAction(store: Store, id: string, now: number): Promis
         409,
         `action ${id} is ${row.status}; only failed or dead actions are retried`,
         { details: { action: id, status: row.status } },
+      );
+    }
+    // Back in line behind one already there, the two would each wait for the other for ever.
+    const busy = await trx
+      .selectFrom('actions')
+      .select('id')
+      .where('record_key', '=', row.record_key)
+      .where('id', '!=', id)
+      .where('status', 'in', ['queued', 'executing'])
+      .executeTakeFirst();
+    if (busy) {
+      throw new AppError(
+        'record-busy',
+        409,
+        `action ${busy.id} of the same record is still under way; retry ${id} when it has ended`,
+        { details: { action: id, busy: busy.id } },
       );
     }
     const updated = await trx
