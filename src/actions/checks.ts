@@ -245,7 +245,17 @@ export async function checkActionAgain(
     const basis = row.basis ? JSON.parse(row.basis) : undefined;
     throw await staleBasis(deps.store, target, basis, current);
   }
-  decide(deps.policies, agent, operation, target, current, deps.now());
+  const verdict = decide(deps.policies, agent, operation, target, current, deps.now());
+  // A rule now asks for a human about an action that was accepted without one: it must not run
+  // unapproved. Refused, so the agent proposes it again and the proposal waits for approval.
+  if (verdict.kind === 'needs_approval' && !needsApproval(row)) {
+    throw new AppError(
+      'approval-required',
+      403,
+      `${verdict.rule}: ${verdict.reason}; propose it again to have it approved`,
+      { details: { rule: verdict.rule, reason: verdict.reason } },
+    );
+  }
   return current;
 }
 

@@ -147,7 +147,9 @@ async function attemptAction(
       const status: ActionStatus =
         error.code === 'stale-basis'
           ? 'stale'
-          : error.code === 'policy-denied' || error.code === 'approval-not-held'
+          : error.code === 'policy-denied' ||
+              error.code === 'approval-not-held' ||
+              error.code === 'approval-required'
             ? 'denied'
             : 'failed';
       return settle(deps, row, status, { error }, first);
