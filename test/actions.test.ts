@@ -267,6 +267,26 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(await writes()).toHaveLength(0);
   });
 
+  it('answers a NUL character in an id with 400, never a database error', async () => {
+    const { ticket } = await start();
+    const nul = await propose(
+      {
+        ...setStatus(ticket.id, ticket.revision),
+        target: { system: 'helpdesk', type: 'ticket', id: 'T\u0000' },
+      },
+      'k-nul',
+    );
+    expect(nul.statusCode).toBe(400);
+    expect(nul.json().type).toBe('urn:airlock:problem:invalid-request');
+    const path = await gateway.app.inject({
+      method: 'GET',
+      url: '/v1/trace/evt%00x',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(path.statusCode).toBe(400);
+    expect(path.json().type).toBe('urn:airlock:problem:bad-url');
+  });
+
   it('binds the target to the record the basis events concern', async () => {
     const { ticket, other } = await start({
       sources: {

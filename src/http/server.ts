@@ -57,6 +57,14 @@ export async function createServer({
     ),
   );
 
+  // Ids come from the path; one with a NUL would reach PostgreSQL, which cannot hold it in text
+  // and fails the query: a client's mistake must be a 400, not a 500.
+  app.addHook('onRequest', async (request) => {
+    if (/%00/i.test(request.url)) {
+      throw new AppError('bad-url', 400, 'the URL contains an encoded NUL character');
+    }
+  });
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => {
     try {
