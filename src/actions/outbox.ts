@@ -11,6 +11,13 @@ import { type RateLimitRule, releaseRateLimitSlots, takeRateLimitSlots } from '.
 // The actions table is the outbox: a row is committed before anything is sent, and a worker
 // holding its lease is the only one that may send it. These are its writes, as store ops.
 
+/**
+ * How far apart the clocks of gateway instances may be. Freshness compares this instance's
+ * read time with times other instances wrote; a change stamped up to this much before the read
+ * still counts as after it, so the record is read again rather than a stale read trusted.
+ */
+const CLOCK_SKEW_MS = 250;
+
 /** What a proposal asks `acceptAction` for. */
 export interface Acceptance {
   readonly ref: KeyRef;
@@ -79,7 +86,7 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
         .selectFrom('actions')
         .select('id')
         .where('record_key', '=', action.record_key)
-        .where('updated_at', '>=', lease.readAt)
+        .where('updated_at', '>=', lease.readAt - CLOCK_SKEW_MS)
         .limit(1)
         .executeTakeFirst();
       const event = await db
@@ -88,7 +95,7 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
         .where('record_system', '=', target.system)
         .where('record_type', '=', target.type)
         .where('record_id', '=', target.id)
-        .where('id', '>=', firstIdAt('evt', lease.readAt))
+        .where('id', '>=', firstIdAt('evt', lease.readAt - CLOCK_SKEW_MS))
         .limit(1)
         .executeTakeFirst();
       fresh = !settled && !event;
