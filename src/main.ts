@@ -189,8 +189,8 @@ export async function assembleGateway(
       log.error({ approval, reason }, 'gave up announcing an approval'),
     );
   const stopSweeper = startApprovalSweeper({
+    store,
     ops,
-    dialect: store.dialect,
     now,
     metrics,
     onExpired: tellAgent,

@@ -1,4 +1,4 @@
-import { expireApprovals, settleApproval } from '../approvals/approval-ops.js';
+import { expireApproval, settleApproval } from '../approvals/approval-ops.js';
 import type { OpRunner } from '../store/op-runner.js';
 import { claimKey, completeKey, releaseKey } from './idempotency.js';
 import { acceptAction, claimDueActions, updateLeasedAction } from './outbox.js';
@@ -12,7 +12,7 @@ export const actionOps = {
   claimDueActions,
   updateLeasedAction,
   settleApproval,
-  expireApprovals,
+  expireApproval,
 };
 
 /** Where a writer thread finds `actionOps`. */

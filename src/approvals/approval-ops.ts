@@ -94,35 +94,26 @@ export async function settleApproval(
   return { kind: 'settled' };
 }
 
-/** Ends pending approvals that ran out by `now` as `expired`, with their actions; which. */
-export async function expireApprovals(
+/**
+ * Ends one pending approval that ran out by `now` as `expired`, with its action. One per
+ * transaction: on PostgreSQL a transaction holding the audit chain's lock while it waits for
+ * the next approval's row could deadlock with a decision on that approval.
+ */
+export async function expireApproval(
   db: Kysely<Database>,
-  args: { now: number; limit: number; dialect: Dialect },
-): Promise<{ id: string; operation: string }[]> {
-  const due = await db
-    .selectFrom('approvals')
-    .select(['id', 'operation'])
-    .where('status', '=', 'pending')
-    .where('expires_at', '<=', args.now)
-    .orderBy('expires_at')
-    .limit(args.limit)
-    .execute();
-  const expired: { id: string; operation: string }[] = [];
-  for (const { id, operation } of due) {
-    const result = await settleApproval(db, {
-      id,
-      to: 'expired',
-      now: args.now,
-      decidedBy: null,
-      comment: null,
-      outcome: null,
-      action: {
-        status: 'expired',
-        error: { code: 'approval-expired', message: 'no one decided the approval in time' },
-      },
-      dialect: args.dialect,
-    });
-    if (result.kind === 'settled') expired.push({ id, operation });
-  }
-  return expired;
+  args: { id: string; now: number; dialect: Dialect },
+): Promise<SettleResult> {
+  return settleApproval(db, {
+    id: args.id,
+    to: 'expired',
+    now: args.now,
+    decidedBy: null,
+    comment: null,
+    outcome: null,
+    action: {
+      status: 'expired',
+      error: { code: 'approval-expired', message: 'no one decided the approval in time' },
+    },
+    dialect: args.dialect,
+  });
 }
