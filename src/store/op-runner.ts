@@ -67,9 +67,12 @@ export function createOpRunner<T extends OpTable>(
     name: where.name,
   };
   // Started by the first op: a gateway that only ingests never pays for the thread's isolate.
+  // Started again after it died (an out-of-memory kill of the isolate, a native crash): the
+  // batch it held failed its callers, who may retry, and the next batch gets a new thread.
   let thread: ThreadClient<WireOp[]> | null = null;
   const committer = new GroupCommitter<WireOp, WireOutcome>(
     (batch) => {
+      if (thread?.failed) thread = null;
       thread ??= threadClient<WireOp[]>(
         startThread(new URL('./sqlite-op-thread.js', import.meta.url), data),
         `${where.name} writer`,

@@ -49,6 +49,8 @@ export type ThreadResponse =
 export interface ThreadClient<T> {
   request(payload: T): Promise<unknown>;
   close(): Promise<void>;
+  /** The thread failed or exited: every request is refused; start another to go on. */
+  readonly failed: boolean;
 }
 
 /**
@@ -85,6 +87,9 @@ export function threadClient<T>(thread: Worker, name: string): ThreadClient<T> {
       }),
     close: async () => {
       if (!failure) await stopThread(thread);
+    },
+    get failed() {
+      return failure !== undefined;
     },
   };
 }
