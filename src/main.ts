@@ -7,6 +7,7 @@ import {
   CircuitBreakers,
   type ProposeDeps,
   pruneKeys,
+  rateLimitRules,
 } from './actions/index.js';
 import {
   type ApprovalDeps,
@@ -147,13 +148,7 @@ export async function assembleGateway(
     connectors,
     policies,
     limits,
-    rateLimits: config.rateLimits.map((limit) => ({
-      name: limit.name,
-      operations: limit.operations,
-      per: limit.per,
-      max: limit.max,
-      windowMs: limit.window,
-    })),
+    rateLimits: rateLimitRules(config.rateLimits),
     worker,
     waitMs: config.actions.wait,
     // After this a silent request's key may be taken over (a client retrying after a crash);

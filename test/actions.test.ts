@@ -571,6 +571,41 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     });
   });
 
+  it('makes a retried action take its rate-limit slots again, refusing it when they are full', async () => {
+    const { ticket } = await start({
+      actions: { wait: '3s', maxAttempts: 1 },
+      rateLimits: [
+        { name: 'one-reply', operations: ['ticket.reply'], per: 'record', max: 1, window: '1h' },
+      ],
+    });
+    await fault({ operation: 'ticket.update', times: 1, status: 503, retryAfterSeconds: 0 });
+    const dead = await propose(replyTo(ticket), 'k-dead-limit');
+    expect(dead.json().status).toBe('dead');
+    // Dead without an effect, it gave its slot back: another reply took it.
+    const { revision } = (await call(sandbox.url as string, 'GET', `/api/tickets/${ticket.id}`))
+      .body.ticket as { revision: number };
+    const other = await propose(
+      { ...replyTo({ id: ticket.id, revision }), params: { body: 'Any news?' } },
+      'k-other-reply',
+    );
+    expect(other.json().status).toBe('executed');
+    const rules = [
+      {
+        name: 'one-reply',
+        operations: ['ticket.reply'],
+        per: 'record' as const,
+        max: 1,
+        windowMs: 3_600_000,
+      },
+    ];
+    await expect(retryAction(store, dead.json().action, Date.now(), rules)).rejects.toMatchObject({
+      code: 'policy-denied',
+      details: { rule: 'one-reply' },
+    });
+    expect(await getAction(store, dead.json().action)).toMatchObject({ status: 'dead' });
+    expect(await writes()).toHaveLength(1);
+  });
+
   it('refuses to retry a dead action while another of its record is under way', async () => {
     const { ticket } = await start({ actions: { wait: '3s', maxAttempts: 1 } });
     await fault({ operation: 'ticket.update', times: 1, status: 503, retryAfterSeconds: 0 });

@@ -2,6 +2,7 @@ import { appendAudit } from '../audit/index.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import { type ActionView, toActionView } from './action-view.js';
+import { type RateLimitRule, takeRateLimitSlots } from './rate-limits.js';
 
 /** One action; throws `action-not-found` (404). An agent sees only its own actions. */
 export async function getAction(store: Store, id: string, agent?: string): Promise<ActionView> {
@@ -18,14 +19,20 @@ export async function getAction(store: Store, id: string, agent?: string): Promi
  * the record and runs policy again before it executes; a record that moved on since the action's
  * basis is refused as stale. A dead action's last attempt may have been sent, so it goes back as
  * `executing`: the next attempt looks for that write before anything else. Throws
- * `action-not-found`, `not-retryable` (409), or `record-busy` (409) while another action of the
- * record is queued or executing.
+ * `action-not-found`, `not-retryable` (409), `record-busy` (409) while another action of the
+ * record is queued or executing, or `policy-denied` (403) when a rate limit it must take a slot
+ * of again is full.
  */
-export async function retryAction(store: Store, id: string, now: number): Promise<ActionView> {
+export async function retryAction(
+  store: Store,
+  id: string,
+  now: number,
+  rateLimits: readonly RateLimitRule[] = [],
+): Promise<ActionView> {
   return store.transaction(async (trx) => {
     const row = await trx
       .selectFrom('actions')
-      .select(['status', 'record_key'])
+      .select(['status', 'record_key', 'operation', 'agent'])
       .where('id', '=', id)
       .executeTakeFirst();
     if (!row)
@@ -52,6 +59,21 @@ export async function retryAction(store: Store, id: string, now: number): Promis
         409,
         `action ${busy.id} of the same record is still under way; retry ${id} when it has ended`,
         { details: { action: id, busy: busy.id } },
+      );
+    }
+    // Its slots were given back when it ended without an effect: it takes them again, or the
+    // retry is refused (403 policy-denied) like a new proposal over the limit.
+    const holdsSlots = await trx
+      .selectFrom('rate_limit_slots')
+      .select('action_id')
+      .where('action_id', '=', id)
+      .executeTakeFirst();
+    if (!holdsSlots) {
+      await takeRateLimitSlots(
+        trx,
+        rateLimits,
+        { id, operation: row.operation, agent: row.agent, recordKey: row.record_key },
+        now,
       );
     }
     const updated = await trx

@@ -18,5 +18,5 @@ export {
   type ProposeDeps,
   proposeAction,
 } from './propose-action.js';
-export type { RateLimitRule } from './rate-limits.js';
+export { type RateLimitRule, rateLimitRules } from './rate-limits.js';
 export { UNDO_AGENT, undoAction } from './undo-action.js';

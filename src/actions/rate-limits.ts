@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Database } from '../store/index.js';
 
@@ -10,6 +11,17 @@ export interface RateLimitRule {
   readonly per: 'record' | 'agent';
   readonly max: number;
   readonly windowMs: number;
+}
+
+/** The `rateLimits:` of the config as rules. */
+export function rateLimitRules(config: Config['rateLimits']): RateLimitRule[] {
+  return config.map((limit) => ({
+    name: limit.name,
+    operations: limit.operations,
+    per: limit.per,
+    max: limit.max,
+    windowMs: limit.window,
+  }));
 }
 
 /**

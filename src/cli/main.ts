@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { OPERATION_NAMES, retryAction, undoAction } from '../actions/index.js';
+import { OPERATION_NAMES, rateLimitRules, retryAction, undoAction } from '../actions/index.js';
 import { addAgent } from '../agents/index.js';
 import { type Config, loadConfig } from '../config.js';
 import { coerceError } from '../errors.js';
@@ -158,8 +158,8 @@ actions
   .argument('<id>', 'action id')
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
   .action(async (id: string, options: ConfigOption) => {
-    await withStore(options, async (store) => {
-      const action = await retryAction(store, id, Date.now());
+    await withStore(options, async (store, config) => {
+      const action = await retryAction(store, id, Date.now(), rateLimitRules(config.rateLimits));
       process.stdout.write(`action ${action.action} is ${action.status}\n`);
     });
   });
