@@ -15,6 +15,7 @@ import { AppError } from '../errors.js';
 import { createConnectors } from '../main.js';
 import { compilePolicies } from '../policy/index.js';
 import { type ApprovalStatus, createOpRunner, type Store } from '../store/index.js';
+import { alignedTable } from './table.js';
 
 interface ConfigOption {
   readonly config?: string;
@@ -179,16 +180,7 @@ function printApprovalPage(page: { approvals: ApprovalView[]; next: string | nul
       approval.expiresAt,
     ]),
   ];
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
-  const lines = rows.map((row) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
-  if (page.next) lines.push(`more: --cursor ${page.next}`);
-  return `${lines.join('\n')}\n`;
+  return alignedTable(rows, page.next);
 }
 
 /** One approval in full. */

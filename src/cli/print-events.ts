@@ -1,4 +1,5 @@
 import type { EventPage, InboxEvent, InboxEventDetail } from '../ingest/index.js';
+import { alignedTable } from './table.js';
 
 /** A page of events as aligned text lines, and the command for the next page. */
 export function printEventPage(page: EventPage): string {
@@ -11,16 +12,7 @@ export function printEventPage(page: EventPage): string {
     recordText(event),
     event.duplicates > 0 ? `${event.duplicates} dup` : '',
   ]);
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
-  const lines = rows.map((row) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
-  if (page.nextCursor) lines.push(`more: --cursor ${page.nextCursor}`);
-  return `${lines.join('\n')}\n`;
+  return alignedTable(rows, page.nextCursor);
 }
 
 /** One event in full. */
