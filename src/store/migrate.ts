@@ -37,7 +37,8 @@ export async function migrate(
 }
 
 function ignoreConcurrentCreate(error: unknown): void {
-  // PostgreSQL: two `create table if not exists` at once, one fails on the catalog's unique index.
+  // PostgreSQL: two `create table if not exists` at once, one fails on the catalog's unique index
+  // (23505), on the table (42P07), or on the table's row type (42710, "type … already exists").
   const code = (error as { code?: string }).code;
-  if (code !== '23505' && code !== '42P07') throw error;
+  if (code !== '23505' && code !== '42P07' && code !== '42710') throw error;
 }
