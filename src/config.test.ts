@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { OPERATION_NAMES } from './actions/index.js';
 import { loadConfig } from './config.js';
 import { AppError } from './errors.js';
 
@@ -114,5 +115,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, file })).toThrow(/is not valid YAML/);
     writeFileSync(file, '- a list\n');
     expect(() => loadConfig({ env: {}, file })).toThrow(/must hold a mapping/);
+  });
+
+  it('refuses a loopback deliver url unless allowPrivateNetwork, naming the option', () => {
+    const agent = (deliver: Record<string, unknown>) => ({
+      agents: {
+        bot: {
+          keySha256: 'a'.repeat(64),
+          operations: [...OPERATION_NAMES],
+          deliver: { url: 'http://127.0.0.1:9000/x', secret: SECRET, ...deliver },
+        },
+      },
+    });
+    const problems = problemsOf(() => loadConfig({ env: {}, values: agent({}) }));
+    expect(problems).toEqual([
+      expect.stringMatching(/^agents\.bot\.deliver\.url: .*loopback.*allowPrivateNetwork: true/),
+    ]);
+    const config = loadConfig({ env: {}, values: agent({ allowPrivateNetwork: true }) });
+    expect(config.agents.bot?.deliver?.url).toBe('http://127.0.0.1:9000/x');
   });
 });

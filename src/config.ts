@@ -6,6 +6,7 @@ import { OPERATION_NAMES } from './actions/index.js';
 import { AppError, describeIssues } from './errors.js';
 import { checkSchemeOptions, checkSecret, type SchemeName, schemes } from './ingest/index.js';
 import { isRedactPath } from './logging.js';
+import { urlProblem } from './net/index.js';
 import { policyRulesSchema } from './policy/index.js';
 
 /** A secret value: usable through `reveal()`, redacted in logs, JSON and `util.inspect`. */
@@ -192,14 +193,52 @@ function configSchema(env: NodeJS.ProcessEnv) {
         z.strictObject({
           keySha256: sha256Hex,
           operations: z.array(z.enum(OPERATION_NAMES as [string, ...string[]])).min(1),
-          /**
-           * Where Airlock POSTs to the agent, signed as Standard Webhooks with `secret`: today
-           * the outcome of each of its actions that waited for an approval.
-           */
-          deliver: z.strictObject({ url: z.url(), secret: standardWebhooksSecret(env) }).optional(),
+          /** Which inbox events the agent is handed, and how (src/dispatch/README.md). */
+          deliver: z
+            .strictObject({
+              /**
+               * Push: Airlock POSTs each delivery here, signed as Standard Webhooks with
+               * `secret`, and the outcome of each action that waited for an approval. Without
+               * it the agent pulls (`POST /v1/events/lease`).
+               */
+              url: z.url({ protocol: /^https?$/ }).optional(),
+              secret: standardWebhooksSecret(env).optional(),
+              /** Event types handed to the agent: globs over the type, or its last `:` part. */
+              events: z.array(z.string().trim().min(1).max(200)).default([]),
+              /** Only events of these sources; all when omitted. */
+              sources: z.array(name).optional(),
+              /** Events on one record within this window of the first go together. */
+              settle: duration.default(0),
+              /** `suppress`: an event caused by an Airlock action is not handed over as news. */
+              echoes: z.enum(['suppress', 'deliver']).default('suppress'),
+              /** Hand-overs of one delivery before it is dead-lettered. */
+              maxAttempts: z.number().int().min(1).max(100).default(10),
+              /** Allow a private, loopback or link-local `url` (development only). */
+              allowPrivateNetwork: z.boolean().default(false),
+            })
+            .superRefine((value, ctx) => {
+              if (value.url !== undefined && value.secret === undefined)
+                ctx.addIssue({ code: 'custom', path: ['secret'], message: 'required with url' });
+              if (value.url) {
+                const problem = urlProblem(value.url, value.allowPrivateNetwork);
+                if (problem) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
+              }
+            })
+            .optional(),
         }),
       )
       .default({}),
+    /** Handing inbox events to agents (src/dispatch/README.md). */
+    delivery: z
+      .strictObject({
+        /** How often new events are taken into agents' queues, and retries looked for. */
+        poll: duration.default(100),
+        /** Per push; a push that takes longer counts as failed and is tried again. */
+        timeout: duration.default(10_000),
+        /** Deliveries pushed to one agent at once, each of a different record. */
+        concurrency: z.number().int().min(1).max(100).default(8),
+      })
+      .prefault({}),
     connectors: z
       .record(
         name,

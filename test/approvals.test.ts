@@ -269,7 +269,7 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
           bot: {
             keySha256: sha256(AGENT_KEY),
             operations: [...OPERATION_NAMES],
-            deliver: { url: receiver.url, secret: NOTIFY_SECRET },
+            deliver: { url: receiver.url, secret: NOTIFY_SECRET, allowPrivateNetwork: true },
           },
         },
       });

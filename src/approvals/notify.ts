@@ -38,6 +38,8 @@ export function createApprovalNotifier(
       secret: notify.secret.reveal(),
       id: approval.approval,
       body: notificationBody(approval, notify.format, link),
+      // An operator's own endpoint (often on its network), not an agent's: unchecked, as before.
+      allowPrivateNetwork: true,
     });
     if (failed !== null) onGiveUp(approval.approval, failed);
   };

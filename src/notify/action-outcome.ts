@@ -21,12 +21,13 @@ export function createOutcomeNotifier(
       .executeTakeFirst();
     const deliver =
       row && Object.hasOwn(agents, row.agent) ? agents[row.agent]?.deliver : undefined;
-    if (!row || !deliver) return;
+    if (!row || !deliver?.url || !deliver.secret) return;
     const failed = await postSigned({
       url: deliver.url,
       secret: deliver.secret.reveal(),
       id: `${row.id}-${row.status}`,
       body: JSON.stringify({ type: 'action.outcome', action: toActionView(row) }),
+      allowPrivateNetwork: deliver.allowPrivateNetwork,
     });
     if (failed !== null) onGiveUp(row.id, failed);
   };

@@ -1,0 +1,1 @@
+export { forbiddenAddress, outboundAgent, SSRF_REFUSED, urlProblem } from './ssrf.js';
