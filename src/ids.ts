@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 
-export type IdPrefix = 'evt' | 'req' | 'act' | 'apr';
+export type IdPrefix = 'evt' | 'req' | 'act' | 'apr' | 'dlv';
 
 /**
  * A new id: `prefix_` and a UUIDv7 in hex. UUIDv7 starts with the time in milliseconds, so ids

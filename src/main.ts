@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  ACTION_OPS_MODULE,
   ActionWorker,
   actionLogFields,
-  actionOps,
   CircuitBreakers,
   type ProposeDeps,
   pruneKeys,
@@ -17,6 +15,8 @@ import {
 } from './approvals/index.js';
 import type { Config } from './config.js';
 import { type Connector, createSandboxConnector } from './connectors/index.js';
+import { Dispatcher } from './dispatch/index.js';
+import { GATEWAY_OPS_MODULE, gatewayOps } from './gateway-ops.js';
 import { createServer } from './http/index.js';
 import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
 import { createLogger, type Logger } from './logging.js';
@@ -37,6 +37,8 @@ export interface GatewayModules {
   readonly app: FastifyInstance;
   readonly ingestor: Ingestor;
   readonly worker: ActionWorker;
+  /** Hands inbox events to the agents that subscribe to them. */
+  readonly dispatcher: Dispatcher;
   readonly connectors: ReadonlyMap<string, Connector>;
   /** Counted whether or not `GET /metrics` is enabled. */
   readonly metrics: Metrics;
@@ -119,7 +121,7 @@ export async function assembleGateway(
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
   const stopCheckpointer = startCheckpointer(store);
   const ingestor = createIngestor({ store, config, metrics, telemetry, log });
-  const ops = createOpRunner(store, actionOps, ACTION_OPS_MODULE);
+  const ops = createOpRunner(store, gatewayOps, GATEWAY_OPS_MODULE);
   const worker = new ActionWorker(
     {
       store,
@@ -191,13 +193,32 @@ export async function assembleGateway(
     onExpired: tellAgent,
     onError: (err) => log.error({ err }, 'expiring approvals failed'),
   });
-  const app = await createServer({ config, log, store, ingestor, propose, approvals, metrics });
+  const dispatcher = new Dispatcher(
+    { store, ops, connectors, now },
+    { agents: config.agents, delivery: config.delivery, log },
+  );
+  // Before the first request: a new agent's queue starts with the events received after now.
+  await dispatcher.catchUp();
+  const app = await createServer({
+    config,
+    log,
+    store,
+    ingestor,
+    propose,
+    approvals,
+    dispatcher,
+    metrics,
+  });
   let closing: Promise<void> | undefined;
-  if (options.startWorker !== false) worker.start();
+  if (options.startWorker !== false) {
+    worker.start();
+    dispatcher.start();
+  }
   return {
     app,
     ingestor,
     worker,
+    dispatcher,
     connectors,
     metrics,
     propose,
@@ -206,6 +227,7 @@ export async function assembleGateway(
       closing ??= (async () => {
         await app.close();
         await worker.stop();
+        await dispatcher.stop();
         await stopSweeper();
         await ops.close();
         await ingestor.close();
@@ -290,7 +312,8 @@ function schedulePruning(store: Store, config: Config, app: FastifyInstance): ()
     try {
       const pruned = await pruneInbox(store, Date.now() - config.retention.events);
       const keys = await pruneKeys(store.db, Date.now() - config.retention.idempotencyKeys);
-      if (pruned.events + pruned.requests + keys > 0) app.log.info({ pruned, keys }, 'pruned');
+      if (pruned.events + pruned.requests + pruned.deliveries + keys > 0)
+        app.log.info({ pruned, keys }, 'pruned');
     } catch (err) {
       app.log.error({ err }, 'pruning failed; will retry');
     }

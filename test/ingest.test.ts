@@ -215,7 +215,7 @@ describe.each(BACKENDS)('POST /hooks/:source on %s', (backend) => {
     const fresh = ticketEventBody('T-6');
     expect((await post(app, fresh, signStandardWebhook(fresh, 'msg_new'))).statusCode).toBe(202);
 
-    expect(await pruneInbox(store, cutoff)).toEqual({ events: 1, requests: 1 });
+    expect(await pruneInbox(store, cutoff)).toEqual({ events: 1, requests: 1, deliveries: 0 });
     const left = await store.db.selectFrom('events').select('provider_event_id').execute();
     expect(left).toEqual([{ provider_event_id: 'msg_new' }]);
     expect(await countRows(store, 'webhook_requests')).toBe(1);

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { OPERATION_NAMES, rateLimitRules, retryAction, undoAction } from '../actions/index.js';
+import { rateLimitRules, retryAction, undoAction } from '../actions/index.js';
 import { addAgent } from '../agents/index.js';
 import { type Config, loadConfig } from '../config.js';
-import { coerceError } from '../errors.js';
+import { DELIVERY_OPS_MODULE, type DeliveryOps, deliveryOps } from '../dispatch/index.js';
+import { AppError, coerceError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/index.js';
 import { assembleGateway, startGateway } from '../main.js';
 import { createSandbox, DEFAULT_CRM_SECRET, DEFAULT_HELPDESK_SECRET } from '../sandbox/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { createOpRunner, openStore, type Store } from '../store/index.js';
 import { addApprovalCommands } from './approvals-commands.js';
+import { parseOperations } from './arguments.js';
 import { addAuditCommands } from './audit-commands.js';
 import { printEvent, printEventPage } from './print-events.js';
 import { addWhyCommand } from './why-command.js';
@@ -129,7 +131,49 @@ events
     });
   });
 
+events
+  .command('redeliver')
+  .description(
+    'hand an event to its agents again (dead-lettered, acknowledged, superseded or echo), in its ' +
+      "place in its record's order; a dlv_ id redelivers that delivery's events",
+  )
+  .argument('<id>', 'event id (evt_…) or delivery id (dlv_…)')
+  .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
+  .option('--agent <name>', 'only to this agent')
+  .action(async (id: string, options: ConfigOption & { agent?: string }) => {
+    await withDeliveryOps(options, async (ops, store) => {
+      const requeued = await ops.run('redeliver', {
+        id,
+        agent: options.agent ?? null,
+        now: Date.now(),
+        dialect: store.dialect,
+      });
+      if (requeued.length === 0) {
+        throw new AppError(
+          'nothing-to-redeliver',
+          404,
+          `${id} has no dead-lettered, acknowledged, superseded or echo delivery${options.agent ? ` for ${options.agent}` : ''}`,
+        );
+      }
+      for (const row of requeued) process.stdout.write(`${row.event} requeued for ${row.agent}\n`);
+    });
+  });
+
 const agents = program.command('agents').description('agents that propose actions');
+
+agents
+  .command('enable')
+  .description('push to an agent again after its endpoint answered 410 Gone')
+  .argument('<name>', 'agent name')
+  .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
+  .action(async (name: string, options: ConfigOption) => {
+    await withDeliveryOps(options, async (ops) => {
+      const enabled = await ops.run('enableEndpoint', { agent: name });
+      process.stdout.write(
+        enabled ? `pushing to ${name} again\n` : `${name}'s endpoint was not disabled\n`,
+      );
+    });
+  });
 
 agents
   .command('add')
@@ -201,20 +245,6 @@ function parseAgentName(value: string): string {
   return value;
 }
 
-function parseOperations(value: string): string[] {
-  const operations = value
-    .split(',')
-    .map((operation) => operation.trim())
-    .filter(Boolean);
-  const unknown = operations.filter((operation) => !OPERATION_NAMES.includes(operation));
-  if (operations.length === 0 || unknown.length > 0) {
-    throw new InvalidArgumentError(
-      `unknown operation ${unknown.join(', ') || '(none given)'}; known: ${OPERATION_NAMES.join(', ')}`,
-    );
-  }
-  return operations;
-}
-
 function configFile(options: ConfigOption): string | undefined {
   return options.config ?? process.env.AIRLOCK_CONFIG;
 }
@@ -230,6 +260,21 @@ async function withStore<T>(
   } finally {
     await store.close();
   }
+}
+
+/** `withStore` with the store ops of event delivery, stopped before the store closes. */
+function withDeliveryOps(
+  options: ConfigOption,
+  fn: (ops: DeliveryOps, store: Store) => Promise<void>,
+): Promise<void> {
+  return withStore(options, async (store) => {
+    const ops = createOpRunner(store, deliveryOps, DELIVERY_OPS_MODULE);
+    try {
+      await fn(ops, store);
+    } finally {
+      await ops.close();
+    }
+  });
 }
 
 function parsePort(value: string): number {

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { ProposeDeps } from '../actions/index.js';
 import type { ApprovalDeps } from '../approvals/index.js';
 import type { Config } from '../config.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { AppError } from '../errors.js';
 import type { Ingestor } from '../ingest/index.js';
 import type { Logger } from '../logging.js';
@@ -10,6 +11,7 @@ import { type Metrics, registerMetricsRoute } from '../metrics/index.js';
 import type { Store } from '../store/index.js';
 import { registerActionsRoutes } from './actions-routes.js';
 import { registerApprovalsRoutes } from './approvals-routes.js';
+import { registerDeliveryRoutes } from './delivery-routes.js';
 import { registerEventsRoutes } from './events-routes.js';
 import { registerHooksRoute } from './hooks-route.js';
 import { replyWithError } from './problem.js';
@@ -23,6 +25,8 @@ export interface ServerDeps {
   readonly ingestor: Ingestor;
   readonly propose: ProposeDeps;
   readonly approvals: ApprovalDeps;
+  /** Hands events to agents: the lease/ack/nack routes. */
+  readonly dispatcher: Dispatcher;
   /** Served at `GET /metrics` when `config.metrics.enabled`. */
   readonly metrics?: Metrics;
 }
@@ -35,6 +39,7 @@ export async function createServer({
   ingestor,
   propose,
   approvals,
+  dispatcher,
   metrics,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -75,8 +80,9 @@ export async function createServer({
     return { status: 'ready' };
   });
   await registerHooksRoute(app, { ingestor, config });
-  registerEventsRoutes(app, { store, config });
+  registerEventsRoutes(app, { store, config, dispatcher });
   registerActionsRoutes(app, { store, config, propose });
+  registerDeliveryRoutes(app, { store, config, dispatcher, connectors: propose.connectors });
   registerApprovalsRoutes(app, { approvals, config });
   registerTraceRoutes(app, { store, config });
   if (metrics && config.metrics.enabled) registerMetricsRoute(app, { metrics });

@@ -65,7 +65,7 @@ export async function getEvent(store: Store, id: string): Promise<InboxEventDeta
     ...toEvent(row),
     requestId: row.request_id,
     itemIndex: row.item_index,
-    payload: payloadOf(row.body, row.item_index),
+    payload: eventPayload(row.body, row.item_index),
     headers: JSON.parse(row.headers) as Record<string, string>,
     bodyBase64: Buffer.from(row.body).toString('base64'),
   };
@@ -135,10 +135,12 @@ function toEvent(row: Selectable<EventTable>): InboxEvent {
   };
 }
 
-function payloadOf(body: Buffer, itemIndex: number | null): unknown {
+/** An event's payload: the JSON body, or its item of a batched body; null if not JSON. */
+export function eventPayload(body: Uint8Array, itemIndex: number | null): unknown {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
-    return itemIndex === null ? parsed : ((parsed as unknown[])[itemIndex] ?? null);
+    if (itemIndex === null) return parsed;
+    return Array.isArray(parsed) ? (parsed[itemIndex] ?? null) : null;
   } catch {
     return null;
   }

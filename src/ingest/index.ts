@@ -1,5 +1,6 @@
 export {
   type EventPage,
+  eventPayload,
   getEvent,
   type InboxEvent,
   type InboxEventDetail,

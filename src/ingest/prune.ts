@@ -4,6 +4,8 @@ import type { Store } from '../store/index.js';
 export interface PruneResult {
   readonly events: number;
   readonly requests: number;
+  /** Agents' delivery rows of the pruned events. */
+  readonly deliveries: number;
 }
 
 /**
@@ -17,6 +19,12 @@ export async function pruneInbox(
   before: number,
   batchSize = 1000,
 ): Promise<PruneResult> {
+  const deliveries = await deleteInBatches(
+    store,
+    'deliveries',
+    firstIdAt('evt', before),
+    batchSize,
+  );
   const events = await deleteInBatches(store, 'events', firstIdAt('evt', before), batchSize);
   const requests = await deleteInBatches(
     store,
@@ -24,28 +32,25 @@ export async function pruneInbox(
     firstIdAt('req', before),
     batchSize,
   );
-  return { events, requests };
+  return { events, requests, deliveries };
 }
 
 async function deleteInBatches(
   store: Store,
-  table: 'events' | 'webhook_requests',
+  table: 'events' | 'webhook_requests' | 'deliveries',
   belowId: string,
   batchSize: number,
 ): Promise<number> {
+  // A delivery row is one agent's copy of an event: keyed by the event's id.
+  const id = table === 'deliveries' ? 'event_id' : 'id';
   let total = 0;
   for (;;) {
     const result = await store.db
       .deleteFrom(table)
       .where(
-        'id',
+        id,
         'in',
-        store.db
-          .selectFrom(table)
-          .select('id')
-          .where('id', '<', belowId)
-          .orderBy('id')
-          .limit(batchSize),
+        store.db.selectFrom(table).select(id).where(id, '<', belowId).orderBy(id).limit(batchSize),
       )
       .executeTakeFirst();
     const deleted = Number(result.numDeletedRows);

@@ -12,6 +12,8 @@ export type {
   AuditKind,
   AuditTable,
   Database,
+  DeliveryStatus,
+  DeliveryTable,
   EventTable,
   IdempotencyKeyTable,
   RateLimitSlotTable,

@@ -156,6 +156,50 @@ export interface AuditTable {
   hash: string;
 }
 
+/**
+ * Where one event stands with one agent: `pending` (waiting its turn or its next attempt),
+ * `leased` (handed over, not yet acknowledged), `acked`, `dead` (attempts ran out), `echo` (caused
+ * by an Airlock action: not handed over as news), `superseded` (older than an event already
+ * delivered for its record).
+ */
+export type DeliveryStatus = 'pending' | 'leased' | 'acked' | 'dead' | 'echo' | 'superseded';
+
+export interface DeliveryTable {
+  agent: string;
+  event_id: string;
+  /** The event's audit sequence number: commit order, the order of delivery per record. */
+  seq: number;
+  /** `system:type:id`, or `event:<id>` for an event about no record. */
+  record_key: string;
+  occurred_at: number | null;
+  status: DeliveryStatus;
+  /** The action whose write caused this event, when it is an echo of one. */
+  echo_of: string | null;
+  /** `dlv_…`: the rows handed over together; kept across attempts, so a retry is the same. */
+  delivery_id: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  lease_until: number | null;
+  /** The record's revision in the context of the last hand-over. */
+  context_revision: string | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** How far each agent's subscription has looked at the audit log for new events. */
+export interface DispatchCursorTable {
+  agent: string;
+  seq: number;
+}
+
+/** A push endpoint that answered 410 Gone: nothing is pushed to it until it is enabled again. */
+export interface AgentEndpointTable {
+  agent: string;
+  disabled_at: number;
+  reason: string;
+}
+
 export interface Database {
   airlock_migrations: MigrationTable;
   webhook_requests: WebhookRequestTable;
@@ -166,4 +210,7 @@ export interface Database {
   agents: AgentTable;
   approvals: ApprovalTable;
   audit_log: AuditTable;
+  deliveries: DeliveryTable;
+  dispatch_cursors: DispatchCursorTable;
+  agent_endpoints: AgentEndpointTable;
 }

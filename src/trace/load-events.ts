@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { RecordRef } from '../ingest/index.js';
+import { eventPayload, type RecordRef } from '../ingest/index.js';
 import type { EventTable, Store } from '../store/index.js';
 import { actionOfPayload } from './echo.js';
 import type { TraceEvent } from './trace-document.js';
@@ -59,17 +59,6 @@ function toTraceEvent(row: EventWithBody): TraceEvent {
     receivedAt: new Date(row.received_at).toISOString(),
     duplicates: row.duplicates,
     lastDuplicateAt: iso(row.last_duplicate_at),
-    echoOf: actionOfPayload(payloadOf(row.body, row.item_index)),
+    echoOf: actionOfPayload(eventPayload(row.body, row.item_index)),
   };
-}
-
-/** The event's own payload: the body, or its item of a batched body; null if not JSON. */
-function payloadOf(body: Buffer | Uint8Array, itemIndex: number | null): unknown {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
-    if (itemIndex === null) return parsed;
-    return Array.isArray(parsed) ? parsed[itemIndex] : null;
-  } catch {
-    return null;
-  }
 }

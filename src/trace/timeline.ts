@@ -4,6 +4,7 @@ import type {
   TimelineStepName,
   TraceAction,
   TraceApproval,
+  TraceAuditEntry,
   TraceEffect,
   TraceEvent,
 } from './trace-document.js';
@@ -16,8 +17,13 @@ import type {
 export function buildTimeline(
   events: readonly TraceEvent[],
   actions: readonly TraceAction[],
+  audit: readonly TraceAuditEntry[] = [],
 ): TimelineStep[] {
-  const steps = [...events.map(eventStep), ...actions.flatMap(actionSteps)];
+  const steps = [
+    ...events.map(eventStep),
+    ...actions.flatMap(actionSteps),
+    ...audit.flatMap(deliveryStep),
+  ];
   return steps
     .map((step, index) => ({ step, index, ms: Date.parse(step.at) }))
     .sort((a, b) => a.ms - b.ms || a.index - b.index)
@@ -38,6 +44,40 @@ function eventStep(event: TraceEvent): TimelineStep {
     subject: event.id,
     summary: `${event.source} ${type}${about} (provider id ${event.providerEventId}${duplicates})${echo}`,
   };
+}
+
+const DELIVERY_STEPS: ReadonlySet<string> = new Set([
+  'delivered',
+  'acked',
+  'dead-lettered',
+  'superseded',
+]);
+
+/** An event's hand-over to an agent and what became of it, from the event's audit entries. */
+function deliveryStep(entry: TraceAuditEntry): TimelineStep[] {
+  if (entry.kind !== 'event' || !DELIVERY_STEPS.has(entry.change)) return [];
+  const data = (entry.data ?? {}) as {
+    agent?: string;
+    delivery?: string;
+    attempt?: number;
+    revision?: string | null;
+    reason?: string;
+  };
+  const agent = data.agent ?? 'an agent';
+  const summaries: Record<string, string> = {
+    delivered: `handed to ${agent} in ${data.delivery} (attempt ${data.attempt}), record at revision ${data.revision ?? 'unknown'}`,
+    acked: `${agent} acknowledged ${data.delivery}`,
+    'dead-lettered': `gave up handing it to ${agent}${data.reason ? `: ${data.reason}` : ''}`,
+    superseded: `not handed to ${agent}: a newer event of the record was handed over first`,
+  };
+  return [
+    step(
+      entry.at,
+      entry.change as TimelineStepName,
+      entry.subject,
+      summaries[entry.change] as string,
+    ),
+  ];
 }
 
 function actionSteps(action: TraceAction): TimelineStep[] {

@@ -14,9 +14,10 @@ export type TraceQueryKind =
  * The whole chain behind one id: the webhooks, what the agents proposed on them and why, the
  * verdicts, approvals and writes, and the webhooks those writes caused (their echoes).
  *
- * The step "context handed to the agent" (DESIGN.md, pitfall 5) has no part here yet: Airlock
- * does not deliver events to agents yet, so there is nothing to record. What an agent says it
- * decided on is in each action's `decision.context` and `proposal.basis`.
+ * The step "context handed to the agent" (DESIGN.md, pitfall 5) is each `delivered` audit
+ * entry of an event: which agent was handed it, in which delivery, on which revision of the
+ * record. What an agent says it decided on is in each action's `decision.context` and
+ * `proposal.basis`.
  */
 export interface Trace {
   readonly query: { readonly id: string; readonly kind: TraceQueryKind };
@@ -142,7 +143,12 @@ export type TimelineStepName =
   | 'executed'
   | 'failed'
   | 'denied'
-  | 'dead';
+  | 'dead'
+  /** An event's hand-over to an agent, and what became of it (src/dispatch/README.md). */
+  | 'delivered'
+  | 'acked'
+  | 'dead-lettered'
+  | 'superseded';
 
 export interface TimelineStep {
   /** ISO 8601. */

@@ -89,7 +89,7 @@ export async function traceOf(store: Store, id: string): Promise<Trace> {
     events: sortedEvents,
     actions,
     audit,
-    timeline: buildTimeline(sortedEvents, actions),
+    timeline: buildTimeline(sortedEvents, actions, audit),
     truncated: subjects.truncated,
   };
 }

@@ -25,7 +25,10 @@ export interface EchoLoop {
   close(): Promise<void>;
 }
 
-export async function startEchoLoop(database: TestDatabase): Promise<EchoLoop> {
+export async function startEchoLoop(
+  database: TestDatabase,
+  options: { deliver?: Record<string, unknown> } = {},
+): Promise<EchoLoop> {
   // The sandbox is told where to send its webhooks when it is made, and the gateway's config
   // names the sandbox: so the gateway's port is chosen first.
   const port = await freePort();
@@ -43,7 +46,14 @@ export async function startEchoLoop(database: TestDatabase): Promise<EchoLoop> {
         crm: { scheme: 'hubspot-v3', secrets: [DEFAULT_CRM_SECRET] },
       },
       connectors: { helpdesk: connector, crm: connector },
-      agents: { bot: { keySha256: sha256(LOOP_AGENT_KEY), operations: [...OPERATION_NAMES] } },
+      agents: {
+        bot: {
+          keySha256: sha256(LOOP_AGENT_KEY),
+          operations: [...OPERATION_NAMES],
+          ...(options.deliver ? { deliver: options.deliver } : {}),
+        },
+      },
+      delivery: { poll: 20 },
       actions: { wait: '3s' },
     }),
   );

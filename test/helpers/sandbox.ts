@@ -64,7 +64,12 @@ export interface Receiver {
  * `hang` never answers, like a receiver that is stuck.
  */
 export async function startReceiver(
-  options: { answer?: (index: number) => number; hang?: boolean } = {},
+  options: {
+    answer?: (index: number) => number;
+    /** Headers of the n-th answer. */
+    headers?: (index: number) => Record<string, string>;
+    hang?: boolean;
+  } = {},
 ): Promise<Receiver> {
   const received: Received[] = [];
   const server = createServer((request, response) => {
@@ -80,6 +85,9 @@ export async function startReceiver(
       });
       if (options.hang) return;
       response.statusCode = options.answer?.(index) ?? 204;
+      for (const [name, value] of Object.entries(options.headers?.(index) ?? {})) {
+        response.setHeader(name, value);
+      }
       response.end();
     });
   });

@@ -5,6 +5,7 @@ import * as actions from './0002-actions.js';
 import * as oneActionPerKey from './0003-one-action-per-key.js';
 import * as approvals from './0004-approvals.js';
 import * as audit from './0005-audit.js';
+import * as deliveries from './0006-deliveries.js';
 
 export interface Migration {
   readonly name: string;
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   { name: '0003-one-action-per-key', up: oneActionPerKey.up },
   { name: '0004-approvals', up: approvals.up },
   { name: '0005-audit', up: audit.up },
+  { name: '0006-deliveries', up: deliveries.up },
 ];

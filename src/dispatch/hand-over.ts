@@ -1,0 +1,193 @@
+import type { Connector, RecordRef } from '../connectors/connector.js';
+import { eventPayload } from '../ingest/events.js';
+import type { OpRunner } from '../store/op-runner.js';
+import type { Store } from '../store/store.js';
+import type { deliveryOps, LeasedDelivery } from './delivery-ops.js';
+import type { DeliveredEvent, Delivery, SkippedEvent } from './wire.js';
+
+export type DeliveryOps = OpRunner<typeof deliveryOps>;
+
+export interface HandOverDeps {
+  readonly store: Store;
+  readonly ops: DeliveryOps;
+  readonly connectors: ReadonlyMap<string, Connector>;
+  readonly now: () => number;
+}
+
+/** Deliveries ready to hand over, and those whose record could not be read (to give back). */
+export interface Prepared {
+  readonly ready: Delivery[];
+  readonly failed: { readonly id: string; readonly reason: string }[];
+}
+
+/**
+ * Puts leased deliveries together: their events with payloads, and the context, which is the
+ * record read through its connector now, its revision, and the record's events since the last
+ * delivery that were not handed over (echoes, superseded). A delivery whose record cannot be
+ * read is not handed over without its context: it is given back to be tried again. What each
+ * was handed over with goes to the audit log.
+ */
+export async function prepareDeliveries(
+  deps: HandOverDeps,
+  agent: string,
+  leased: readonly LeasedDelivery[],
+  pull: boolean,
+): Promise<Prepared> {
+  if (leased.length === 0) return { ready: [], failed: [] };
+  const events = await loadDeliveredEvents(
+    deps.store,
+    leased.flatMap((delivery) => delivery.events),
+  );
+  const results = await Promise.all(
+    leased.map(async (delivery) => {
+      try {
+        return { delivery: await assemble(deps, agent, delivery, events, pull) };
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        return { failed: { id: delivery.id, reason: `the record could not be read: ${reason}` } };
+      }
+    }),
+  );
+  const ready = results.flatMap((result) => (result.delivery ? [result.delivery] : []));
+  if (ready.length > 0) {
+    await deps.ops.run('recordHandOver', {
+      agent,
+      now: deps.now(),
+      deliveries: ready.map((delivery) => ({
+        id: delivery.id,
+        events: delivery.events.map((event) => event.id),
+        attempt: delivery.attempt,
+        revision: delivery.context.revision,
+      })),
+      dialect: deps.store.dialect,
+    });
+  }
+  return { ready, failed: results.flatMap((result) => (result.failed ? [result.failed] : [])) };
+}
+
+async function assemble(
+  deps: HandOverDeps,
+  agent: string,
+  leased: LeasedDelivery,
+  events: ReadonlyMap<string, DeliveredEvent>,
+  pull: boolean,
+): Promise<Delivery> {
+  const record = recordOf(leased.recordKey);
+  const connector = record ? deps.connectors.get(record.system) : undefined;
+  const snapshot = record && connector ? await connector.read(record) : null;
+  const note = !record
+    ? 'the event is about no record'
+    : !connector
+      ? `no connector is configured for system ${record.system}`
+      : !snapshot
+        ? 'the record does not exist'
+        : undefined;
+  const delivered = leased.events.flatMap((id) => {
+    const event = events.get(id);
+    return event ? [event] : [];
+  });
+  return {
+    type: 'airlock.delivery',
+    id: leased.id,
+    agent,
+    record,
+    events: delivered,
+    context: {
+      record: snapshot ? { ...snapshot.data } : null,
+      revision: snapshot?.revision ?? null,
+      readAt: new Date(deps.now()).toISOString(),
+      skipped: await skippedSince(deps.store, agent, leased),
+      ...(note ? { note } : {}),
+    },
+    basis: {
+      ...(snapshot ? { revision: snapshot.revision } : {}),
+      events: delivered.map((event) => event.id),
+    },
+    attempt: leased.attempt,
+    leaseUntil: pull ? new Date(leased.leaseUntil).toISOString() : null,
+  };
+}
+
+function recordOf(recordKey: string): RecordRef | null {
+  if (recordKey.startsWith('event:')) return null;
+  const [system, type, ...rest] = recordKey.split(':');
+  return system && type ? { system, type, id: rest.join(':') } : null;
+}
+
+async function loadDeliveredEvents(
+  store: Store,
+  ids: readonly string[],
+): Promise<Map<string, DeliveredEvent>> {
+  const rows = await store.db
+    .selectFrom('events')
+    .innerJoin('webhook_requests', 'webhook_requests.id', 'events.request_id')
+    .select([
+      'events.id',
+      'events.source',
+      'events.type',
+      'events.occurred_at',
+      'events.received_at',
+      'events.item_index',
+      'webhook_requests.body',
+    ])
+    .where('events.id', 'in', ids)
+    .execute();
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      {
+        id: row.id,
+        source: row.source,
+        type: row.type,
+        occurredAt: row.occurred_at === null ? null : new Date(row.occurred_at).toISOString(),
+        receivedAt: new Date(row.received_at).toISOString(),
+        payload: eventPayload(row.body, row.item_index),
+      },
+    ]),
+  );
+}
+
+/**
+ * The record's echo and superseded events after the last delivery the agent settled and
+ * before this delivery's last event: what happened to the record that the agent is not
+ * handed as news.
+ */
+async function skippedSince(
+  store: Store,
+  agent: string,
+  leased: LeasedDelivery,
+): Promise<SkippedEvent[]> {
+  const own = await store.db
+    .selectFrom('deliveries')
+    .select((eb) => [eb.fn.min('seq').as('first'), eb.fn.max('seq').as('last')])
+    .where('agent', '=', agent)
+    .where('delivery_id', '=', leased.id)
+    .executeTakeFirst();
+  if (!own?.first) return [];
+  const previous = await store.db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('agent', '=', agent)
+    .where('record_key', '=', leased.recordKey)
+    .where('status', 'in', ['acked', 'dead'])
+    .where('seq', '<', own.first)
+    .executeTakeFirst();
+  const rows = await store.db
+    .selectFrom('deliveries')
+    .innerJoin('events', 'events.id', 'deliveries.event_id')
+    .select(['deliveries.event_id', 'deliveries.status', 'deliveries.echo_of', 'events.type'])
+    .where('deliveries.agent', '=', agent)
+    .where('deliveries.record_key', '=', leased.recordKey)
+    .where('deliveries.status', 'in', ['echo', 'superseded'])
+    .where('deliveries.seq', '>', Number(previous?.seq ?? 0))
+    .where('deliveries.seq', '<', Number(own.last))
+    .orderBy('deliveries.seq')
+    .limit(100)
+    .execute();
+  return rows.map((row) => ({
+    id: row.event_id,
+    type: row.type,
+    status: row.status === 'echo' ? 'echo' : 'superseded',
+    echoOf: row.echo_of,
+  }));
+}
