@@ -40,12 +40,57 @@ const fixed = (risk: Risk) => () => risk;
 const ticketStatus = z.enum(['new', 'open', 'pending', 'hold', 'solved', 'closed']);
 const fieldValue = z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]);
 
+/**
+ * The params of each operation. Kept as one literal object so their types survive: the SDK
+ * (`airlock/client`) types a proposal's params by its operation name from these.
+ */
+const paramsSchemas = {
+  'ticket.reply': z.strictObject({ body: text(20_000) }),
+  'ticket.add_note': z.strictObject({ body: text(20_000) }),
+  'ticket.set_status': z.strictObject({ status: ticketStatus, reason: text(500).optional() }),
+  'ticket.assign': z.strictObject({ assignee: text(200) }),
+  'ticket.tag': z
+    .strictObject({
+      add: z.array(text(100)).max(50).default([]),
+      remove: z.array(text(100)).max(50).default([]),
+    })
+    .refine((p) => p.add.length + p.remove.length > 0, 'add or remove at least one tag'),
+  'contact.create': z.strictObject({
+    email: z.email().max(320),
+    name: text(200).optional(),
+    phone: text(50).optional(),
+    company: text(200).optional(),
+  }),
+  'contact.update': z.strictObject({
+    changes: z
+      .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/), fieldValue)
+      .refine((changes) => Object.keys(changes).length > 0, 'change at least one field'),
+  }),
+  'deal.set_stage': z.strictObject({ stage: text(100) }),
+  'note.create': z.strictObject({ body: text(20_000) }),
+  'email.send': z.strictObject({ subject: text(500), body: text(50_000) }),
+  'order.cancel': z.strictObject({ reason: text(500) }),
+  'discount.apply': z.strictObject({
+    amount: z.number().positive().max(1_000_000),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code like EUR'),
+    code: text(100).optional(),
+  }),
+} as const;
+
+/** The name of an operation in the catalogue. */
+export type OperationName = keyof typeof paramsSchemas;
+
+/** The params each operation takes, as an agent sends them (before defaults). */
+export type OperationParams = {
+  [K in OperationName]: z.input<(typeof paramsSchemas)[K]>;
+};
+
 const specs: OperationSpec[] = [
   {
     name: 'ticket.reply',
     targetType: 'ticket',
     kind: 'update',
-    params: z.strictObject({ body: text(20_000) }),
+    params: paramsSchemas['ticket.reply'],
     risk: fixed('medium'),
     reversible: false,
     retrySafety: 'the reply carries the action id as a marker; a retry first looks for it',
@@ -54,7 +99,7 @@ const specs: OperationSpec[] = [
     name: 'ticket.add_note',
     targetType: 'ticket',
     kind: 'update',
-    params: z.strictObject({ body: text(20_000) }),
+    params: paramsSchemas['ticket.add_note'],
     risk: fixed('low'),
     reversible: false,
     retrySafety: 'the note carries the action id as a marker; a retry first looks for it',
@@ -63,7 +108,7 @@ const specs: OperationSpec[] = [
     name: 'ticket.set_status',
     targetType: 'ticket',
     kind: 'update',
-    params: z.strictObject({ status: ticketStatus, reason: text(500).optional() }),
+    params: paramsSchemas['ticket.set_status'],
     risk: fixed('medium'),
     reversible: true,
     inverse: (_params, before) => ({
@@ -76,7 +121,7 @@ const specs: OperationSpec[] = [
     name: 'ticket.assign',
     targetType: 'ticket',
     kind: 'update',
-    params: z.strictObject({ assignee: text(200) }),
+    params: paramsSchemas['ticket.assign'],
     risk: fixed('low'),
     reversible: true,
     inverse: (_params, before) => ({
@@ -89,12 +134,7 @@ const specs: OperationSpec[] = [
     name: 'ticket.tag',
     targetType: 'ticket',
     kind: 'update',
-    params: z
-      .strictObject({
-        add: z.array(text(100)).max(50).default([]),
-        remove: z.array(text(100)).max(50).default([]),
-      })
-      .refine((p) => p.add.length + p.remove.length > 0, 'add or remove at least one tag'),
+    params: paramsSchemas['ticket.tag'],
     risk: fixed('low'),
     reversible: true,
     inverse: (params) => ({
@@ -107,12 +147,7 @@ const specs: OperationSpec[] = [
     name: 'contact.create',
     targetType: 'contact',
     kind: 'create',
-    params: z.strictObject({
-      email: z.email().max(320),
-      name: text(200).optional(),
-      phone: text(50).optional(),
-      company: text(200).optional(),
-    }),
+    params: paramsSchemas['contact.create'],
     risk: fixed('medium'),
     reversible: false,
     retrySafety: 'created by the unique airlock_key property; a retry finds the first copy',
@@ -121,11 +156,7 @@ const specs: OperationSpec[] = [
     name: 'contact.update',
     targetType: 'contact',
     kind: 'update',
-    params: z.strictObject({
-      changes: z
-        .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/), fieldValue)
-        .refine((changes) => Object.keys(changes).length > 0, 'change at least one field'),
-    }),
+    params: paramsSchemas['contact.update'],
     risk: fixed('medium'),
     reversible: true,
     inverse: (params, before) => ({
@@ -145,7 +176,7 @@ const specs: OperationSpec[] = [
     name: 'deal.set_stage',
     targetType: 'deal',
     kind: 'update',
-    params: z.strictObject({ stage: text(100) }),
+    params: paramsSchemas['deal.set_stage'],
     risk: fixed('medium'),
     reversible: true,
     inverse: (_params, before) => ({
@@ -158,7 +189,7 @@ const specs: OperationSpec[] = [
     name: 'note.create',
     targetType: '*',
     kind: 'update',
-    params: z.strictObject({ body: text(20_000) }),
+    params: paramsSchemas['note.create'],
     risk: fixed('low'),
     reversible: false,
     retrySafety: 'created with the unique airlock_key property; a retry finds the first copy',
@@ -167,7 +198,7 @@ const specs: OperationSpec[] = [
     name: 'email.send',
     targetType: 'contact',
     kind: 'update',
-    params: z.strictObject({ subject: text(500), body: text(50_000) }),
+    params: paramsSchemas['email.send'],
     risk: fixed('medium'),
     reversible: false,
     retrySafety: 'sent with the unique airlock_key property; a retry finds the first send',
@@ -176,7 +207,7 @@ const specs: OperationSpec[] = [
     name: 'order.cancel',
     targetType: 'order',
     kind: 'update',
-    params: z.strictObject({ reason: text(500) }),
+    params: paramsSchemas['order.cancel'],
     risk: fixed('high'),
     reversible: false,
     retrySafety: 'conditional on the expected revision; cancelling twice is idempotent',
@@ -185,11 +216,7 @@ const specs: OperationSpec[] = [
     name: 'discount.apply',
     targetType: 'order',
     kind: 'update',
-    params: z.strictObject({
-      amount: z.number().positive().max(1_000_000),
-      currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code like EUR'),
-      code: text(100).optional(),
-    }),
+    params: paramsSchemas['discount.apply'],
     risk: (params, limits) =>
       (params.amount as number) > limits.discountApprovalAbove ? 'high' : 'medium',
     reversible: false,
