@@ -10,6 +10,7 @@ import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/
 import { assembleGateway, startGateway } from '../main.js';
 import { createSandbox, DEFAULT_CRM_SECRET, DEFAULT_HELPDESK_SECRET } from '../sandbox/index.js';
 import { createOpRunner, openStore, type Store } from '../store/index.js';
+import { addAgentCommands } from './agent-commands.js';
 import { addApprovalCommands } from './approvals-commands.js';
 import { parseOperations } from './arguments.js';
 import { addAuditCommands } from './audit-commands.js';
@@ -237,6 +238,7 @@ actions
 addAuditCommands(program, withStore);
 addWhyCommand(program, withStore);
 addApprovalCommands(program, withStore);
+addAgentCommands(program);
 
 function parseAgentName(value: string): string {
   if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(value)) {

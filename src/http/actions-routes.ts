@@ -12,8 +12,8 @@ import type { Store } from '../store/index.js';
 import { operatorOf, requireOperator } from './operator-auth.js';
 
 /**
- * `POST /v1/actions`, `GET /v1/actions/:id` (agents); `POST /v1/actions/:id/undo` (admin
- * operators), answered as a proposal is.
+ * `POST /v1/actions`, `GET /v1/actions/:id`, `GET /v1/agents/me` (agents); `POST
+ * /v1/actions/:id/undo` (admin operators), answered as a proposal is.
  */
 export function registerActionsRoutes(
   app: FastifyInstance,
@@ -41,6 +41,12 @@ export function registerActionsRoutes(
     async (request, reply) =>
       send(reply, await undoAction(deps.propose, request.params.id, operatorOf(request).name)),
   );
+
+  // What the key may do: `airlock mcp` lists these as its tools.
+  app.get('/v1/agents/me', async (request) => {
+    const agent = await agentOf(request);
+    return { name: agent.name, operations: agent.operations };
+  });
 
   app.get<{ Params: { id: string } }>('/v1/actions/:id', async (request) => {
     const agent = await agentOf(request);

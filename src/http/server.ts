@@ -7,6 +7,7 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { AppError } from '../errors.js';
 import type { Ingestor } from '../ingest/index.js';
 import type { Logger } from '../logging.js';
+import { registerMcpRoute } from '../mcp/index.js';
 import { type Metrics, registerMetricsRoute } from '../metrics/index.js';
 import type { Store } from '../store/index.js';
 import { registerActionsRoutes } from './actions-routes.js';
@@ -14,6 +15,7 @@ import { registerApprovalsRoutes } from './approvals-routes.js';
 import { registerDeliveryRoutes } from './delivery-routes.js';
 import { registerEventsRoutes } from './events-routes.js';
 import { registerHooksRoute } from './hooks-route.js';
+import { registerOpenApiRoute } from './openapi.js';
 import { replyWithError } from './problem.js';
 import { registerTraceRoutes } from './trace-routes.js';
 
@@ -85,6 +87,8 @@ export async function createServer({
   registerDeliveryRoutes(app, { store, config, dispatcher, connectors: propose.connectors });
   registerApprovalsRoutes(app, { approvals, config });
   registerTraceRoutes(app, { store, config });
+  registerMcpRoute(app, { config, propose });
+  registerOpenApiRoute(app);
   if (metrics && config.metrics.enabled) registerMetricsRoute(app, { metrics });
   return app;
 }

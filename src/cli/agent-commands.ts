@@ -1,0 +1,114 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { OPERATION_NAMES } from '../actions/index.js';
+import { operationTools, TOOL_FORMATS, type ToolFormat, toolsForFormat } from '../actions/tools.js';
+import { AirlockClient } from '../client/index.js';
+import { loadConfig } from '../config.js';
+import { AppError } from '../errors.js';
+import { createMcpServer, createRemoteBackend, fetchAgent } from '../mcp/index.js';
+import { openStore } from '../store/index.js';
+import { parseOperations } from './arguments.js';
+
+interface ToolsOptions {
+  readonly format: ToolFormat;
+  readonly config?: string;
+  readonly agent?: string;
+  readonly operations?: string[];
+}
+
+/**
+ * Adds what agents are connected with: `airlock mcp` (MCP over stdio, proposing through a
+ * gateway) and `airlock tools` (the catalogue as function-calling tool definitions).
+ */
+export function addAgentCommands(program: Command): void {
+  program
+    .command('mcp')
+    .description(
+      'serve MCP over stdio as one agent: its operations as tools, each call proposed to the ' +
+        'gateway; logs go to stderr',
+    )
+    .requiredOption('--url <url>', 'the gateway, e.g. http://127.0.0.1:8080', parseUrl)
+    .requiredOption('--key <key>', "the agent's key, or env:NAME to read it from $NAME", parseKey)
+    .action(async (options: { url: string; key: string }) => {
+      const agent = await fetchAgent(options.url, options.key);
+      const client = new AirlockClient({ url: options.url, key: options.key });
+      const server = createMcpServer(createRemoteBackend(client), agent, {
+        onError: (error) =>
+          process.stderr.write(`airlock mcp: ${(error as Error).message ?? String(error)}\n`),
+      });
+      // stdout carries the protocol: nothing else may be written to it.
+      await server.connect(new StdioServerTransport());
+      process.stderr.write(
+        `airlock mcp: agent ${agent.name} with ${agent.operations.length} tools, gateway ${options.url}\n`,
+      );
+      process.stdin.once('end', () => {
+        server.close().finally(() => process.exit(0));
+      });
+    });
+
+  program
+    .command('tools')
+    .description(
+      'print the operations as tool definitions for function calling (JSON); all of them unless ' +
+        'an agent or a list is given',
+    )
+    .requiredOption('--format <format>', `${TOOL_FORMATS.join(' or ')}`, parseFormat)
+    .option('-c, --config <file>', 'config file (YAML) with the agent; default $AIRLOCK_CONFIG')
+    .option('--agent <name>', 'only the operations this agent may propose')
+    .option('--operations <list>', 'only these operations (comma-separated)', parseOperations)
+    .action(async (options: ToolsOptions, command: Command) => {
+      if (options.agent && options.operations) {
+        command.error('error: give --agent or --operations, not both', { exitCode: 2 });
+      }
+      let operations: readonly string[] = options.operations ?? OPERATION_NAMES;
+      let limits: { discountApprovalAbove: number } | undefined;
+      if (options.agent || options.config) {
+        const config = loadConfig({ file: options.config ?? process.env.AIRLOCK_CONFIG });
+        limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
+        if (options.agent) operations = await operationsOf(config, options.agent);
+      }
+      const tools = toolsForFormat(operationTools(operations, limits), options.format);
+      process.stdout.write(`${JSON.stringify(tools, null, 2)}\n`);
+    });
+}
+
+/** The operations of an agent of the config, or else of one added with `airlock agents add`. */
+async function operationsOf(
+  config: ReturnType<typeof loadConfig>,
+  name: string,
+): Promise<readonly string[]> {
+  const configured = config.agents[name];
+  if (configured) return configured.operations;
+  const store = await openStore(config.store.url, { poolSize: 1 });
+  try {
+    const row = await store.db
+      .selectFrom('agents')
+      .select('operations')
+      .where('name', '=', name)
+      .executeTakeFirst();
+    if (!row) throw new AppError('agent-not-found', 404, `no agent ${name}`);
+    return JSON.parse(row.operations) as string[];
+  } finally {
+    await store.close();
+  }
+}
+
+function parseFormat(value: string): ToolFormat {
+  if (!(TOOL_FORMATS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`expected ${TOOL_FORMATS.join(' or ')}`);
+  }
+  return value as ToolFormat;
+}
+
+function parseUrl(value: string): string {
+  if (!/^https?:\/\/[^/]/.test(value)) throw new InvalidArgumentError('expected an http(s) URL');
+  return value.replace(/\/+$/, '');
+}
+
+function parseKey(value: string): string {
+  if (!value.startsWith('env:')) return value;
+  const name = value.slice('env:'.length);
+  const key = process.env[name];
+  if (!key) throw new InvalidArgumentError(`the environment variable ${name} is not set`);
+  return key;
+}
