@@ -195,7 +195,15 @@ export async function assembleGateway(
   });
   const dispatcher = new Dispatcher(
     { store, ops, connectors, now },
-    { agents: config.agents, delivery: config.delivery, log },
+    {
+      agents: config.agents,
+      delivery: config.delivery,
+      pushLeaseMs:
+        Math.max(0, ...Object.values(config.connectors).map((c) => c.timeout)) +
+        config.delivery.timeout +
+        2_000,
+      log,
+    },
   );
   // Before the first request: a new agent's queue starts with the events received after now.
   await dispatcher.catchUp();

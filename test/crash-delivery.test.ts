@@ -45,7 +45,7 @@ describe.each(BACKENDS)('kill -9 while pushing to an agent on %s', (backend) => 
           },
         },
       },
-      // A dead instance's lease (three push timeouts) runs out quickly in the test.
+      // A dead instance's push lease (the push timeout and 2 s) runs out quickly in the test.
       delivery: { poll: 20, timeout: '500ms' },
     });
     const port = await freePort();

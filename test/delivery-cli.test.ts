@@ -46,7 +46,7 @@ describe('airlock events redeliver and agents enable', () => {
         .executeTakeFirstOrThrow()
     ).status;
 
-  it('puts a dead-lettered event back in line; says so when there is nothing to redeliver', async () => {
+  it('puts a dead-lettered event back in line; says why when it cannot', async () => {
     const body = JSON.stringify({ type: 'ticket.updated', data: { type: 'ticket', id: 'T-1' } });
     const sent = await gateway.app.inject({
       method: 'POST',
@@ -66,9 +66,13 @@ describe('airlock events redeliver and agents enable', () => {
     expect(redelivered.stdout).toBe(`${event} requeued for bot\n`);
     expect(await status(event)).toBe('pending');
 
+    // Now it is waiting to be delivered: nothing to put back.
     const again = await runCli(['events', 'redeliver', event, '--config', configFile]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/no dead-lettered, acknowledged, superseded or echo delivery/);
+    expect(again.stderr).toBe(`airlock: delivery-open: ${event} is still to be delivered\n`);
+    const unknown = await runCli(['events', 'redeliver', 'evt_0', '--config', configFile]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/nothing-to-redeliver: evt_0 has no dead-lettered/);
   });
 
   it('enables an agent endpoint (a no-op when it was not disabled)', async () => {

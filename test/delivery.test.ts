@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
+import { ackDelivery } from '../src/dispatch/delivery-ops.js';
 import type { Delivery } from '../src/dispatch/wire.js';
 import { pruneInbox } from '../src/ingest/index.js';
 import { ADMIN_TOKEN, sha256, type TestApp, useTestGateways } from './helpers/gateway.js';
@@ -147,6 +148,40 @@ describe.each(BACKENDS)('delivery to agents on %s', (backend) => {
     expect(back?.events.map((e) => e.id)).toEqual([event]);
   });
 
+  it('holds a redelivered earlier event back while a later one of its record is out', async () => {
+    const gateway = await start(agentConfig({ events: ['*'] }));
+    const first = await send(gateway, 'T-12');
+    const second = await send(gateway, 'T-12');
+    const [one] = await lease(gateway);
+    await settle(gateway, one?.id as string, 'ack');
+    const [two] = await lease(gateway);
+    expect(two?.events.map((e) => e.id)).toEqual([second]);
+
+    const redelivered = await gateway.app.inject({
+      method: 'POST',
+      url: `/v1/events/${first}/redeliver`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(redelivered.statusCode).toBe(200);
+    // Never two deliveries of one record out at once.
+    expect(await lease(gateway)).toEqual([]);
+    // A late ack of the first by its event id does not swallow the redelivery it never saw.
+    const late = await settle(gateway, first, 'ack');
+    expect(late.statusCode).toBe(409);
+    expect(late.json().type).toMatch(/not-handed-over$/);
+    await settle(gateway, two?.id as string, 'ack');
+    const [again] = await lease(gateway);
+    expect(again?.events.map((e) => e.id)).toEqual([first]);
+    // Redelivering what is out is refused.
+    const open = await gateway.app.inject({
+      method: 'POST',
+      url: `/v1/events/${first}/redeliver`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(open.statusCode).toBe(409);
+    expect(open.json().type).toMatch(/delivery-open$/);
+  });
+
   it('answers clear errors for unknown deliveries and bad bodies', async () => {
     const gateway = await start(agentConfig({ events: ['*'] }));
     const unknown = await settle(gateway, 'dlv_0000', 'ack');
@@ -161,15 +196,32 @@ describe.each(BACKENDS)('delivery to agents on %s', (backend) => {
     expect(bad.statusCode).toBe(400);
     const anonymous = await gateway.app.inject({ method: 'POST', url: '/v1/events/lease' });
     expect(anonymous.statusCode).toBe(401);
+    await send(gateway, 'T-13');
+    const [delivery] = await lease(gateway);
+    const nul = await settle(gateway, delivery?.id as string, 'nack', { reason: 'a\u0000b' });
+    expect(nul.statusCode).toBe(400);
+    const nobody = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/agents/nobody/enable',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(nobody.statusCode).toBe(404);
   });
 
-  it("prunes agents' delivery rows with their events", async () => {
+  it("prunes agents' delivery rows with their events, dead-lettering undelivered ones", async () => {
     const gateway = await start(agentConfig({ events: ['*'] }));
-    await send(gateway, 'T-11');
+    const event = await send(gateway, 'T-11');
     await gateway.dispatcher.catchUp();
     const pruned = await pruneInbox(gateway.store, Date.now() + 1_000);
     expect(pruned).toEqual({ events: 1, requests: 1, deliveries: 1 });
     expect(await lease(gateway)).toEqual([]);
+    const audit = await gateway.store.db
+      .selectFrom('audit_log')
+      .select('change')
+      .where('subject', '=', event)
+      .orderBy('seq')
+      .execute();
+    expect(audit.map((row) => row.change)).toEqual(['received', 'dead-lettered']);
   });
 
   it('hands only the event types and sources subscribed to', async () => {
@@ -343,5 +395,34 @@ describe.each(BACKENDS)('delivery to agents on %s', (backend) => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe('delivery on PostgreSQL, where two instances interleave', () => {
+  const start = useTestGateways('postgres');
+
+  it('an ack committing while another consumer leases is not overwritten by the lease', async () => {
+    const gateway = await start(agentConfig({ events: ['*'] }));
+    await send(gateway, 'T-14');
+    const [first] = await lease(gateway, { visibilityMs: 1_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // The lease ran out. The agent's ack is committing when another consumer leases.
+    let leasing: Promise<Delivery[]> | undefined;
+    await gateway.store.db.transaction().execute(async (trx) => {
+      await ackDelivery(trx, {
+        agent: 'bot',
+        id: first?.id as string,
+        now: Date.now(),
+        dialect: 'postgres',
+      });
+      leasing = lease(gateway);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    expect(await leasing).toEqual([]);
+    const row = await gateway.store.db
+      .selectFrom('deliveries')
+      .select('status')
+      .executeTakeFirstOrThrow();
+    expect(row.status).toBe('acked');
   });
 });

@@ -5,7 +5,7 @@ import { rateLimitRules, retryAction, undoAction } from '../actions/index.js';
 import { addAgent } from '../agents/index.js';
 import { type Config, loadConfig } from '../config.js';
 import { DELIVERY_OPS_MODULE, type DeliveryOps, deliveryOps } from '../dispatch/index.js';
-import { AppError, coerceError } from '../errors.js';
+import { coerceError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/index.js';
 import { assembleGateway, startGateway } from '../main.js';
 import { createSandbox, DEFAULT_CRM_SECRET, DEFAULT_HELPDESK_SECRET } from '../sandbox/index.js';
@@ -149,13 +149,6 @@ events
         now: Date.now(),
         dialect: store.dialect,
       });
-      if (requeued.length === 0) {
-        throw new AppError(
-          'nothing-to-redeliver',
-          404,
-          `${id} has no dead-lettered, acknowledged, superseded or echo delivery${options.agent ? ` for ${options.agent}` : ''}`,
-        );
-      }
       for (const row of requeued) process.stdout.write(`${row.event} requeued for ${row.agent}\n`);
     });
   });

@@ -1,7 +1,7 @@
 import type { ActionView } from '../actions/action-view.js';
 import type { OperationName, OperationParams } from '../actions/catalogue.js';
 import type { DryRunView } from '../actions/propose-action.js';
-import { type AirlockProblem, isProblem, problemCode } from './airlock-error.js';
+import { AirlockError, type AirlockProblem, isProblem, problemCode } from './airlock-error.js';
 import { answerError, type HttpAnswer } from './http-request.js';
 
 /** A record in a connected system: `{ system: 'helpdesk', type: 'ticket', id: 'T-1042' }`. */
@@ -163,6 +163,12 @@ const REFUSAL_STATUSES = new Set([403, 409, 422]);
 export function toProposalResult(answer: HttpAnswer, idempotencyKey: string): ProposalResult {
   const replayed = answer.headers.get('idempotent-replayed') === 'true';
   if (answer.status >= 200 && answer.status < 300) {
+    if (typeof answer.body !== 'object' || answer.body === null) {
+      throw new AirlockError(`the gateway answered ${answer.status} without a JSON body`, {
+        status: answer.status,
+        code: 'unexpected-answer',
+      });
+    }
     const body = answer.body as ActionView | DryRunView;
     if ('dryRun' in body && body.dryRun === true) {
       return { outcome: 'dry_run', status: answer.status, dryRun: body, idempotencyKey, replayed };

@@ -11,6 +11,17 @@ import { type Subscription, subscribes } from './subscriptions.js';
 
 // Every write of event delivery, as store ops (store/op-runner.ts): plain data in and out.
 
+/**
+ * Serialises the ops that change one agent's deliveries (lease, ack, nack, redeliver) across
+ * gateway instances: each reads rows and then changes them, which under READ COMMITTED would
+ * otherwise overwrite a change committed in between. SQLite's write transaction does it there.
+ */
+async function lockAgent(db: Kysely<Database>, dialect: Dialect, agent: string): Promise<void> {
+  if (dialect === 'postgres') {
+    await sql`select pg_advisory_xact_lock(hashtext(${`dispatch:${agent}`}))`.execute(db);
+  }
+}
+
 /** Orders fan-outs across gateway instances; outside the int4 range of the per-record locks. */
 const FANOUT_LOCK_KEY = 0x44_69_73_70_61; // "Dispa"
 /** Most events of one record handed over together under a settle window. */
@@ -175,7 +186,7 @@ export interface LeasedDelivery {
  * acknowledged, its oldest pending event when due, and with `coalesce` the record's other
  * pending events too. A delivery handed over before goes out again as it was (the same id and
  * events), so a receiver can drop a repeat by its id. Before choosing:
- * - an event older than one the agent already has for its record is marked superseded;
+ * - an event older than one the agent acknowledged for its record is marked superseded;
  * - a delivery whose lease ran out with no attempts left is dead-lettered.
  */
 export async function leaseDeliveries(
@@ -191,9 +202,7 @@ export async function leaseDeliveries(
   },
 ): Promise<LeasedDelivery[]> {
   const { agent, now } = args;
-  if (args.dialect === 'postgres') {
-    await sql`select pg_advisory_xact_lock(hashtext(${`dispatch:${agent}`}))`.execute(db);
-  }
+  await lockAgent(db, args.dialect, agent);
   const audit: AuditEntry[] = [];
   const superseded = await db
     .updateTable('deliveries as d')
@@ -208,7 +217,7 @@ export async function leaseDeliveries(
           .select('a.event_id')
           .whereRef('a.agent', '=', 'd.agent')
           .whereRef('a.record_key', '=', 'd.record_key')
-          .where('a.status', 'in', ['acked', 'leased'])
+          .where('a.status', '=', 'acked')
           .whereRef('a.occurred_at', '>', 'd.occurred_at'),
       ),
     )
@@ -252,8 +261,21 @@ export async function leaseDeliveries(
             .select('p.event_id')
             .whereRef('p.agent', '=', 'd.agent')
             .whereRef('p.record_key', '=', 'd.record_key')
-            .whereRef('p.seq', '<', 'd.seq')
-            .where('p.status', 'in', ['pending', 'leased']),
+            .where((eb) =>
+              eb.or([
+                // An earlier event of the record is still to be settled…
+                eb.and([
+                  eb('p.seq', '<', eb.ref('d.seq')),
+                  eb('p.status', 'in', ['pending', 'leased']),
+                ]),
+                // …or another delivery of it is out (a redelivered earlier event goes second).
+                eb.and([
+                  eb('p.status', '=', 'leased'),
+                  eb('p.lease_until', '>', now),
+                  eb('p.delivery_id', '!=', eb.fn.coalesce('d.delivery_id', eb.val(''))),
+                ]),
+              ]),
+            ),
         ),
       ),
     )
@@ -275,6 +297,7 @@ export async function leaseDeliveries(
           .orderBy('seq')
           .execute()
       : [head, ...(args.coalesce ? await followers(db, head) : [])];
+    if (members.length === 0) continue;
     await db
       .updateTable('deliveries')
       .set((eb) => ({
@@ -376,13 +399,25 @@ export async function ackDelivery(
   db: Kysely<Database>,
   args: { agent: string; id: string; now: number; dialect: Dialect },
 ): Promise<Settled> {
+  await lockAgent(db, args.dialect, args.agent);
   const { delivery, rows } = await deliveryRows(db, args.agent, args.id);
-  const open = rows.filter((row) => ['leased', 'pending', 'dead'].includes(row.status));
+  if (rows.every((row) => row.attempts === 0)) {
+    throw new AppError(
+      'not-handed-over',
+      409,
+      `delivery ${delivery} has not been handed over yet (it was put back in line): lease it first`,
+      { details: { delivery } },
+    );
+  }
+  const open = rows.filter(
+    (row) => row.attempts > 0 && ['leased', 'pending', 'dead'].includes(row.status),
+  );
   if (open.length > 0) {
     await db
       .updateTable('deliveries')
       .set({ status: 'acked', lease_until: null, updated_at: args.now })
       .where('agent', '=', args.agent)
+      .where('delivery_id', '=', delivery)
       .where(
         'event_id',
         'in',
@@ -423,9 +458,12 @@ export async function nackDelivery(
     delayMs: number | null;
     reason: string;
     maxAttempts: number;
+    /** No attempt can succeed (a forbidden address): dead-letter it now. */
+    final?: boolean;
     dialect: Dialect;
   },
 ): Promise<Settled> {
+  await lockAgent(db, args.dialect, args.agent);
   const { delivery, rows } = await deliveryRows(db, args.agent, args.id);
   const open = rows.filter((row) => row.status === 'leased' || row.status === 'pending');
   if (open.length === 0) {
@@ -437,7 +475,7 @@ export async function nackDelivery(
     );
   }
   const attempts = Math.max(...open.map((row) => row.attempts));
-  const dead = attempts >= args.maxAttempts;
+  const dead = args.final === true || attempts >= args.maxAttempts;
   const nextAttemptAt = dead
     ? null
     : args.now + Math.min(args.delayMs ?? backoffMs(attempts), MAX_RETRY_DELAY_MS);
@@ -451,6 +489,8 @@ export async function nackDelivery(
       updated_at: args.now,
     })
     .where('agent', '=', args.agent)
+    .where('delivery_id', '=', delivery)
+    .where('status', 'in', ['leased', 'pending'])
     .where(
       'event_id',
       'in',
@@ -477,12 +517,24 @@ export async function nackDelivery(
  * `agent`: dead-lettered, acknowledged, superseded or echo rows become pending with fresh
  * attempts, in their original place in their record's order, as a new delivery (a receiver
  * that dropped repeats by id takes it). Being handed over on purpose, they are not superseded.
- * Returns the rows requeued.
+ * Returns the rows requeued; throws `delivery-open` (409) when the id is still to be delivered,
+ * `nothing-to-redeliver` (404) when it names nothing.
  */
 export async function redeliver(
   db: Kysely<Database>,
   args: { id: string; agent: string | null; now: number; dialect: Dialect },
 ): Promise<{ agent: string; event: string }[]> {
+  const column = args.id.startsWith('dlv_') ? 'delivery_id' : 'event_id';
+  let matching = db
+    .selectFrom('deliveries')
+    .select(['agent', 'status'])
+    .where(column, '=', args.id);
+  if (args.agent !== null) matching = matching.where('agent', '=', args.agent);
+  const found = await matching.execute();
+  // In name order: two redeliveries over the same agents take their locks in the same order.
+  for (const agent of [...new Set(found.map((row) => row.agent))].sort()) {
+    await lockAgent(db, args.dialect, agent);
+  }
   let query = db
     .updateTable('deliveries')
     .set({
@@ -494,7 +546,7 @@ export async function redeliver(
       last_error: null,
       updated_at: args.now,
     })
-    .where(args.id.startsWith('dlv_') ? 'delivery_id' : 'event_id', '=', args.id)
+    .where(column, '=', args.id)
     .where('status', 'in', ['dead', 'acked', 'superseded', 'echo']);
   if (args.agent !== null) query = query.where('agent', '=', args.agent);
   const rows = await query.returning(['agent', 'event_id']).execute();
@@ -510,6 +562,20 @@ export async function redeliver(
       })),
       args.dialect,
     );
+  }
+  if (rows.length === 0) {
+    const open = found.some((row) => row.status === 'pending' || row.status === 'leased');
+    const to = args.agent ? ` for ${args.agent}` : '';
+    throw open
+      ? new AppError('delivery-open', 409, `${args.id} is still to be delivered${to}`, {
+          details: { id: args.id, agent: args.agent },
+        })
+      : new AppError(
+          'nothing-to-redeliver',
+          404,
+          `${args.id} has no dead-lettered, acknowledged, superseded or echo delivery${to}`,
+          { details: { id: args.id, agent: args.agent } },
+        );
   }
   return rows.map((row) => ({ agent: row.agent, event: row.event_id }));
 }

@@ -15,6 +15,12 @@ const FANOUT_BATCH = 1_000;
 export interface DispatcherOptions {
   readonly agents: Config['agents'];
   readonly delivery: Config['delivery'];
+  /**
+   * How long a push holds its delivery: the record's read and the POST must be over by then,
+   * or another instance takes it over. At least the slowest connector's timeout plus
+   * `delivery.timeout`.
+   */
+  readonly pushLeaseMs: number;
   readonly log?: Logger | undefined;
 }
 
@@ -108,7 +114,14 @@ export class Dispatcher {
     });
   }
 
-  nack(agent: string, id: string, delayMs: number | null, reason: string): Promise<Settled> {
+  /** Gives a delivery back; `final` dead-letters it now (no attempt can succeed). */
+  nack(
+    agent: string,
+    id: string,
+    delayMs: number | null,
+    reason: string,
+    final = false,
+  ): Promise<Settled> {
     const deliver = this.#deliverOf(agent);
     return this.#deps.ops.run('nackDelivery', {
       agent,
@@ -117,6 +130,7 @@ export class Dispatcher {
       delayMs,
       reason,
       maxAttempts: deliver.maxAttempts,
+      final,
       dialect: this.#deps.store.dialect,
     });
   }
@@ -138,6 +152,11 @@ export class Dispatcher {
 
   /** Resumes pushing to an agent whose endpoint answered 410; false when it was not disabled. */
   async enable(agent: string): Promise<boolean> {
+    if (!Object.hasOwn(this.#options.agents, agent)) {
+      throw new AppError('unknown-agent', 404, `no agent ${agent} in the config`, {
+        details: { agent },
+      });
+    }
     const enabled = await this.#deps.ops.run('enableEndpoint', { agent });
     this.#wakers.get(agent)?.();
     return enabled;
@@ -205,13 +224,13 @@ export class Dispatcher {
       .where('agent', '=', agent)
       .executeTakeFirst();
     if (disabled) return false;
-    const { timeout, concurrency } = this.#options.delivery;
+    const { concurrency } = this.#options.delivery;
     const leased: LeasedDelivery[] = await this.#deps.ops.run('leaseDeliveries', {
       agent,
       now: this.#deps.now(),
       max: concurrency,
       // Long enough for the read and the POST; an instance that dies holding it is replaced.
-      leaseMs: 3 * timeout,
+      leaseMs: this.#options.pushLeaseMs,
       maxAttempts: deliver.maxAttempts,
       coalesce: deliver.settle > 0,
       dialect: this.#deps.store.dialect,
@@ -219,10 +238,16 @@ export class Dispatcher {
     if (leased.length === 0) return false;
     crashPoint('delivery:after-lease');
     const { ready, failed } = await prepareDeliveries(this.#deps, agent, leased, false);
-    await Promise.all([
+    // Settled, not all: one failing ack must not leave the others running unwatched.
+    const outcomes = await Promise.allSettled([
       ...failed.map(({ id, reason }) => this.nack(agent, id, null, reason)),
       ...ready.map((delivery) => this.#push(agent, delivery)),
     ]);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        this.#options.log?.error({ err: outcome.reason, agent }, 'settling a push failed');
+      }
+    }
     return true;
   }
 
@@ -242,7 +267,8 @@ export class Dispatcher {
     const log = this.#options.log;
     if ('error' in answer) {
       log?.warn({ agent, delivery: delivery.id, reason: answer.error }, 'push failed');
-      await this.nack(agent, delivery.id, null, answer.error);
+      // A forbidden address stays forbidden: no retry can succeed.
+      await this.nack(agent, delivery.id, null, answer.error, answer.ssrf);
       return;
     }
     if (answer.status >= 200 && answer.status < 300) {

@@ -83,7 +83,11 @@ export const ackResponseSchema = z.strictObject({
 /** `POST /v1/events/{id}/nack`: give it back, to be offered again after `delayMs`. */
 export const nackRequestSchema = z.strictObject({
   delayMs: z.number().int().min(0).max(86_400_000).optional(),
-  reason: z.string().max(2_000).optional(),
+  reason: z
+    .string()
+    .max(2_000)
+    .refine((value) => !value.includes('\u0000'), 'must not contain a NUL character')
+    .optional(),
 });
 export const nackResponseSchema = z.strictObject({
   delivery: z.string(),

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import { AppError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef } from '../ingest/index.js';
 import type { Store } from '../store/index.js';
 import { parseInput } from './input.js';
@@ -44,14 +43,6 @@ export function registerEventsRoutes(
       const { agent } = parseInput(redeliverQuery, request.query, 'query');
       const { id } = request.params;
       const requeued = await deps.dispatcher.redeliver(id, agent ?? null);
-      if (requeued.length === 0) {
-        throw new AppError(
-          'nothing-to-redeliver',
-          404,
-          `${id} has no dead-lettered, acknowledged, superseded or echo delivery${agent ? ` for ${agent}` : ''}`,
-          { details: { id, agent: agent ?? null } },
-        );
-      }
       return { [id.startsWith('dlv_') ? 'delivery' : 'event']: id, requeued };
     },
   );

@@ -1,3 +1,4 @@
+import { appendAudits } from '../audit/index.js';
 import { firstIdAt } from '../ids.js';
 import type { Store } from '../store/index.js';
 
@@ -19,12 +20,9 @@ export async function pruneInbox(
   before: number,
   batchSize = 1000,
 ): Promise<PruneResult> {
-  const deliveries = await deleteInBatches(
-    store,
-    'deliveries',
-    firstIdAt('evt', before),
-    batchSize,
-  );
+  const deliveries =
+    (await deadLetterUndelivered(store, firstIdAt('evt', before), batchSize)) +
+    (await deleteInBatches(store, 'deliveries', firstIdAt('evt', before), batchSize));
   const events = await deleteInBatches(store, 'events', firstIdAt('evt', before), batchSize);
   const requests = await deleteInBatches(
     store,
@@ -56,5 +54,55 @@ async function deleteInBatches(
     const deleted = Number(result.numDeletedRows);
     total += deleted;
     if (deleted < batchSize) return total;
+  }
+}
+
+/**
+ * Deliveries still open when their event goes (an agent far behind, or gone): each is recorded
+ * as dead-lettered in the audit log before its row is deleted, so no event leaves unaccounted.
+ */
+async function deadLetterUndelivered(
+  store: Store,
+  belowId: string,
+  batchSize: number,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const count = await store.transaction(async (trx) => {
+      const open = await trx
+        .selectFrom('deliveries')
+        .select(['agent', 'event_id', 'delivery_id'])
+        .where('event_id', '<', belowId)
+        .where('status', 'in', ['pending', 'leased'])
+        .limit(batchSize)
+        .execute();
+      if (open.length === 0) return 0;
+      for (const row of open) {
+        await trx
+          .deleteFrom('deliveries')
+          .where('agent', '=', row.agent)
+          .where('event_id', '=', row.event_id)
+          .execute();
+      }
+      const now = Date.now();
+      await appendAudits(
+        trx,
+        open.map((row) => ({
+          kind: 'event' as const,
+          subject: row.event_id,
+          change: 'dead-lettered',
+          at: now,
+          data: {
+            agent: row.agent,
+            delivery: row.delivery_id,
+            reason: 'pruned: older than retention.events before it was delivered',
+          },
+        })),
+        store.dialect,
+      );
+      return open.length;
+    });
+    total += count;
+    if (count < batchSize) return total;
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogueLimits } from '../actions/catalogue.js';
 import { operationTools, type ToolArguments, toolInputSchema } from '../actions/tools.js';
 import type { Agent } from '../agents/index.js';
@@ -104,7 +104,16 @@ export function createMcpServer(
       mimeType: 'application/json',
     },
     async (uri, variables) => {
-      const value = (name: string) => decodeURIComponent(String(variables[name]));
+      const value = (name: string) => {
+        try {
+          return decodeURIComponent(String(variables[name]));
+        } catch {
+          throw new McpError(
+            ErrorCode.InvalidParams,
+            `${uri.href}: the ${name} is not URI-encoded`,
+          );
+        }
+      };
       const record = await backend.readRecord({
         system: value('system'),
         type: value('type'),

@@ -33,7 +33,8 @@ export type PostOutcome =
 /**
  * POSTs `message` once, signed as Standard Webhooks, through `outboundAgent`. Redirects are not
  * followed (undici's `request` never does): a 3xx is reported as its status like any other.
- * `timeoutMs` bounds the wait for the headers and then for each piece of the body.
+ * `timeoutMs` bounds the whole exchange, connecting and the answer's body included, so a caller
+ * holding a lease for it knows when it is over.
  */
 export async function postSignedOnce(
   message: SignedMessage,
@@ -48,10 +49,10 @@ export async function postSignedOnce(
         ...standardWebhooksHeaders(message.secret, message.id, Date.now(), message.body),
       },
       body: message.body,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      signal: AbortSignal.timeout(options.timeoutMs),
     });
-    await response.body.dump();
+    // The status decides; a long answer is not read to its end.
+    await response.body.dump({ limit: 64 * 1024 });
     return {
       status: response.statusCode,
       retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()),
