@@ -8,7 +8,13 @@ import { DELIVERY_OPS_MODULE, type DeliveryOps, deliveryOps } from '../dispatch/
 import { coerceError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/index.js';
 import { assembleGateway, startGateway } from '../main.js';
-import { createSandbox, DEFAULT_CRM_SECRET, DEFAULT_HELPDESK_SECRET } from '../sandbox/index.js';
+import {
+  type ChaosOptions,
+  createSandbox,
+  DEFAULT_CRM_SECRET,
+  DEFAULT_HELPDESK_SECRET,
+  parseChaosSpec,
+} from '../sandbox/index.js';
 import { createOpRunner, openStore, type Store } from '../store/index.js';
 import { addAgentCommands } from './agent-commands.js';
 import { addApprovalCommands } from './approvals-commands.js';
@@ -56,15 +62,32 @@ program
   .option('--crm-webhook <url>', 'send CRM and order changes here, signed like HubSpot v3')
   .option('--helpdesk-secret <secret>', 'Zendesk-style signing secret', DEFAULT_HELPDESK_SECRET)
   .option('--crm-secret <secret>', 'HubSpot-style client secret', DEFAULT_CRM_SECRET)
+  .option(
+    '--chaos <spec>',
+    'misbehave at seeded rates: mild, heavy or a JSON object (src/sandbox/README.md "Chaos")',
+    parseChaos,
+  )
+  .option('--seed <n>', 'the chaos seed (default 1, or the JSON spec’s seed)', parseSeed)
   .action(
-    async (options: {
-      port: number;
-      host: string;
-      helpdeskWebhook?: string;
-      crmWebhook?: string;
-      helpdeskSecret: string;
-      crmSecret: string;
-    }) => {
+    async (
+      options: {
+        port: number;
+        host: string;
+        helpdeskWebhook?: string;
+        crmWebhook?: string;
+        helpdeskSecret: string;
+        crmSecret: string;
+        chaos?: Partial<ChaosOptions>;
+        seed?: number;
+      },
+      command: Command,
+    ) => {
+      if (options.seed !== undefined && !options.chaos)
+        command.error('error: --seed only applies with --chaos');
+      const chaos = options.chaos && {
+        ...options.chaos,
+        seed: options.seed ?? options.chaos.seed ?? 1,
+      };
       const sandbox = createSandbox({
         webhookUrl:
           options.helpdeskWebhook || options.crmWebhook
@@ -73,7 +96,10 @@ program
         helpdeskSecret: options.helpdeskSecret,
         crmSecret: options.crmSecret,
         logLevel: 'info',
+        chaos,
       });
+      const { options: settings } = sandbox.chaosReport();
+      if (settings) process.stderr.write(`sandbox chaos: ${JSON.stringify(settings)}\n`);
       const url = await sandbox.listen(options.port, options.host);
       process.stderr.write(`sandbox listening on ${url} (API: src/sandbox/README.md)\n`);
       const stop = () => sandbox.close().then(() => process.exit(0));
@@ -278,6 +304,22 @@ function parsePort(value: string): number {
     throw new InvalidArgumentError('expected a port number from 0 to 65535');
   }
   return port;
+}
+
+function parseChaos(value: string): Partial<ChaosOptions> {
+  try {
+    return parseChaosSpec(value);
+  } catch (error) {
+    throw new InvalidArgumentError(coerceError(error).message);
+  }
+}
+
+function parseSeed(value: string): number {
+  const seed = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(seed)) {
+    throw new InvalidArgumentError('expected a whole number');
+  }
+  return seed;
 }
 
 function parseRecord(value: string): RecordRef {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { type Chaos, reportChaos } from './chaos.js';
 import { type FaultTable, faultSchema } from './faults.js';
 import { parseInput } from './request.js';
 import { seedRecords, seedSchema } from './seed.js';
@@ -9,14 +10,14 @@ import type { WebhookSender } from './webhook-delivery.js';
 const writesQuery = z.object({ since: z.coerce.number().int().nonnegative().optional() });
 
 /**
- * Test and demo controls under `/_`: faults, seeding, the log of applied writes and of webhook
- * deliveries. They are not fault-injected themselves.
+ * Test and demo controls under `/_`: faults, chaos counts, seeding, the log of applied writes and
+ * of webhook deliveries. They are not fault-injected (or chaotic) themselves.
  */
 export function registerAdminRoutes(
   app: FastifyInstance,
-  deps: { state: SandboxState; faults: FaultTable; sender: WebhookSender },
+  deps: { state: SandboxState; faults: FaultTable; sender: WebhookSender; chaos: Chaos | null },
 ): void {
-  const { state, faults, sender } = deps;
+  const { state, faults, sender, chaos } = deps;
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -30,6 +31,8 @@ export function registerAdminRoutes(
     faults.clear();
     return reply.code(204).send();
   });
+
+  app.get('/_chaos', async () => reportChaos(chaos));
 
   app.post('/_seed', async (request, reply) => {
     const seeded = seedRecords(state, parseInput(seedSchema, request.body, 'body'));

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { type ChaosOptions, type ChaosReport, createChaos, reportChaos } from './chaos.js';
 import { registerCrmRoutes } from './crm-routes.js';
 import { createFaultTable, type FaultTable } from './faults.js';
 import { registerHelpdeskRoutes } from './helpdesk-routes.js';
@@ -34,6 +35,11 @@ export interface SandboxOptions {
   readonly webhookRetryDelaysMs?: readonly number[] | undefined;
   /** Fastify log level; default silent. */
   readonly logLevel?: string | undefined;
+  /**
+   * Seeded misbehaviour of webhooks and the API (README "Chaos"). Default none. A bad option
+   * throws 400 `invalid-chaos`.
+   */
+  readonly chaos?: ChaosOptions | undefined;
 }
 
 /** A running (or ready to run) sandbox CRM + helpdesk + orders system. */
@@ -49,6 +55,8 @@ export interface Sandbox {
   /** Resolves once every webhook so far is delivered or has failed for good. */
   webhooksSettled(): Promise<void>;
   deliveries(): Delivery[];
+  /** The chaos settings and what was injected so far (same as `GET /_chaos`). */
+  chaosReport(): ChaosReport;
   /** Listens on `port` (0: any free one) and `host` (default 127.0.0.1); returns the URL. */
   listen(port?: number, host?: string): Promise<string>;
   /** Releases held-back answers, stops webhook retries, closes the server. */
@@ -59,8 +67,9 @@ export interface Sandbox {
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const now = options.now ?? Date.now;
   const state = createState(now);
-  const faults = createFaultTable();
-  const sender = createWebhookSender({ retryDelaysMs: options.webhookRetryDelaysMs });
+  const chaos = options.chaos === undefined ? null : createChaos(options.chaos);
+  const faults = createFaultTable(chaos);
+  const sender = createWebhookSender({ retryDelaysMs: options.webhookRetryDelaysMs, chaos });
   emitWebhooks(state, sender, {
     urls: options.webhookUrl,
     helpdeskSecret: options.helpdeskSecret ?? DEFAULT_HELPDESK_SECRET,
@@ -87,7 +96,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   });
   registerCrmRoutes(app, { state, faults });
   registerOrderRoutes(app, { state, faults });
-  registerAdminRoutes(app, { state, faults, sender });
+  registerAdminRoutes(app, { state, faults, sender, chaos });
 
   let url: string | null = null;
   let closing: Promise<void> | undefined;
@@ -101,6 +110,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     seed: (input) => seedRecords(state, input),
     webhooksSettled: () => sender.settled(),
     deliveries: () => sender.list(),
+    chaosReport: () => reportChaos(chaos),
     async listen(port = 0, host = '127.0.0.1') {
       await app.listen({ port, host });
       const address = app.server.address();

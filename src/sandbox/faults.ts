@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import type { ApiChaosKind, Chaos } from './chaos.js';
 
 /**
  * A fault for the next `times` requests to `operation` (or `*`, any operation):
@@ -41,11 +42,26 @@ export interface Fault {
   readonly applyAfterMs?: number | undefined;
 }
 
+/** What one request gets: an explicit fault, or one that chaos picked. */
+export interface InjectedFault {
+  readonly status?: number | undefined;
+  readonly retryAfterSeconds?: number | undefined;
+  readonly delayMs?: number | undefined;
+  readonly applyAfterMs?: number | undefined;
+  /** Named in the problem answer of a failing one. */
+  readonly source: { readonly fault: number } | { readonly chaos: ApiChaosKind };
+}
+
 /** Pending faults, consumed first-in first-out by the requests they match. */
 export interface FaultTable {
   add(spec: FaultSpec): Fault;
   /** The fault the next request to `operation` gets, counted as used; null for none. */
   take(operation: string): Fault | null;
+  /**
+   * What the next request to `operation` gets: a pending fault first, else chaos's pick (counted
+   * as injected); null for neither.
+   */
+  forRequest(operation: string): InjectedFault | null;
   list(): Fault[];
   clear(): void;
   /** Ends every held-back answer at once (the sandbox is closing). */
@@ -54,11 +70,18 @@ export interface FaultTable {
   hold(ms: number): Promise<void>;
 }
 
-/** An empty fault table. */
-export function createFaultTable(): FaultTable {
+/** An empty fault table; with `chaos`, requests no pending fault matches may get chaos. */
+export function createFaultTable(chaos: Chaos | null = null): FaultTable {
   let faults: Fault[] = [];
   let lastId = 0;
   const releasing = new AbortController();
+  const take = (operation: string) => {
+    const fault = faults.find((f) => f.operation === operation || f.operation === '*');
+    if (!fault) return null;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
+    return fault;
+  };
   return {
     add(spec) {
       const parsed = faultSchema.parse(spec);
@@ -67,12 +90,16 @@ export function createFaultTable(): FaultTable {
       faults.push(fault);
       return fault;
     },
-    take(operation) {
-      const fault = faults.find((f) => f.operation === operation || f.operation === '*');
-      if (!fault) return null;
-      fault.remaining -= 1;
-      if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
-      return fault;
+    take,
+    forRequest(operation) {
+      // Chaos draws for every request, so its n-th pick for an operation stays the same whether
+      // or not pending faults took some of the requests.
+      const picked = chaos?.pickFault(operation) ?? null;
+      const fault = take(operation);
+      if (fault) return { ...fault, source: { fault: fault.id } };
+      if (!picked) return null;
+      chaos?.count(picked.kind);
+      return { ...picked, source: { chaos: picked.kind } };
     },
     list: () => faults.map((fault) => ({ ...fault })),
     clear() {
@@ -86,9 +113,9 @@ export function createFaultTable(): FaultTable {
 type Handler<R extends FastifyRequest> = (request: R, reply: FastifyReply) => Promise<unknown>;
 
 /**
- * `handler` under the fault table: a failing fault answers before the handler runs (nothing is
- * applied); a delaying one lets it run and holds back its answer; a late one holds the request
- * before it runs.
+ * `handler` under the fault table (pending faults, then chaos): a failing fault answers before
+ * the handler runs (nothing is applied); a delaying one lets it run and holds back its answer; a
+ * late one holds the request before it runs.
  */
 export function withFaults<R extends FastifyRequest>(
   faults: FaultTable,
@@ -97,13 +124,19 @@ export function withFaults<R extends FastifyRequest>(
 ): Handler<R> {
   return async (request, reply) => {
     const name = operation(request);
-    const fault = faults.take(name);
+    const fault = faults.forRequest(name);
     if (fault?.status !== undefined) {
       const retryAfterSeconds =
         fault.retryAfterSeconds ?? (fault.status === 429 || fault.status === 503 ? 1 : undefined);
-      throw new AppError('injected-fault', fault.status, `injected ${fault.status} on ${name}`, {
-        details: { fault: fault.id, operation: name, retryAfterSeconds },
-      });
+      const by = 'chaos' in fault.source ? ` (chaos: ${fault.source.chaos})` : '';
+      throw new AppError(
+        'injected-fault',
+        fault.status,
+        `injected ${fault.status} on ${name}${by}`,
+        {
+          details: { ...fault.source, operation: name, retryAfterSeconds },
+        },
+      );
     }
     if (fault?.applyAfterMs !== undefined) await faults.hold(fault.applyAfterMs);
     const result = await handler(request, reply);

@@ -1,4 +1,14 @@
 export {
+  type ApiChaosKind,
+  CHAOS_PRESETS,
+  type ChaosKind,
+  type ChaosOptions,
+  type ChaosReport,
+  type ChaosSettings,
+  parseChaosSpec,
+  type WebhookChaosKind,
+} from './chaos.js';
+export {
   createSandbox,
   DEFAULT_CRM_SECRET,
   DEFAULT_HELPDESK_SECRET,
