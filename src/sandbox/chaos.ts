@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError, describeIssues } from '../errors.js';
+import { draw } from '../seeded-random.js';
 
 const rate = z.number().min(0).max(1);
 const duration = z.number().int().min(1).max(600_000);
@@ -143,16 +144,16 @@ export function createChaos(options: ChaosOptions): Chaos {
   const { seed, webhooks, api } = settings;
   const injected = zeroCounts();
   const requests = new Map<string, number>();
-  const draw = (stream: string, key: string) => drawChaos(seed, stream, key);
+  const pick = (stream: string, key: string) => draw(seed, stream, key);
   const hits = (stream: string, key: string, chance: number) =>
-    chance > 0 && draw(stream, key) < chance;
+    chance > 0 && pick(stream, key) < chance;
 
   return {
     settings,
     planDelivery(writeSeq, channel, part) {
       const key = `${channel}:${writeSeq}:${part}`;
       // Hold for at least 1 ms, so a drawn hold is never "none".
-      const hold = (stream: string, maxMs: number) => 1 + Math.floor(draw(stream, key) * maxMs);
+      const hold = (stream: string, maxMs: number) => 1 + Math.floor(pick(stream, key) * maxMs);
       return {
         duplicate: hits('duplicate', key, webhooks.duplicate),
         reorderMs: hits('reorder', key, webhooks.reorder)
@@ -171,7 +172,7 @@ export function createChaos(options: ChaosOptions): Chaos {
         case undefined:
           return null;
         case 'error5xx': {
-          const status = SERVER_ERRORS[Math.floor(draw('error5xx-status', key) * 4)] ?? 500;
+          const status = SERVER_ERRORS[Math.floor(pick('error5xx-status', key) * 4)] ?? 500;
           return { kind, status };
         }
         case 'tooManyRequests':
@@ -222,21 +223,6 @@ export function parseChaosSpec(spec: string): Omit<ChaosOptions, 'seed'> & { see
     );
   }
   return parseChaos(chaosSchema.extend({ seed: z.number().int().optional() }), value);
-}
-
-/**
- * A number in [0, 1) determined by `seed`, `stream` and `key` alone: FNV-1a of the three,
- * finished with one step of mulberry32 (a small, well-mixed 32-bit generator).
- */
-export function drawChaos(seed: number, stream: string, key: string): number {
-  let hash = 0x811c9dc5;
-  for (const char of `${seed}\u0000${stream}\u0000${key}`) {
-    hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193);
-  }
-  let t = (hash + 0x6d2b79f5) | 0;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
 }
 
 function parseChaos<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
