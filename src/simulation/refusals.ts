@@ -1,0 +1,49 @@
+import type { ActionStatus, Store } from '../store/index.js';
+import { leadOf, type RefusedAction, repliedComment } from './model.js';
+
+/** Action states that mean the action never executed and never will. */
+export const REFUSED_STATUSES: readonly ActionStatus[] = [
+  'stale',
+  'denied',
+  'rejected',
+  'expired',
+  'failed',
+  'dead',
+];
+
+/**
+ * The actions in Airlock's store that never executed (refused by policy or a person, stale, run
+ * out, failed), oldest first, with the `[re:…]` comment or `[lead:…]` contact their params name,
+ * for the checker to tell a false block from a lost event.
+ */
+export async function refusedActions(store: Store): Promise<RefusedAction[]> {
+  const rows = await store.db
+    .selectFrom('actions')
+    .select(['id', 'operation', 'target', 'params', 'status'])
+    .where('status', 'in', [...REFUSED_STATUSES])
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => {
+    const target = parseObject(row.target);
+    const params = parseObject(row.params);
+    return {
+      operation: row.operation,
+      target: { type: String(target.type ?? ''), id: String(target.id ?? '') },
+      marker: markerOf(params),
+      status: row.status,
+      action: row.id,
+    };
+  });
+}
+
+function markerOf(params: Record<string, unknown>): string | null {
+  const body = typeof params.body === 'string' ? repliedComment(params.body) : null;
+  if (body !== null) return body;
+  return typeof params.subject === 'string' ? leadOf(params.subject) : null;
+}
+
+function parseObject(json: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(json);
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+}
