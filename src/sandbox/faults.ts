@@ -59,9 +59,10 @@ export interface FaultTable {
   take(operation: string): Fault | null;
   /**
    * What the next request to `operation` gets: a pending fault first, else chaos's pick (counted
-   * as injected); null for neither.
+   * as injected); null for neither. `chaos: false` (a world request, `x-sandbox-chaos: off`)
+   * skips chaos without drawing, so it does not shift the draws of the requests chaos is for.
    */
-  forRequest(operation: string): InjectedFault | null;
+  forRequest(operation: string, options?: { readonly chaos?: boolean }): InjectedFault | null;
   list(): Fault[];
   clear(): void;
   /** Ends every held-back answer at once (the sandbox is closing). */
@@ -91,10 +92,10 @@ export function createFaultTable(chaos: Chaos | null = null): FaultTable {
       return fault;
     },
     take,
-    forRequest(operation) {
+    forRequest(operation, options) {
       // Chaos draws for every request, so its n-th pick for an operation stays the same whether
       // or not pending faults took some of the requests.
-      const picked = chaos?.pickFault(operation) ?? null;
+      const picked = options?.chaos === false ? null : (chaos?.pickFault(operation) ?? null);
       const fault = take(operation);
       if (fault) return { ...fault, source: { fault: fault.id } };
       if (!picked) return null;
@@ -115,7 +116,8 @@ type Handler<R extends FastifyRequest> = (request: R, reply: FastifyReply) => Pr
 /**
  * `handler` under the fault table (pending faults, then chaos): a failing fault answers before
  * the handler runs (nothing is applied); a delaying one lets it run and holds back its answer; a
- * late one holds the request before it runs.
+ * late one holds the request before it runs. A request with `x-sandbox-chaos: off` (the
+ * simulated world's own traffic) is exempt from chaos, not from pending faults.
  */
 export function withFaults<R extends FastifyRequest>(
   faults: FaultTable,
@@ -124,7 +126,7 @@ export function withFaults<R extends FastifyRequest>(
 ): Handler<R> {
   return async (request, reply) => {
     const name = operation(request);
-    const fault = faults.forRequest(name);
+    const fault = faults.forRequest(name, { chaos: request.headers['x-sandbox-chaos'] !== 'off' });
     if (fault?.status !== undefined) {
       const retryAfterSeconds =
         fault.retryAfterSeconds ?? (fault.status === 429 || fault.status === 503 ? 1 : undefined);

@@ -15,7 +15,12 @@ export type Intent =
   /** "Thanks, that solved it": mark the ticket solved; no reply needed. */
   | 'thanks';
 
-export const INTENTS: readonly Intent[] = ['question', 'ask-about-cancel', 'ask-to-cancel', 'thanks'];
+export const INTENTS: readonly Intent[] = [
+  'question',
+  'ask-about-cancel',
+  'ask-to-cancel',
+  'thanks',
+];
 
 /** The tag that ends a customer message's body: `… [intent:question]`. */
 export function intentTag(intent: Intent): string {
@@ -75,7 +80,7 @@ export type ScenarioStep =
   | {
       /**
        * A lead submits a web form: the first form creates the contact (`email` unique), the
-       * second, from another form, updates it with `lead_source`. Two events, one lead.
+       * second, from another form, marks it a lead (`lifecyclestage`). Two events, one lead.
        */
       readonly kind: 'lead-form';
       readonly at: number;
