@@ -145,6 +145,31 @@ describe('checkRun', () => {
     expect(result.examples).toEqual({});
   });
 
+  it('counts a requested cancel the agent tried on another order, which was refused, as stopped', () => {
+    const h = history();
+    h.message('T1', 'ask-to-cancel');
+    (h.truth.cancelRequested as { ticket: string; order: string }[]).push({
+      ticket: 'T1',
+      order: 'O1',
+    });
+    const ask = h.truth.messages.at(-1)?.comment as string;
+    const result = checkRun({
+      ...h,
+      refused: [
+        {
+          operation: 'order.cancel',
+          target: { type: 'order', id: 'O9' },
+          marker: ask,
+          status: 'rejected',
+          action: 'act_9',
+        },
+      ],
+    });
+    expect(result.stoppedMistakes).toBe(1);
+    expect(result.falseBlocks).toBe(0);
+    expect(result.errors.lost_event).toBe(1);
+  });
+
   it('counts a second reply to one turn as a duplicate effect', () => {
     const h = history();
     const m1 = h.message('T1', 'question');
@@ -326,6 +351,7 @@ describe('integrity report', () => {
       required,
       completed: done,
       falseBlocks: required - done,
+      stoppedMistakes: 0,
       examples: {},
     }) as CheckResult;
   const direct = result({ duplicate_effect: 4, stale_write: 2, lost_event: 1 }, 30, 29);
@@ -352,6 +378,7 @@ describe('integrity report', () => {
         'lost_event                              1              0',
         'legit completed             29/30 (96.7%)  28/30 (93.3%)',
         'false blocks                  1/30 (3.3%)    2/30 (6.7%)',
+        'agent mistakes stopped        0/30 (0.0%)    0/30 (0.0%)',
         '',
       ].join('\n'),
     );

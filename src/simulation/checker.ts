@@ -137,6 +137,14 @@ export function checkRun(run: {
   }
 
   const cancelRequested = new Set(truth.cancelRequested.map((request) => request.order));
+  // The messages that asked for each cancel: a cancel proposed for them names one.
+  const askedToCancel = new Map<string, string[]>();
+  for (const { ticket, order } of truth.cancelRequested) {
+    const asks = truth.messages
+      .filter((message) => message.ticket === ticket && message.intent === 'ask-to-cancel')
+      .map((message) => message.comment);
+    askedToCancel.set(order, [...(askedToCancel.get(order) ?? []), ...asks]);
+  }
   const cancelled = new Set<string>();
   for (const write of agentWrites) {
     if (write.operation !== 'order.cancel' || !changesTo(write, 'status', ['cancelled'])) continue;
@@ -169,7 +177,7 @@ export function checkRun(run: {
       label: `ticket ${turn.ticket} message ${first.comment}`,
       done: turn.answered,
       markers: turn.messages.map((message) => message.comment),
-      action: null,
+      action: { operation: 'ticket.reply', type: 'ticket', id: turn.ticket },
     });
   }
   for (const [ticket, last] of lastTurns(turns)) {
@@ -187,7 +195,7 @@ export function checkRun(run: {
     required.push({
       label: `order ${order} cancel`,
       done: cancelled.has(order),
-      markers: [],
+      markers: askedToCancel.get(order) ?? [],
       action: { operation: 'order.cancel', type: 'order', id: order },
     });
   }
@@ -202,12 +210,24 @@ export function checkRun(run: {
 
   let completed = 0;
   let falseBlocks = 0;
+  let stoppedMistakes = 0;
   for (const requirement of required) {
     if (requirement.done) {
       completed += 1;
       continue;
     }
-    const refusal = (run.refused ?? []).find((action) => refuses(action, requirement));
+    // Refused writes of the requirement's kind, for its trigger or its record.
+    const refusals = (run.refused ?? []).filter(
+      (action) =>
+        refuses(action, requirement) &&
+        (requirement.action === null || action.operation === requirement.action.operation),
+    );
+    const refusal = refusals.find((action) => onTarget(action, requirement));
+    if (!refusal && refusals.length > 0) {
+      // Only attempts on other records were refused: the agent's mistake, stopped.
+      stoppedMistakes += 1;
+      continue;
+    }
     if (refusal) {
       falseBlocks += 1;
       const id = refusal.action === null ? '' : ` action ${refusal.action}`;
@@ -218,7 +238,7 @@ export function checkRun(run: {
     }
   }
 
-  return { errors, required: required.length, completed, falseBlocks, examples };
+  return { errors, required: required.length, completed, falseBlocks, stoppedMistakes, examples };
 }
 
 /** The truth's messages with the seq of the write that added each, in write order. */
@@ -273,6 +293,17 @@ function groupTurns(messages: readonly Message[], replies: readonly Reply[]): Tu
 
 function lastTurns(turns: readonly Turn[]): Map<string, Turn> {
   return new Map(turns.map((turn) => [turn.ticket, turn]));
+}
+
+/** Whether a refused action was the requirement's own write (its operation on its record). */
+function onTarget(action: RefusedAction, requirement: Requirement): boolean {
+  const wanted = requirement.action;
+  return (
+    wanted === null ||
+    (action.operation === wanted.operation &&
+      action.target.type === wanted.type &&
+      action.target.id === wanted.id)
+  );
 }
 
 function refuses(action: RefusedAction, requirement: Requirement): boolean {

@@ -46,6 +46,19 @@ export function repliedComment(body: string): string | null {
   return /\[re:([^\]]+)\]/.exec(body)?.[1] ?? null;
 }
 
+/**
+ * The trigger a proposal's params name: the customer comment a reply (`body`) or a cancel
+ * (`reason`) answers, or the lead a welcome email's `subject` is for; null when none.
+ */
+export function triggerOfParams(params: unknown): string | null {
+  const { body, reason, subject } = (params ?? {}) as Record<string, unknown>;
+  for (const text of [body, reason]) {
+    const comment = typeof text === 'string' ? repliedComment(text) : null;
+    if (comment !== null) return comment;
+  }
+  return typeof subject === 'string' ? leadOf(subject) : null;
+}
+
 /** The welcome email a lead gets carries `[lead:<contact id>]` in its subject. */
 export function leadMarker(contactId: string): string {
   return `[lead:${contactId}]`;
@@ -124,7 +137,7 @@ export interface GroundTruth {
 export interface RefusedAction {
   readonly operation: string;
   readonly target: { readonly type: string; readonly id: string };
-  /** The `[re:…]` comment or `[lead:…]` contact its params named, when there was one. */
+  /** The comment or lead its params named (`triggerOfParams`), when there was one. */
   readonly marker: string | null;
   readonly status: string;
   readonly action: string | null;
@@ -153,6 +166,12 @@ export interface CheckResult {
   readonly completed: number;
   /** Of those not done, the ones Airlock refused (stale, denied, rejected…) and never did. */
   readonly falseBlocks: number;
+  /**
+   * Of those not done, the ones the agent got wrong and Airlock stopped: it proposed the write
+   * for them on another record (a wrong order to cancel), which was refused. Not a write, not a
+   * false block: work the agent's mistake left undone.
+   */
+  readonly stoppedMistakes: number;
   /** A few examples per class, for a person to look at (`airlock why` on an action id). */
   readonly examples: Readonly<Partial<Record<ErrorClass | 'false_block', readonly string[]>>>;
 }

@@ -1,5 +1,5 @@
 import type { ActionStatus, Store } from '../store/index.js';
-import { leadOf, type RefusedAction, repliedComment } from './model.js';
+import { type RefusedAction, triggerOfParams } from './model.js';
 
 /** Action states that mean the action never executed and never will. */
 export const REFUSED_STATUSES: readonly ActionStatus[] = [
@@ -30,17 +30,11 @@ export async function refusedActions(store: Store): Promise<RefusedAction[]> {
     return {
       operation: row.operation,
       target: { type: String(target.type ?? ''), id: String(target.id ?? '') },
-      marker: markerOf(params),
+      marker: triggerOfParams(params),
       status: row.status,
       action: row.id,
     };
   });
-}
-
-function markerOf(params: Record<string, unknown>): string | null {
-  const body = typeof params.body === 'string' ? repliedComment(params.body) : null;
-  if (body !== null) return body;
-  return typeof params.subject === 'string' ? leadOf(params.subject) : null;
 }
 
 function parseObject(json: string): Record<string, unknown> {

@@ -24,6 +24,11 @@ export function integrityTable(direct: CheckResult, airlock: CheckResult): strin
       share(direct.falseBlocks, direct.required),
       share(airlock.falseBlocks, airlock.required),
     ],
+    [
+      'agent mistakes stopped',
+      share(direct.stoppedMistakes, direct.required),
+      share(airlock.stoppedMistakes, airlock.required),
+    ],
   ];
   const widths = [0, 1, 2].map((column) =>
     Math.max(...rows.map((row) => row[column]?.length ?? 0)),
