@@ -20,6 +20,7 @@ import { addAgentCommands } from './agent-commands.js';
 import { addApprovalCommands } from './approvals-commands.js';
 import { parseOperations } from './arguments.js';
 import { addAuditCommands } from './audit-commands.js';
+import { addDemoCommand } from './demo-command.js';
 import { printEvent, printEventPage } from './print-events.js';
 import { addWhyCommand } from './why-command.js';
 
@@ -258,6 +259,7 @@ addAuditCommands(program, withStore);
 addWhyCommand(program, withStore);
 addApprovalCommands(program, withStore);
 addAgentCommands(program);
+addDemoCommand(program);
 
 function parseAgentName(value: string): string {
   if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(value)) {

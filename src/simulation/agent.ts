@@ -181,6 +181,18 @@ export interface AgentCore {
   decide(trigger: AgentTrigger): AgentPlan | null;
 }
 
+/** What the agent answers a question, and asking about cancelling. */
+const ANSWERS = {
+  question: {
+    kind: 'answer',
+    text: 'Your order is on its way; you will have a tracking link by email.',
+  },
+  'ask-about-cancel': {
+    kind: 'explain-cancel',
+    text: 'An open order can be cancelled until it ships: just ask us here and we will do it.',
+  },
+} as const satisfies Record<string, { kind: DecisionKind; text: string }>;
+
 export function createAgentCore(options: AgentCoreOptions): AgentCore {
   const { seed, world } = options;
   const faults = options.faults ?? DEFAULT_FAULTS;
@@ -258,21 +270,11 @@ export function createAgentCore(options: AgentCoreOptions): AgentCore {
       intent = 'ask-to-cancel';
     }
     switch (intent) {
-      case 'question': {
-        const reply = replyTo(
-          wrongTicket(ticket, key, fired),
-          comment,
-          'Your order is on its way; you will have a tracking link by email.',
-        );
-        return finish({ key, kind: 'answer', about: ticket, writes: [reply] }, fired);
-      }
+      case 'question':
       case 'ask-about-cancel': {
-        const reply = replyTo(
-          wrongTicket(ticket, key, fired),
-          comment,
-          'An open order can be cancelled until it ships: just ask us here and we will do it.',
-        );
-        return finish({ key, kind: 'explain-cancel', about: ticket, writes: [reply] }, fired);
+        const { kind, text } = ANSWERS[intent];
+        const reply = replyTo(wrongTicket(ticket, key, fired), comment, text);
+        return finish({ key, kind, about: ticket, writes: [reply] }, fired);
       }
       case 'ask-to-cancel': {
         const customer = world.customers.find((candidate) => candidate.ticket === ticket);

@@ -1,0 +1,111 @@
+import { resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parseChaosSpec } from '../sandbox/index.js';
+import { integrityLine, integrityTable } from '../simulation/report.js';
+import { type Progress, type RunOptions, runAirlock, runDirect } from '../simulation/run.js';
+
+interface DemoOptions {
+  readonly seed: number;
+  readonly customers: number;
+  readonly seconds: number;
+  readonly chaos: { readonly spec: string; readonly options: ReturnType<typeof parseChaosSpec> };
+  readonly data: string;
+}
+
+/**
+ * Adds `airlock demo`: the sandbox under chaos, a simulated agent with seeded faults, the same
+ * scenario played directly and through Airlock, live progress, and the integrity table.
+ */
+export function addDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'play one seeded scenario twice, under sandbox chaos, with a simulated agent that makes ' +
+        'mistakes: writing directly, then through Airlock; ends with the erroneous writes of each',
+    )
+    .option('--seed <n>', 'the scenario, chaos and agent seed', parseCount, 1)
+    .option('--customers <n>', 'customers in the scenario', parseCount, 120)
+    .option('--seconds <n>', 'over how long the stories start', parseCount, 20)
+    .addOption(
+      new Option('--chaos <spec>', 'sandbox chaos: mild, heavy or JSON')
+        .argParser(parseChaos)
+        .default(parseChaos('mild'), 'mild'),
+    )
+    .option('--data <dir>', "where Airlock's store of the run is kept", './data/demo')
+    .action(async (options: DemoOptions) => {
+      const { seed: _seed, ...chaos } = options.chaos.options;
+      const run: RunOptions = {
+        seed: options.seed,
+        customers: options.customers,
+        leads: Math.max(1, Math.round(options.customers / 10)),
+        durationMs: options.seconds * 1000,
+        chaos,
+        onProgress: printProgress,
+      };
+      const out = process.stdout;
+      out.write(
+        `Airlock demo: ${options.customers} customers over ${options.seconds} s, chaos ${options.chaos.spec}, seed ${options.seed}\n` +
+          'The same scenario and the same faulty agent, twice.\n\n',
+      );
+      const direct = await runDirect(run);
+      endLine();
+      const data = resolve(options.data, `seed-${options.seed}`);
+      const airlock = await runAirlock({ ...run, dataDir: data });
+      endLine();
+      out.write(`\n${integrityTable(direct.check, airlock.check)}\n\n`);
+      if (airlock.gateway) {
+        const g = airlock.gateway;
+        out.write(
+          `Through Airlock: ${g.events} events in, ${g.duplicatesDropped} duplicate deliveries dropped, ` +
+            `${g.executed} writes executed, ${g.refusedStale} refused as stale, ` +
+            `${g.refusedOther} denied or rejected.\n`,
+        );
+      }
+      const missed = Object.entries(airlock.check.examples).filter(([, ids]) => ids?.length);
+      for (const [name, ids] of missed) out.write(`Airlock ${name}: ${ids?.join('; ')}\n`);
+      if (airlock.tryWhy && airlock.tryWhy.length > 0 && airlock.configFile) {
+        out.write('\nAsk why:\n');
+        for (const { what, id } of airlock.tryWhy) {
+          out.write(`  npx airlock why ${id} --config ${airlock.configFile}   # ${what}\n`);
+        }
+      }
+      out.write(`\n${integrityLine(direct.check, airlock.check, airlock.events)}\n`);
+    });
+}
+
+let lastWasProgress = false;
+
+function printProgress(p: Progress): void {
+  const g = p.gateway;
+  const counts = g
+    ? ` | events in ${g.events}, duplicates dropped ${g.duplicatesDropped}, executed ${g.executed}, stale ${g.refusedStale}, awaiting approval ${g.pendingApproval}`
+    : '';
+  const line = `${p.mode.padEnd(7)} ${p.phase} ${p.steps}/${p.stepsTotal} steps${counts}`;
+  if (process.stdout.isTTY) {
+    process.stdout.write(`\r\u001b[2K${line}`);
+    lastWasProgress = true;
+  } else {
+    process.stdout.write(`${line}\n`);
+  }
+}
+
+function endLine(): void {
+  if (lastWasProgress) process.stdout.write('\n');
+  lastWasProgress = false;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) {
+    throw new InvalidArgumentError('expected a whole number from 1 to 100000');
+  }
+  return n;
+}
+
+function parseChaos(spec: string) {
+  try {
+    return { spec, options: parseChaosSpec(spec) };
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
