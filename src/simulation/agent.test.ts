@@ -43,6 +43,7 @@ function seedCustomers(sandbox: Sandbox): SeededWorld {
       contact,
       order: String(orders[index]?.id),
       ticket: String(tickets[index]?.id),
+      deal: `d${index}`,
     })),
   };
 }
@@ -95,6 +96,7 @@ describe('the decision core', () => {
       contact: `c${index}`,
       order: `o${index}`,
       ticket: `t${index}`,
+      deal: `d${index}`,
     })),
   };
   const intents: Intent[] = ['question', 'ask-about-cancel', 'ask-to-cancel', 'thanks'];

@@ -88,7 +88,15 @@ export type ScenarioStep =
       readonly change:
         | { readonly assignee: string }
         | { readonly addTags: readonly string[] }
-        | { readonly note: string };
+        | { readonly note: string }
+        | { readonly status: 'open' | 'pending' | 'hold' };
+    }
+  | {
+      /** Sales moves a customer's deal to another stage (a CRM change the agent has no part in). */
+      readonly kind: 'deal-move';
+      readonly at: number;
+      readonly deal: string;
+      readonly stage: string;
     }
   | {
       /**
@@ -109,6 +117,8 @@ export interface SeededWorld {
     readonly contact: string;
     readonly order: string;
     readonly ticket: string;
+    /** Their deal in the sales pipeline. */
+    readonly deal: string;
   }[];
 }
 

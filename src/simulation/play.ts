@@ -162,7 +162,9 @@ async function playStep(context: PlayContext, step: ScenarioStep, index: number)
           ? { comment: { kind: 'note', body: change.note, marker } }
           : 'assignee' in change
             ? { assignee: change.assignee }
-            : { addTags: change.addTags };
+            : 'status' in change
+              ? { status: change.status }
+              : { addTags: change.addTags };
       const landed = await withRetries(
         context,
         `step ${index} (staff change on ticket ${step.ticket})`,
@@ -172,6 +174,25 @@ async function playStep(context: PlayContext, step: ScenarioStep, index: number)
         'note' in change ? () => findComment(context, step.ticket, marker) : undefined,
       );
       return landed === null ? { kind: 'skipped' } : { kind: 'done' };
+    }
+    case 'deal-move': {
+      // Setting a stage again changes nothing: safe to retry.
+      await withRetries(
+        context,
+        `step ${index} (deal ${step.deal} to ${step.stage})`,
+        () =>
+          send(
+            context,
+            'PATCH',
+            `/crm/v3/objects/deals/${step.deal}`,
+            `staff:${staffNameOf(index)}`,
+            {
+              properties: { dealstage: step.stage },
+            },
+          ),
+        (answer) => expectOk(answer, 200),
+      );
+      return { kind: 'done' };
     }
     case 'lead-form': {
       if (step.form === 2) {

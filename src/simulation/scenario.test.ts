@@ -23,6 +23,7 @@ function fakeWorld(n: number): SeededWorld {
       contact: `c${i}`,
       order: `o${i}`,
       ticket: `t${i}`,
+      deal: `d${i}`,
     })),
   };
 }
@@ -126,8 +127,10 @@ describe('generateSteps', () => {
     const staff = steps.filter((step) => step.kind === 'staff-change');
     expect(staff).toHaveLength(customers / 3);
     expect(new Set(staff.map((s) => Object.keys(s.change)[0]))).toEqual(
-      new Set(['assignee', 'addTags', 'note']),
+      new Set(['assignee', 'addTags', 'status', 'note']),
     );
+    const dealMoves = steps.filter((step) => step.kind === 'deal-move');
+    expect(dealMoves).toHaveLength(customers / 4);
   });
 
   it('has every lead fill form 1, then form 2 50–1500 ms later with the same email', () => {

@@ -1,4 +1,4 @@
-import type { SeedInput } from '../sandbox/index.js';
+import { DEAL_STAGES, type SeedInput } from '../sandbox/index.js';
 import { draw } from '../seeded-random.js';
 import { type Intent, intentTag, type ScenarioStep, type SeededWorld } from './model.js';
 
@@ -119,6 +119,7 @@ const TEXTS = {
 
 const STAFF = ['alex', 'sam', 'kim', 'noor'] as const;
 const STAFF_TAGS = ['vip', 'shipping', 'billing', 'follow-up', 'priority'];
+const STAFF_STATUSES = ['open', 'pending', 'hold'] as const;
 const STAFF_NOTES = [
   'Customer also called the hotline about this.',
   'Checked with the warehouse: the parcel is packed.',
@@ -154,6 +155,13 @@ export function planWorld(seed: number, options: { readonly customers: number })
       subject: pick(seed, 'subject', String(i), SUBJECTS),
       status: 'new' as const,
     })),
+    deals: indexes.map((i) => ({
+      properties: {
+        dealname: `Renewal ${nameOf(seed, 'customer', i)}`,
+        dealstage: DEAL_STAGES[0],
+        amount: String(Math.round(draw(seed, 'deal-amount', String(i)) * 5000)),
+      },
+    })),
   };
 }
 
@@ -165,20 +173,30 @@ export async function seedWorld(sandboxUrl: string, plan: SeedInput): Promise<Se
   const contacts = plan.contacts ?? [];
   const orders = plan.orders ?? [];
   const tickets = plan.tickets ?? [];
-  if (orders.length !== contacts.length || tickets.length !== contacts.length) {
-    throw new Error('a world plan has one order and one ticket per contact');
+  const deals = plan.deals ?? [];
+  if (
+    orders.length !== contacts.length ||
+    tickets.length !== contacts.length ||
+    deals.length !== contacts.length
+  ) {
+    throw new Error('a world plan has one order, one ticket and one deal per contact');
   }
   const first = await postSeed(sandboxUrl, { contacts });
   const contactIds = first.contacts.map(idOf);
   const second = await postSeed(sandboxUrl, {
     tickets: tickets.map((ticket, i) => ({ ...ticket, requesterId: contactIds[i] })),
     orders: orders.map((order, i) => ({ ...order, contactId: contactIds[i] })),
+    deals: deals.map((deal, i) => ({
+      ...deal,
+      associations: [{ type: 'contact' as const, id: contactIds[i] as string }],
+    })),
   });
   return {
     customers: contactIds.map((contact, i) => ({
       contact,
       order: idOf(second.orders[i]),
       ticket: idOf(second.tickets[i]),
+      deal: idOf(second.deals[i]),
     })),
   };
 }
@@ -209,6 +227,18 @@ export function generateSteps(
       at: Math.floor(draw(seed, 'staff-at', key) * durationMs),
       ticket: customer.ticket,
       change: staffChange(seed, key),
+    });
+  }
+  // Sales moves deals at the same time, about one per four customers.
+  const dealMoves = Math.round(world.customers.length / 4);
+  for (let d = 0; d < dealMoves; d += 1) {
+    const key = String(d);
+    const customer = pick(seed, 'deal-customer', key, world.customers);
+    steps.push({
+      kind: 'deal-move',
+      at: Math.floor(draw(seed, 'deal-at', key) * durationMs),
+      deal: customer.deal,
+      stage: pick(seed, 'deal-stage', key, DEAL_STAGES.slice(1)),
     });
   }
   for (let k = 0; k < options.leads; k += 1) {
@@ -305,8 +335,9 @@ function staffChange(
   key: string,
 ): Extract<ScenarioStep, { kind: 'staff-change' }>['change'] {
   const roll = draw(seed, 'staff-kind', key);
-  if (roll < 0.4) return { assignee: pick(seed, 'staff-assignee', key, STAFF) };
-  if (roll < 0.7) return { addTags: [pick(seed, 'staff-tag', key, STAFF_TAGS)] };
+  if (roll < 0.3) return { assignee: pick(seed, 'staff-assignee', key, STAFF) };
+  if (roll < 0.5) return { addTags: [pick(seed, 'staff-tag', key, STAFF_TAGS)] };
+  if (roll < 0.75) return { status: pick(seed, 'staff-status', key, STAFF_STATUSES) };
   return { note: pick(seed, 'staff-note', key, STAFF_NOTES) };
 }
 
@@ -328,6 +359,7 @@ interface SeedAnswer {
   readonly contacts: readonly unknown[];
   readonly tickets: readonly unknown[];
   readonly orders: readonly unknown[];
+  readonly deals: readonly unknown[];
 }
 
 async function postSeed(sandboxUrl: string, input: SeedInput): Promise<SeedAnswer> {
