@@ -117,7 +117,8 @@ export async function listEvents(store: Store, query: ListEventsQuery): Promise<
   };
 }
 
-function toEvent(row: Selectable<EventTable>): InboxEvent {
+/** An inbox row as operators and agents see it. */
+export function toEvent(row: Selectable<EventTable>): InboxEvent {
   return {
     id: row.id,
     source: row.source,

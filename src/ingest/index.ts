@@ -8,6 +8,7 @@ export {
   listEvents,
   parseRecordRef,
   type RecordRef,
+  toEvent,
 } from './events.js';
 export type { AcceptedEvent } from './inbox.js';
 export { createIngestor, type Ingestor, type IngestResult } from './ingest-webhook.js';

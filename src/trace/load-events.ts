@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import { eventPayload, type RecordRef } from '../ingest/index.js';
+import { eventPayload, type RecordRef, toEvent } from '../ingest/index.js';
 import type { EventTable, Store } from '../store/index.js';
 import { actionOfPayload } from './echo.js';
 import type { TraceEvent } from './trace-document.js';
@@ -45,20 +45,5 @@ function withBodies(store: Store) {
 }
 
 function toTraceEvent(row: EventWithBody): TraceEvent {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  return {
-    id: row.id,
-    source: row.source,
-    providerEventId: row.provider_event_id,
-    type: row.type,
-    record:
-      row.record_system && row.record_type && row.record_id
-        ? { system: row.record_system, type: row.record_type, id: row.record_id }
-        : null,
-    occurredAt: iso(row.occurred_at),
-    receivedAt: new Date(row.received_at).toISOString(),
-    duplicates: row.duplicates,
-    lastDuplicateAt: iso(row.last_duplicate_at),
-    echoOf: actionOfPayload(eventPayload(row.body, row.item_index)),
-  };
+  return { ...toEvent(row), echoOf: actionOfPayload(eventPayload(row.body, row.item_index)) };
 }
