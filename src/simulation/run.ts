@@ -81,8 +81,12 @@ export interface ModeResult {
   readonly tryWhy?: readonly { readonly what: string; readonly id: string }[];
 }
 
-/** How long the run waits for the agent and the gateway to go quiet after the last step. */
-const SETTLE_TIMEOUT_MS = 120_000;
+/**
+ * How long the run waits for the agent and the gateway to go quiet after the last step. At the
+ * benchmark's size the sandbox's webhooks (one at a time per URL) reach the gateway minutes
+ * behind the play.
+ */
+const SETTLE_TIMEOUT_MS = 900_000;
 const AGENT_KEY = 'ak_simulated_agent_key';
 const OPERATOR_TOKEN = 'simulated-approver-token';
 
