@@ -642,7 +642,8 @@ async function deliveryRows(
   return { delivery, rows };
 }
 
-function deadEntry(
+/** The audit entry of an event given up on for `agent`: dead-lettered, with why when known. */
+export function deadEntry(
   event: string,
   agent: string,
   delivery: string | null,

@@ -1,4 +1,5 @@
 import { appendAudits } from '../audit/index.js';
+import { deadEntry } from '../dispatch/delivery-ops.js';
 import { firstIdAt } from '../ids.js';
 import type { Store } from '../store/index.js';
 
@@ -57,6 +58,8 @@ async function deleteInBatches(
   }
 }
 
+const PRUNED_UNDELIVERED = 'pruned: older than retention.events before it was delivered';
+
 /**
  * Deliveries still open when their event goes (an agent far behind, or gone): each is recorded
  * as dead-lettered in the audit log before its row is deleted, so no event leaves unaccounted.
@@ -87,17 +90,9 @@ async function deadLetterUndelivered(
       const now = Date.now();
       await appendAudits(
         trx,
-        open.map((row) => ({
-          kind: 'event' as const,
-          subject: row.event_id,
-          change: 'dead-lettered',
-          at: now,
-          data: {
-            agent: row.agent,
-            delivery: row.delivery_id,
-            reason: 'pruned: older than retention.events before it was delivered',
-          },
-        })),
+        open.map((row) =>
+          deadEntry(row.event_id, row.agent, row.delivery_id, now, PRUNED_UNDELIVERED),
+        ),
         store.dialect,
       );
       return open.length;

@@ -249,7 +249,7 @@ export function createAgentCore(options: AgentCoreOptions): AgentCore {
     if (answered >= ECHO_REPLIES_PER_TICKET) return null;
     echoReplies.set(ticket, answered + 1);
     const fired: FaultKind[] = ['echoReply'];
-    const target = wrongTicket(ticket, key, fired);
+    const target = mistaken(ticket, key, fired)?.ticket ?? ticket;
     const reply = replyTo(target, comment, 'Thanks for your message, we are looking into it.');
     return finish({ key, kind: 'echo-answer', about: ticket, writes: [reply] }, fired);
   }
@@ -273,12 +273,12 @@ export function createAgentCore(options: AgentCoreOptions): AgentCore {
       case 'question':
       case 'ask-about-cancel': {
         const { kind, text } = ANSWERS[intent];
-        const reply = replyTo(wrongTicket(ticket, key, fired), comment, text);
+        const reply = replyTo(mistaken(ticket, key, fired)?.ticket ?? ticket, comment, text);
         return finish({ key, kind, about: ticket, writes: [reply] }, fired);
       }
       case 'ask-to-cancel': {
         const customer = world.customers.find((candidate) => candidate.ticket === ticket);
-        const order = wrongOrder(ticket, customer?.order ?? null, key, fired);
+        const order = mistaken(ticket, key, fired)?.order ?? customer?.order ?? null;
         const writes: AgentWrite[] = [];
         if (order) {
           // The comment is in the reason, so the cancel is a decision of its own per message.
@@ -302,7 +302,7 @@ export function createAgentCore(options: AgentCoreOptions): AgentCore {
         return finish({ key, kind: 'cancel', about: ticket, writes }, fired);
       }
       case 'thanks': {
-        const target = wrongTicket(ticket, key, fired);
+        const target = mistaken(ticket, key, fired)?.ticket ?? ticket;
         const solve: AgentWrite = {
           operation: 'ticket.set_status',
           ticket: target,
@@ -313,26 +313,15 @@ export function createAgentCore(options: AgentCoreOptions): AgentCore {
     }
   }
 
-  /** The ticket to write to: `ticket`, or another customer's when wrongRecord fires. */
-  function wrongTicket(ticket: string, key: string, fired: FaultKind[]): string {
-    if (!fires('wrongRecord', key)) return ticket;
+  /**
+   * The customer the agent mistakes for the one of `ticket` when wrongRecord fires (noted in
+   * `fired`), or null: then it writes to the right record.
+   */
+  function mistaken(ticket: string, key: string, fired: FaultKind[]) {
+    if (!fires('wrongRecord', key)) return null;
     const other = otherCustomer(ticket, key);
-    if (!other) return ticket;
-    fired.push('wrongRecord');
-    return other.ticket;
-  }
-
-  function wrongOrder(
-    ticket: string,
-    order: string | null,
-    key: string,
-    fired: FaultKind[],
-  ): string | null {
-    if (!fires('wrongRecord', key)) return order;
-    const other = otherCustomer(ticket, key);
-    if (!other) return order;
-    fired.push('wrongRecord');
-    return other.order;
+    if (other) fired.push('wrongRecord');
+    return other;
   }
 
   /** Adds the faults that bend how any plan is carried out: retrigger, staleRead, follow-up. */
