@@ -1,12 +1,13 @@
 import { actionOps } from './actions/action-ops.js';
+import { activityOps } from './activity/activity-counts.js';
 import { deliveryOps } from './dispatch/delivery-ops.js';
 
 /**
  * Every write of a running gateway besides the inbox's, as store ops (store/op-runner.ts): the
- * action pipeline's, the approvals' and event delivery's. One runner runs them all, so on
- * SQLite they share one writer thread and its group commits.
+ * action pipeline's, the approvals', event delivery's and activity counting's. One runner runs
+ * them all, so on SQLite they share one writer thread and its group commits.
  */
-export const gatewayOps = { ...actionOps, ...deliveryOps };
+export const gatewayOps = { ...actionOps, ...deliveryOps, ...activityOps };
 
 /** Where a writer thread finds `gatewayOps`. */
 export const GATEWAY_OPS_MODULE = {

@@ -7,6 +7,7 @@ import {
   pruneKeys,
   rateLimitRules,
 } from './actions/index.js';
+import { ActivityTally, countingMetrics, pruneActivity } from './activity/index.js';
 import {
   type ApprovalDeps,
   createApprovalNotifier,
@@ -109,7 +110,12 @@ export async function assembleGateway(
       log.error({ err, action_id: actionId }, 'telling an agent an outcome failed'),
     );
   };
-  const metrics = createMetrics();
+  const ops = createOpRunner(store, gatewayOps, GATEWAY_OPS_MODULE);
+  // What Prometheus counts and nothing stores, kept for the dashboard (src/activity/README.md).
+  const activity = new ActivityTally(ops, {
+    onError: (err) => log.warn({ err }, 'recording activity counts failed; keeping them'),
+  });
+  const metrics = countingMetrics(createMetrics(), activity);
   metrics.setQueueDepth(() => readQueueDepth(store));
   const telemetry =
     options.telemetry ??
@@ -121,7 +127,6 @@ export async function assembleGateway(
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
   const stopCheckpointer = startCheckpointer(store);
   const ingestor = createIngestor({ store, config, metrics, telemetry, log });
-  const ops = createOpRunner(store, gatewayOps, GATEWAY_OPS_MODULE);
   const worker = new ActionWorker(
     {
       store,
@@ -221,6 +226,7 @@ export async function assembleGateway(
   if (options.startWorker !== false) {
     worker.start();
     dispatcher.start();
+    activity.start();
   }
   return {
     app,
@@ -237,6 +243,8 @@ export async function assembleGateway(
         await worker.stop();
         await dispatcher.stop();
         await stopSweeper();
+        // After everything that counts, before the writer it flushes through stops.
+        await activity.stop();
         await ops.close();
         await ingestor.close();
         await stopCheckpointer();
@@ -320,8 +328,9 @@ function schedulePruning(store: Store, config: Config, app: FastifyInstance): ()
     try {
       const pruned = await pruneInbox(store, Date.now() - config.retention.events);
       const keys = await pruneKeys(store.db, Date.now() - config.retention.idempotencyKeys);
-      if (pruned.events + pruned.requests + pruned.deliveries + keys > 0)
-        app.log.info({ pruned, keys }, 'pruned');
+      const activity = await pruneActivity(store, Date.now() - config.retention.events);
+      if (pruned.events + pruned.requests + pruned.deliveries + keys + activity > 0)
+        app.log.info({ pruned, keys, activity }, 'pruned');
     } catch (err) {
       app.log.error({ err }, 'pruning failed; will retry');
     }

@@ -217,6 +217,12 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
       decidedBy: 'ana',
       outcome: { code: 'stale-basis' },
     });
+    // What changed since the approval was asked for: the discount, with its value then and now.
+    const discounts = (
+      view.json().outcome.changed as { field: string; was: unknown; now: unknown }[]
+    ).find((change) => change.field === 'discounts');
+    expect(discounts?.was).toEqual([]);
+    expect(discounts?.now).toMatchObject([{ amount: 10, currency: 'EUR' }]);
     expect(await actionStatus(action)).toBe('stale');
     const cancels = (await writes()).filter(
       (write) => (write as { operation: string }).operation === 'order.cancel',

@@ -1,6 +1,8 @@
 import { appendAudit } from '../audit/index.js';
 import { AppError } from '../errors.js';
-import type { Store } from '../store/index.js';
+import { firstIdAt } from '../ids.js';
+import { checkPageLimit } from '../page-limit.js';
+import type { ActionStatus, Store } from '../store/index.js';
 import { type ActionView, toActionView } from './action-view.js';
 import { type RateLimitRule, takeRateLimitSlots } from './rate-limits.js';
 
@@ -28,6 +30,8 @@ export async function retryAction(
   id: string,
   now: number,
   rateLimits: readonly RateLimitRule[] = [],
+  /** Who asked, recorded with the retry: an operator's name, or `cli:<OS user>`. */
+  by: string | null = null,
 ): Promise<ActionView> {
   return store.transaction(async (trx) => {
     const row = await trx
@@ -93,9 +97,70 @@ export async function retryAction(
       .executeTakeFirstOrThrow();
     await appendAudit(
       trx,
-      { kind: 'action', subject: id, change: 'retried', at: now, data: { from: row.status } },
+      { kind: 'action', subject: id, change: 'retried', at: now, data: { from: row.status, by } },
       store.dialect,
     );
     return toActionView(updated);
   });
+}
+
+export interface ListActionsQuery {
+  /** Only actions in one of these statuses; absent or empty: every status. */
+  readonly status?: readonly ActionStatus[] | undefined;
+  /** Only this agent's actions; absent: every agent's (operators see them all). */
+  readonly agent?: string | undefined;
+  /** Only actions on this system's records (the `system` of `system:type:id`). */
+  readonly system?: string | undefined;
+  /** Created at or after, epoch ms. */
+  readonly since?: number | undefined;
+  /** Created before, epoch ms. */
+  readonly until?: number | undefined;
+  /** 1–500. */
+  readonly limit: number;
+  /** The `next` of the previous page. */
+  readonly cursor?: string | undefined;
+}
+
+/** An action as operators list it: as agents see it, and which agent proposed it. */
+export interface ListedAction extends ActionView {
+  readonly agent: string;
+}
+
+export interface ActionPage {
+  readonly items: ListedAction[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  readonly next: string | null;
+}
+
+/**
+ * Actions newest first, filtered, paged by keyset on the id. Ids start with their creation time
+ * (UUIDv7), so the time window is a range of the primary key. Throws `invalid-query` (400) for
+ * a limit out of range.
+ */
+export async function listActions(store: Store, query: ListActionsQuery): Promise<ActionPage> {
+  const { limit } = query;
+  checkPageLimit(limit);
+  let select = store.db
+    .selectFrom('actions')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
+  if (query.status && query.status.length > 0) select = select.where('status', 'in', query.status);
+  if (query.agent !== undefined) select = select.where('agent', '=', query.agent);
+  if (query.system !== undefined) {
+    // Compared by prefix, since LIKE would read a `_` in the name as a wildcard.
+    const prefix = `${query.system}:`;
+    select = select.where((eb) =>
+      eb(eb.fn('substr', ['record_key', eb.lit(1), eb.lit(prefix.length)]), '=', prefix),
+    );
+  }
+  if (query.since !== undefined) select = select.where('id', '>=', firstIdAt('act', query.since));
+  if (query.until !== undefined) select = select.where('id', '<', firstIdAt('act', query.until));
+  if (query.cursor !== undefined) select = select.where('id', '<', query.cursor);
+  const rows = await select.execute();
+  const page = rows.slice(0, limit);
+  return {
+    items: page.map((row) => ({ ...toActionView(row), agent: row.agent })),
+    next: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+  };
 }

@@ -1,5 +1,12 @@
 export { ACTION_OPS_MODULE, type ActionOps, actionOps } from './action-ops.js';
-export { getAction, retryAction } from './action-queries.js';
+export {
+  type ActionPage,
+  getAction,
+  type ListActionsQuery,
+  type ListedAction,
+  listActions,
+  retryAction,
+} from './action-queries.js';
 export type { ActionRow, ActionView } from './action-view.js';
 export { ActionWorker, type ActionWorkerOptions } from './action-worker.js';
 export {

@@ -31,6 +31,8 @@ export interface Acceptance {
     readonly policyVersion: string;
     readonly reason: string;
     readonly expiresAt: number;
+    /** The record's fields as the proposal read them (null for a create): shown beside now. */
+    readonly recordFields: Readonly<Record<string, unknown>> | null;
   } | null;
   /**
    * Set to execute at once: when no other action of the record is queued or executing, the
@@ -122,6 +124,8 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
         comment: null,
         outcome: null,
         created_at: action.created_at,
+        record_fields:
+          args.approval.recordFields === null ? null : JSON.stringify(args.approval.recordFields),
       })
       .execute();
   }
@@ -165,12 +169,14 @@ function acceptanceAudit(args: Acceptance, leased: boolean): AuditEntry[] {
     },
   ];
   if (args.approval) {
+    // The record's fields stay out of the audit log: it is kept for ever, the approval is not.
+    const { recordFields: _, ...approval } = args.approval;
     entries.push({
       kind: 'approval',
       subject: approvalIdOf(action.id),
       change: 'requested',
       at,
-      data: { action: action.id, ...args.approval },
+      data: { action: action.id, ...approval },
     });
   }
   if (leased) {

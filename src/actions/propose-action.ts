@@ -404,6 +404,7 @@ async function evaluate(
           policyVersion: deps.policies.version,
           reason: verdictDocument.reason,
           expiresAt: now + deps.approvalTtlMs,
+          recordFields: current ? current.data : null,
         }
       : null,
     dialect: deps.store.dialect,

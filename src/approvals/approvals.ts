@@ -8,6 +8,7 @@ import type { ActionOutcome, Metrics } from '../metrics/index.js';
 import type { ApprovalStatus, ApprovalTable } from '../store/index.js';
 import type { ApprovalSettlement } from './approval-ops.js';
 import { approvalBinds } from './binding.js';
+import { type FieldChange, fieldChanges } from './field-changes.js';
 
 export const APPROVAL_STATUSES: readonly ApprovalStatus[] = [
   'pending',
@@ -147,7 +148,8 @@ export async function approveApproval(
   }
   const refusal = await checkNow(deps, action);
   if (refusal) {
-    const { code, message, details } = refusal;
+    const { code, message } = refusal;
+    const details = { ...refusal.details, ...changesSinceRequest(approval, refusal.details) };
     await settle(deps, approval, {
       to: 'stale',
       outcome: { code, message, ...details },
@@ -169,6 +171,25 @@ export async function approveApproval(
   });
   deps.onQueued?.();
   return getApproval(deps, id);
+}
+
+/**
+ * For a refusal that carries the record as it is now (`stale-basis`): each field that changed
+ * since the approval was asked for, with its value then and now. Nothing for an approval of
+ * before the record was kept with it, or of a create.
+ */
+function changesSinceRequest(
+  approval: ApprovalRow,
+  details: Readonly<Record<string, unknown>>,
+): { changed?: FieldChange[] } {
+  const current = details.current;
+  if (approval.record_fields === null || current === null || typeof current !== 'object') return {};
+  return {
+    changed: fieldChanges(
+      JSON.parse(approval.record_fields) as Record<string, unknown>,
+      current as Record<string, unknown>,
+    ),
+  };
 }
 
 /** The checks again; the refusal when the record moved on or policy now denies, else null. */

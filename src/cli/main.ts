@@ -222,9 +222,16 @@ actions
   .description('queue a failed or dead action again; policy and the basis are checked again first')
   .argument('<id>', 'action id')
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
-  .action(async (id: string, options: ConfigOption) => {
+  .option('--as <name>', 'who asks, recorded with the retry; default cli:<OS user>')
+  .action(async (id: string, options: ConfigOption & { as?: string }) => {
     await withStore(options, async (store, config) => {
-      const action = await retryAction(store, id, Date.now(), rateLimitRules(config.rateLimits));
+      const action = await retryAction(
+        store,
+        id,
+        Date.now(),
+        rateLimitRules(config.rateLimits),
+        options.as ?? `cli:${userInfo().username}`,
+      );
       process.stdout.write(`action ${action.action} is ${action.status}\n`);
     });
   });

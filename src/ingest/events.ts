@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import { AppError } from '../errors.js';
+import { checkPageLimit } from '../page-limit.js';
 import type { EventTable, Store } from '../store/index.js';
 
 /** A record reference: `system:type:id` (the id may itself contain `:`). */
@@ -89,13 +90,7 @@ export interface EventPage {
 /** Events newest first, filtered by source and record, paged by keyset on the id. */
 export async function listEvents(store: Store, query: ListEventsQuery): Promise<EventPage> {
   const limit = query.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-    throw new AppError(
-      'invalid-query',
-      400,
-      `limit must be a whole number from 1 to 500, got ${limit}`,
-    );
-  }
+  checkPageLimit(limit);
   let select = store.db
     .selectFrom('events')
     .selectAll()

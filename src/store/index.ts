@@ -6,6 +6,8 @@ export { type OpenStoreOptions, openStore } from './open-store.js';
 export type {
   ActionStatus,
   ActionTable,
+  ActivityCountTable,
+  ActivityKind,
   AgentTable,
   ApprovalStatus,
   ApprovalTable,

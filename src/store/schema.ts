@@ -133,6 +133,8 @@ export interface ApprovalTable {
   /** JSON: for `stale`, what changed. */
   outcome: string | null;
   created_at: number;
+  /** JSON of the record's fields as read when the approval was asked for; null for a create. */
+  record_fields: string | null;
 }
 
 export type AuditKind = 'event' | 'action' | 'approval' | 'execution';
@@ -200,6 +202,36 @@ export interface AgentEndpointTable {
   reason: string;
 }
 
+/** What an activity count counts (src/store/migrations/0007-dashboard.ts). */
+export type ActivityKind = 'webhook_rejected' | 'connector_error' | 'write_prevented';
+
+/**
+ * Occurrences of one kind, subject and reason within one minute. `subject` is a configured
+ * source or system name (`(unknown)` for a source not configured), or `-` where there is none;
+ * `reason` an error code, HTTP status or class of prevented write.
+ */
+export interface ActivityCountTable {
+  kind: ActivityKind;
+  subject: string;
+  reason: string;
+  /** Epoch milliseconds at the start of the minute. */
+  minute: number;
+  count: number;
+  /** Epoch milliseconds of the latest occurrence counted. */
+  last_at: number;
+}
+
+/** A dashboard sign-in. Ended by signing out, by its expiry, or by the operator's token changing. */
+export interface OperatorSessionTable {
+  /** SHA-256 hex of the random id the session cookie holds. */
+  id_sha256: string;
+  operator: string;
+  /** The operator's `tokenSha256` at sign-in: a rotated token ends its sessions. */
+  token_sha256: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   airlock_migrations: MigrationTable;
   webhook_requests: WebhookRequestTable;
@@ -213,4 +245,6 @@ export interface Database {
   deliveries: DeliveryTable;
   dispatch_cursors: DispatchCursorTable;
   agent_endpoints: AgentEndpointTable;
+  activity_counts: ActivityCountTable;
+  operator_sessions: OperatorSessionTable;
 }

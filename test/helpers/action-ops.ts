@@ -1,15 +1,28 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach } from 'vitest';
 import { ACTION_OPS_MODULE, type ActionOps, actionOps } from '../../src/actions/action-ops.js';
-import { createOpRunner, type Store } from '../../src/store/index.js';
+import { firstIdAt } from '../../src/ids.js';
+import {
+  type ActionStatus,
+  createOpRunner,
+  type OpRunner,
+  type OpTable,
+  type Store,
+} from '../../src/store/index.js';
+import type { OpTableModule } from '../../src/store/op-runner.js';
 import { type Backend, createTestDatabase, type TestDatabase } from './stores.js';
 
 /**
- * For a `describe` block: `open()` makes a database of the backend's, a store and the action ops
+ * For a `describe` block: `open()` makes a database of the backend's, a store and `table`'s ops
  * over it, run as the gateway runs them (on SQLite in the writer thread, batched). All closed,
  * and the database dropped, after each test.
  */
-export function useActionOps(backend: Backend): () => Promise<{ store: Store; ops: ActionOps }> {
-  let opened: { database: TestDatabase; store: Store; ops: ActionOps } | undefined;
+export function useStoreOps<T extends OpTable>(
+  backend: Backend,
+  table: T,
+  where: OpTableModule,
+): () => Promise<{ store: Store; ops: OpRunner<T> }> {
+  let opened: { database: TestDatabase; store: Store; ops: OpRunner<T> } | undefined;
   afterEach(async () => {
     await opened?.ops.close();
     await opened?.store.close();
@@ -19,7 +32,71 @@ export function useActionOps(backend: Backend): () => Promise<{ store: Store; op
   return async () => {
     const database = createTestDatabase(backend);
     const store = await database.open();
-    opened = { database, store, ops: createOpRunner(store, actionOps, ACTION_OPS_MODULE) };
+    opened = { database, store, ops: createOpRunner(store, table, where) };
     return opened;
   };
+}
+
+/** `useStoreOps` with the action pipeline's ops. */
+export function useActionOps(backend: Backend): () => Promise<{ store: Store; ops: ActionOps }> {
+  return useStoreOps(backend, actionOps, ACTION_OPS_MODULE);
+}
+
+/**
+ * Accepts, through the outbox op, a `ticket.add_note` made at `at` (epoch ms: its id is of that
+ * time) by `agent` on `record` (`system:type:id`), stored with `status` as it stands later. With
+ * `approval`, it waits for a human (an approval row, pending). Its id.
+ */
+export async function acceptActionAt(
+  ops: Pick<ActionOps, 'run'>,
+  store: Store,
+  at: number,
+  status: ActionStatus,
+  options: { agent?: string; record?: string; approval?: boolean } = {},
+): Promise<string> {
+  const { agent = 'bot', record = 'helpdesk:ticket:1001', approval = false } = options;
+  const id = `${firstIdAt('act', at)}${randomBytes(10).toString('hex')}`;
+  const [system = '', type = '', recordId = ''] = record.split(':');
+  const target = { system, type, id: recordId };
+  const ref = { agent, key: id };
+  await ops.run('claimKey', { ref, fingerprint: 'fp', now: at, lockMs: 30_000 });
+  await ops.run('acceptAction', {
+    ref,
+    action: {
+      id,
+      agent,
+      idempotency_key: id,
+      operation: 'ticket.add_note',
+      record_key: record,
+      target: JSON.stringify(target),
+      params: '{"body":"noted"}',
+      basis: null,
+      decision: null,
+      status,
+      verdict: null,
+      expected_revision: null,
+      effect: null,
+      error: null,
+      attempts: 0,
+      next_attempt_at: at,
+      lease_owner: null,
+      lease_until: null,
+      created_at: at,
+      updated_at: at,
+    },
+    target,
+    rateLimits: [],
+    approval: approval
+      ? {
+          paramsDigest: 'digest',
+          policyVersion: 'v1',
+          reason: 'a human decides',
+          expiresAt: at + 3_600_000,
+          recordFields: null,
+        }
+      : null,
+    lease: null,
+    dialect: store.dialect,
+  });
+  return id;
 }

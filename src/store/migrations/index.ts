@@ -6,6 +6,7 @@ import * as oneActionPerKey from './0003-one-action-per-key.js';
 import * as approvals from './0004-approvals.js';
 import * as audit from './0005-audit.js';
 import * as deliveries from './0006-deliveries.js';
+import * as dashboard from './0007-dashboard.js';
 
 export interface Migration {
   readonly name: string;
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   { name: '0004-approvals', up: approvals.up },
   { name: '0005-audit', up: audit.up },
   { name: '0006-deliveries', up: deliveries.up },
+  { name: '0007-dashboard', up: dashboard.up },
 ];

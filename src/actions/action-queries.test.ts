@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { acceptActionAt, useActionOps } from '../../test/helpers/action-ops.js';
+import { BACKENDS } from '../../test/helpers/stores.js';
+import type { ActionStatus } from '../store/index.js';
+import { type ListActionsQuery, listActions } from './action-queries.js';
+
+const T0 = 1_700_000_040_000;
+
+describe.each(BACKENDS)('listing actions on %s', (backend) => {
+  const openOps = useActionOps(backend);
+
+  /**
+   * A fresh store; `accept` adds, through the outbox op, an action made at `at` (epoch ms) on
+   * `record` (`system:type:id`) that now stands at `status`; `list` lists, 50 a page by default.
+   */
+  async function open() {
+    const { store, ops } = await openOps();
+    const accept = (at: number, status: ActionStatus, agent: string, record: string) =>
+      acceptActionAt(ops, store, at, status, { agent, record });
+    const list = (query: Partial<ListActionsQuery>) => listActions(store, { limit: 50, ...query });
+    const ids = async (query: Partial<ListActionsQuery>) =>
+      (await list(query)).items.map((item) => item.action);
+    return { accept, list, ids };
+  }
+
+  it("lists every agent's actions newest first, a page at a time", async () => {
+    const { accept, list } = await open();
+    const made: string[] = [];
+    for (const [i, agent] of ['support-bot', 'sales-bot', 'support-bot', 'sales-bot'].entries()) {
+      made.push(await accept(T0 + i * 1_000, 'executed', agent, 'helpdesk:ticket:1'));
+    }
+    const [d, c, b, a] = made;
+    const first = await list({ limit: 3 });
+    expect(first.items.map((item) => item.action)).toEqual([a, b, c]);
+    expect(first.items[0]).toMatchObject({
+      action: a,
+      agent: 'sales-bot',
+      status: 'executed',
+      operation: 'ticket.add_note',
+      target: { system: 'helpdesk', type: 'ticket', id: '1' },
+      createdAt: new Date(T0 + 3_000).toISOString(),
+    });
+    const second = await list({ limit: 3, cursor: first.next ?? undefined });
+    expect(second.items.map((item) => item.action)).toEqual([d]);
+    expect(second.next).toBeNull();
+    // A page that ends exactly at the last action says there is no next page.
+    expect((await list({ limit: 4 })).next).toBeNull();
+  });
+
+  it('filters by status, agent, system and creation time', async () => {
+    const { accept, ids } = await open();
+    const failed = await accept(T0, 'failed', 'support-bot', 'helpdesk:ticket:1');
+    const dead = await accept(T0 + 1_000, 'dead', 'sales-bot', 'crm:contact:2');
+    const executed = await accept(T0 + 2_000, 'executed', 'support-bot', 'crm_eu:contact:3');
+    const queued = await accept(T0 + 3_000, 'queued', 'support-bot', 'crm:deal:4');
+
+    expect(await ids({ status: ['failed', 'dead'] })).toEqual([dead, failed]);
+    expect(await ids({ status: [] })).toEqual([queued, executed, dead, failed]);
+    expect(await ids({ agent: 'sales-bot' })).toEqual([dead]);
+    expect(await ids({ system: 'crm' })).toEqual([queued, dead]);
+    expect(await ids({ system: 'crm_eu' })).toEqual([executed]);
+    expect(await ids({ since: T0 + 1_000, until: T0 + 3_000 })).toEqual([executed, dead]);
+    expect(await ids({ system: 'crm', status: ['queued'], agent: 'support-bot' })).toEqual([
+      queued,
+    ]);
+  });
+
+  it.each([0, 501, 1.5])('refuses a limit of %s', async (limit) => {
+    const { list } = await open();
+    await expect(list({ limit })).rejects.toMatchObject({ code: 'invalid-query', status: 400 });
+  });
+});
