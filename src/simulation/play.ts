@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GroundTruth, Intent, ScenarioStep, SeededWorld } from './model.js';
 import { staffNameOf } from './scenario.js';
@@ -47,6 +48,8 @@ export async function playScenario(
   const speed = options.speed ?? 1;
   if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError('speed must be above 0');
   const stop = new AbortController();
+  // Every scheduled step waits on it: one listener per step is the design, not a leak.
+  setMaxListeners(0, stop.signal);
   const external = options.signal;
   const onAbort = () => stop.abort(external?.reason);
   if (external?.aborted) throw external.reason;
