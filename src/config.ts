@@ -325,6 +325,14 @@ function configSchema(env: NodeJS.ProcessEnv) {
         publicUrl: z.url().optional(),
       })
       .prefault({}),
+    /** The operators' web UI at `/ui` (src/dashboard/README.md). */
+    dashboard: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** A sign-in lasts this long; signing out or a changed token ends it sooner. */
+        sessionTtl: duration.default(12 * 3600_000),
+      })
+      .prefault({}),
   });
 }
 

@@ -187,8 +187,11 @@ export async function assembleGateway(
   const notify = config.approvals.notify;
   const notifyApproval =
     notify &&
-    createApprovalNotifier(notify, config.approvals.publicUrl, (approval, reason) =>
-      log.error({ approval, reason }, 'gave up announcing an approval'),
+    createApprovalNotifier(
+      notify,
+      config.approvals.publicUrl,
+      (id) => (config.dashboard.enabled ? `/ui/approvals/${id}` : `/v1/approvals/${id}`),
+      (approval, reason) => log.error({ approval, reason }, 'gave up announcing an approval'),
     );
   const stopSweeper = startApprovalSweeper({
     store,
@@ -292,6 +295,7 @@ export async function startGateway(config: Config): Promise<Gateway> {
   const url = `http://${host}:${port}`;
   const sandbox = config.sandbox.enabled ? await startSandbox(config, url) : undefined;
   if (sandbox) app.log.info({ url: sandbox.url }, 'built-in sandbox listening');
+  if (config.dashboard.enabled) app.log.info({ url: `${url}/ui` }, 'dashboard for operators');
   let closing: Promise<void> | undefined;
   return {
     app,

@@ -331,7 +331,7 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
       expect(verified).toMatchObject({
         type: 'approval.requested',
         approval: { approval, status: 'pending', operation: 'order.cancel' },
-        link: `https://airlock.example.com/v1/approvals/${approval}`,
+        link: `https://airlock.example.com/ui/approvals/${approval}`,
       });
       expect(message?.headers['webhook-id']).toBe(approval);
     } finally {

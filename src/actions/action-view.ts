@@ -2,6 +2,20 @@ import type { Selectable } from 'kysely';
 import { approvalIdOf } from '../ids.js';
 import type { ActionStatus, ActionTable } from '../store/index.js';
 
+/** Every status an action can have, in the order it usually passes through them. */
+export const ACTION_STATUSES = [
+  'pending_approval',
+  'queued',
+  'executing',
+  'executed',
+  'failed',
+  'dead',
+  'stale',
+  'denied',
+  'rejected',
+  'expired',
+] as const satisfies readonly ActionStatus[];
+
 /** An action as agents and operators see it. */
 export interface ActionView {
   readonly action: string;

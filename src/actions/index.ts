@@ -7,7 +7,7 @@ export {
   listActions,
   retryAction,
 } from './action-queries.js';
-export type { ActionRow, ActionView } from './action-view.js';
+export { ACTION_STATUSES, type ActionRow, type ActionView } from './action-view.js';
 export { ActionWorker, type ActionWorkerOptions } from './action-worker.js';
 export {
   type CatalogueLimits,

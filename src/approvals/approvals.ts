@@ -77,14 +77,27 @@ export async function getApproval(deps: Pick<RecheckDeps, 'store'>, id: string) 
   return toApprovalView(await approvalRow(deps, id));
 }
 
-/** Approvals with `status` (all when none), oldest first, after `cursor` (an approval id). */
+/**
+ * Approvals with `status` (all when none), oldest first (`newestFirst`: newest first), after
+ * `cursor` (an approval id) in that order.
+ */
 export async function listApprovals(
   deps: Pick<RecheckDeps, 'store'>,
-  options: { status?: ApprovalStatus | undefined; limit: number; cursor?: string | undefined },
+  options: {
+    status?: ApprovalStatus | undefined;
+    limit: number;
+    cursor?: string | undefined;
+    newestFirst?: boolean;
+  },
 ): Promise<{ approvals: ApprovalView[]; next: string | null }> {
-  let query = deps.store.db.selectFrom('approvals').selectAll().orderBy('id').limit(options.limit);
+  const newest = options.newestFirst === true;
+  let query = deps.store.db
+    .selectFrom('approvals')
+    .selectAll()
+    .orderBy('id', newest ? 'desc' : 'asc')
+    .limit(options.limit);
   if (options.status) query = query.where('status', '=', options.status);
-  if (options.cursor) query = query.where('id', '>', options.cursor);
+  if (options.cursor) query = query.where('id', newest ? '<' : '>', options.cursor);
   const rows = await query.execute();
   const last = rows.at(-1);
   return {

@@ -27,12 +27,12 @@ export function notificationBody(
 export function createApprovalNotifier(
   notify: NotifyConfig,
   publicUrl: string | undefined,
+  /** Where a person reviews it: the dashboard's page, or the API's when there is no dashboard. */
+  pathOf: (approval: string) => string,
   onGiveUp: (approval: string, reason: string) => void,
 ): (approval: ApprovalView) => Promise<void> {
   return async (approval) => {
-    const link = publicUrl
-      ? `${publicUrl.replace(/\/+$/, '')}/v1/approvals/${approval.approval}`
-      : null;
+    const link = publicUrl ? `${publicUrl.replace(/\/+$/, '')}${pathOf(approval.approval)}` : null;
     const failed = await postSigned({
       url: notify.url,
       secret: notify.secret.reveal(),

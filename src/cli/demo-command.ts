@@ -2,7 +2,13 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseChaosSpec } from '../sandbox/index.js';
 import { integrityLine, integrityTable } from '../simulation/report.js';
-import { type Progress, type RunOptions, runAirlock, runDirect } from '../simulation/run.js';
+import {
+  type ModeResult,
+  type Progress,
+  type RunOptions,
+  runAirlock,
+  runDirect,
+} from '../simulation/run.js';
 
 interface DemoOptions {
   readonly seed: number;
@@ -10,6 +16,8 @@ interface DemoOptions {
   readonly seconds: number;
   readonly chaos: { readonly spec: string; readonly options: ReturnType<typeof parseChaosSpec> };
   readonly data: string;
+  /** False with `--exit`: end when the run is reported instead of keeping the dashboard up. */
+  readonly stay: boolean;
 }
 
 /**
@@ -32,7 +40,9 @@ export function addDemoCommand(program: Command): void {
         .default(parseChaos('mild'), 'mild'),
     )
     .option('--data <dir>', "where Airlock's store of the run is kept", './data/demo')
-    .action(async (options: DemoOptions) => {
+    .option('--exit', 'end after the report instead of keeping the dashboard up until Ctrl-C')
+    .action(async (given: Omit<DemoOptions, 'stay'> & { exit?: boolean }) => {
+      const options: DemoOptions = { ...given, stay: !given.exit };
       const { seed: _seed, ...chaos } = options.chaos.options;
       const run: RunOptions = {
         seed: options.seed,
@@ -50,27 +60,65 @@ export function addDemoCommand(program: Command): void {
       const direct = await runDirect(run);
       endLine();
       const data = resolve(options.data, `seed-${options.seed}`);
-      const airlock = await runAirlock({ ...run, dataDir: data });
-      endLine();
-      out.write(`\n${integrityTable(direct.check, airlock.check)}\n\n`);
-      if (airlock.gateway) {
-        const g = airlock.gateway;
-        out.write(
-          `Through Airlock: ${g.events} events in, ${g.duplicatesDropped} duplicate deliveries dropped, ` +
-            `${g.executed} writes executed, ${g.refusedStale} refused as stale, ` +
-            `${g.refusedOther} denied or rejected.\n`,
-        );
-      }
-      const missed = Object.entries(airlock.check.examples).filter(([, ids]) => ids?.length);
-      for (const [name, ids] of missed) out.write(`Airlock ${name}: ${ids?.join('; ')}\n`);
-      if (airlock.tryWhy && airlock.tryWhy.length > 0 && airlock.configFile) {
-        out.write('\nAsk why:\n');
-        for (const { what, id } of airlock.tryWhy) {
-          out.write(`  npx airlock why ${id} --config ${airlock.configFile}   # ${what}\n`);
-        }
-      }
-      out.write(`\n${integrityLine(direct.check, airlock.check, airlock.events)}\n`);
+      let dashboard = { url: '', token: '' };
+      await runAirlock({
+        ...run,
+        dataDir: data,
+        onDashboard: (shown) => {
+          dashboard = shown;
+          endLine();
+          out.write(
+            `Watch it in the dashboard: ${shown.url} (sign in with the token ${shown.token})\n`,
+          );
+        },
+        beforeClose: async (result) => {
+          endLine();
+          report(direct, result);
+          if (options.stay) {
+            out.write(
+              `\nThe dashboard stays up over the finished run: ${dashboard.url} (token ${dashboard.token}).\n` +
+                'Press Ctrl-C to stop.\n',
+            );
+            await interrupted();
+          }
+        },
+      });
     });
+}
+
+function report(direct: ModeResult, airlock: ModeResult): void {
+  const out = process.stdout;
+  out.write(`\n${integrityTable(direct.check, airlock.check)}\n\n`);
+  if (airlock.gateway) {
+    const g = airlock.gateway;
+    out.write(
+      `Through Airlock: ${g.events} events in, ${g.duplicatesDropped} duplicate deliveries dropped, ` +
+        `${g.executed} writes executed, ${g.refusedStale} refused as stale, ` +
+        `${g.refusedOther} denied or rejected.\n`,
+    );
+  }
+  const missed = Object.entries(airlock.check.examples).filter(([, ids]) => ids?.length);
+  for (const [name, ids] of missed) out.write(`Airlock ${name}: ${ids?.join('; ')}\n`);
+  if (airlock.tryWhy && airlock.tryWhy.length > 0 && airlock.configFile) {
+    out.write('\nAsk why:\n');
+    for (const { what, id } of airlock.tryWhy) {
+      out.write(`  npx airlock why ${id} --config ${airlock.configFile}   # ${what}\n`);
+    }
+  }
+  out.write(`\n${integrityLine(direct.check, airlock.check, airlock.events)}\n`);
+}
+
+/** Resolves on the first Ctrl-C (or SIGTERM), so the run's servers can then close in order. */
+function interrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 let lastWasProgress = false;

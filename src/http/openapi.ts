@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { ACTION_STATUSES } from '../actions/action-view.js';
 import { catalogue } from '../actions/catalogue.js';
 import { proposalSchema } from '../actions/proposal.js';
 import {
@@ -49,18 +50,7 @@ const problemSchema = z.looseObject({
 /** `ActionView` (src/actions/action-view.ts): an action as agents and operators see it. */
 const actionViewSchema = z.strictObject({
   action: z.string().describe('The action id (`act_…`).'),
-  status: z.enum([
-    'pending_approval',
-    'queued',
-    'executing',
-    'executed',
-    'failed',
-    'dead',
-    'stale',
-    'denied',
-    'rejected',
-    'expired',
-  ]),
+  status: z.enum(ACTION_STATUSES),
   operation: z.string(),
   target: z.unknown(),
   params: z.unknown(),

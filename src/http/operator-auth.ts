@@ -10,7 +10,12 @@ export interface Operator {
   readonly role: OperatorRole;
 }
 
-/** The operator a request was admitted for, set by `requireOperator`. */
+/** Whether `operator` may do what needs `role` (viewer < approver < admin). */
+export function hasRole(operator: Operator, role: OperatorRole): boolean {
+  return RANK[operator.role] >= RANK[role];
+}
+
+/** The operator a request was admitted for, set by `requireOperator` or a dashboard session. */
 const admitted = new WeakMap<FastifyRequest, Operator>();
 
 /** Who made a request that passed `requireOperator`. */
@@ -21,15 +26,43 @@ export function operatorOf(request: FastifyRequest): Operator {
 }
 
 /**
- * A preHandler admitting operators whose role is at least `role` (viewer < approver < admin).
- * Tokens are compared by SHA-256 in constant time; the config holds only the hashes.
+ * Admits `operator` for `request` when its role is at least `role`; throws `forbidden` (403)
+ * otherwise.
+ */
+export function admitOperator(request: FastifyRequest, operator: Operator, role: OperatorRole) {
+  if (!hasRole(operator, role)) {
+    throw new AppError(
+      'forbidden',
+      403,
+      `operator ${operator.name} is a ${operator.role}; this needs ${role}`,
+    );
+  }
+  admitted.set(request, operator);
+}
+
+/**
+ * The operator whose token this is, or undefined. Tokens are compared by SHA-256 in constant
+ * time; the config holds only the hashes.
+ */
+export function matchOperator(
+  operators: Config['operators'],
+  token: string,
+): (Operator & { readonly tokenSha256: string }) | undefined {
+  const hash = createHash('sha256').update(token).digest();
+  // Compare against every operator so the time taken does not tell which one matched.
+  let match: (Operator & { tokenSha256: string }) | undefined;
+  for (const [name, operator] of Object.entries(operators)) {
+    if (timingSafeEqual(hash, Buffer.from(operator.tokenSha256, 'hex'))) {
+      match = { name, role: operator.role, tokenSha256: operator.tokenSha256 };
+    }
+  }
+  return match;
+}
+
+/**
+ * A preHandler admitting operators whose role is at least `role`, by their bearer token.
  */
 export function requireOperator(operators: Config['operators'], role: OperatorRole) {
-  const known = Object.entries(operators).map(([name, operator]) => ({
-    name,
-    role: operator.role,
-    hash: Buffer.from(operator.tokenSha256, 'hex'),
-  }));
   return async (request: FastifyRequest): Promise<void> => {
     const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
     if (!token) {
@@ -39,20 +72,8 @@ export function requireOperator(operators: Config['operators'], role: OperatorRo
         'an operator token is required: Authorization: Bearer <token>',
       );
     }
-    const hash = createHash('sha256').update(token).digest();
-    // Compare against every operator so the time taken does not tell which one matched.
-    let match: Operator | undefined;
-    for (const operator of known) {
-      if (timingSafeEqual(hash, operator.hash)) match = operator;
-    }
+    const match = matchOperator(operators, token);
     if (!match) throw new AppError('unauthorized', 401, 'the operator token is not recognised');
-    if (RANK[match.role] < RANK[role]) {
-      throw new AppError(
-        'forbidden',
-        403,
-        `operator ${match.name} is a ${match.role}; this needs ${role}`,
-      );
-    }
-    admitted.set(request, { name: match.name, role: match.role });
+    admitOperator(request, { name: match.name, role: match.role }, role);
   };
 }

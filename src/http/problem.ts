@@ -53,7 +53,8 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
   return reply.code(appError.status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 
-function toAppError(error: unknown): AppError {
+/** Anything a route threw, as the AppError it is answered with. */
+export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const fastifyError = error as Partial<FastifyError>;
   const status = fastifyError.statusCode;

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { ProposeDeps } from '../actions/index.js';
 import type { ApprovalDeps } from '../approvals/index.js';
 import type { Config } from '../config.js';
+import { registerDashboard } from '../dashboard/index.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { AppError } from '../errors.js';
 import type { Ingestor } from '../ingest/index.js';
@@ -90,5 +91,9 @@ export async function createServer({
   registerMcpRoute(app, { config, propose });
   registerOpenApiRoute(app);
   if (metrics && config.metrics.enabled) registerMetricsRoute(app, { metrics });
+  if (config.dashboard.enabled) {
+    await registerDashboard(app, { store, config, approvals, propose, dispatcher });
+    app.get('/', (_request, reply) => reply.redirect('/ui', 303));
+  }
   return app;
 }

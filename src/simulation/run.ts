@@ -44,6 +44,16 @@ export interface RunOptions {
    * can look into it). Default: a temporary directory, removed after.
    */
   readonly dataDir?: string;
+  /**
+   * Airlock mode: told once the gateway serves, with its dashboard and an admin's token to sign
+   * in with, so the run can be watched as it plays.
+   */
+  readonly onDashboard?: (dashboard: { url: string; token: string }) => void;
+  /**
+   * Airlock mode: awaited after the run is checked and before the gateway and sandbox stop, so
+   * the dashboard can be explored over the finished run.
+   */
+  readonly beforeClose?: (result: ModeResult) => Promise<void>;
 }
 
 export interface Progress {
@@ -89,6 +99,8 @@ export interface ModeResult {
 const SETTLE_TIMEOUT_MS = 900_000;
 const AGENT_KEY = 'ak_simulated_agent_key';
 const OPERATOR_TOKEN = 'simulated-approver-token';
+/** The published demo operator of airlock.yaml: a person looking at the run's dashboard. */
+const DASHBOARD_TOKEN = 'demo-operator-token';
 
 /** Runs the scenario against the sandbox with the agent writing to it directly. */
 export async function runDirect(options: RunOptions): Promise<ModeResult> {
@@ -151,6 +163,7 @@ export async function runAirlock(options: RunOptions): Promise<ModeResult> {
   try {
     await sandbox.listen(sandboxPort);
     gateway = await startGateway(config);
+    options.onDashboard?.({ url: `${gatewayUrl}/ui`, token: DASHBOARD_TOKEN });
     const world = await seedWorld(sandboxUrl, planWorld(options.seed, options));
     const steps = generateSteps(options.seed, world, options);
     const cancelRequested = cancelsAsked(steps, world);
@@ -188,7 +201,7 @@ export async function runAirlock(options: RunOptions): Promise<ModeResult> {
     const final = await counts();
     const configFile = options.dataDir ? join(dir, 'airlock-demo.yaml') : undefined;
     if (configFile) writeFileSync(configFile, stringify({ store: values.store, log: values.log }));
-    return {
+    const result: ModeResult = {
       mode: 'airlock',
       check: checkRun({ writes: sandbox.state.writes, truth, refused }),
       events: final.events,
@@ -199,6 +212,10 @@ export async function runAirlock(options: RunOptions): Promise<ModeResult> {
       configFile,
       tryWhy: await exampleActions(running),
     };
+    await agent.close();
+    await approver.close();
+    await options.beforeClose?.(result);
+    return result;
   } finally {
     await agent?.close();
     approver?.close();
@@ -220,7 +237,10 @@ export function gatewayConfig(dbFile: string, port: number, sandboxUrl: string) 
       crm: { scheme: 'hubspot-v3', secrets: [DEFAULT_CRM_SECRET] },
     },
     connectors: { helpdesk: connector, crm: connector },
-    operators: { approver: { role: 'approver', tokenSha256: sha256(OPERATOR_TOKEN) } },
+    operators: {
+      approver: { role: 'approver', tokenSha256: sha256(OPERATOR_TOKEN) },
+      demo: { role: 'admin', tokenSha256: sha256(DASHBOARD_TOKEN) },
+    },
     agents: {
       'sim-agent': {
         keySha256: sha256(AGENT_KEY),

@@ -1,0 +1,121 @@
+import type { FastifyReply } from 'fastify';
+import { readQueues } from '../activity/index.js';
+import type { Store } from '../store/index.js';
+
+/** The figures every open page keeps current. */
+export interface LiveCounters {
+  readonly approvalsPending: number;
+  /** Changes whenever the set of pending approvals does: pages listing them reload the list. */
+  readonly approvalsVersion: string;
+  readonly actionsQueued: number;
+  readonly actionsFailed: number;
+  readonly deliveriesDead: number;
+}
+
+export async function readLiveCounters(store: Store): Promise<LiveCounters> {
+  const queues = await readQueues(store);
+  const newest = await store.db
+    .selectFrom('approvals')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  const failed = await store.db
+    .selectFrom('actions')
+    .select((eb) => eb.fn.countAll().as('count'))
+    .where('status', 'in', ['failed', 'dead'])
+    .executeTakeFirstOrThrow();
+  return {
+    approvalsPending: queues.approvalsPending,
+    approvalsVersion: `${queues.approvalsPending}:${newest?.id ?? ''}`,
+    actionsQueued: queues.actionsQueued + queues.actionsExecuting,
+    actionsFailed: Number(failed.count),
+    deliveriesDead: queues.deliveriesDead,
+  };
+}
+
+/**
+ * Server-sent events at `GET /ui/live`: the counters, every `intervalMs` while anyone listens
+ * and only when they changed. One read of the store serves every open page; none is made while
+ * no page is open. Streams end when the server closes, so closing never waits on an open tab,
+ * and each ends after `streamMs` too: the browser reconnects, signed in again, so a stream does
+ * not outlive its session by more than that.
+ */
+export class LiveFeed {
+  readonly #listeners = new Set<FastifyReply>();
+  #timer: NodeJS.Timeout | null = null;
+  #last = '';
+  #closed = false;
+
+  constructor(
+    private readonly read: () => Promise<LiveCounters>,
+    private readonly options: {
+      readonly intervalMs: number;
+      readonly streamMs: number;
+      readonly onError: (error: unknown) => void;
+    },
+  ) {}
+
+  /** Starts streaming to `reply` (already admitted); sends the current figures at once. */
+  async attach(reply: FastifyReply): Promise<void> {
+    reply.hijack();
+    if (this.#closed) {
+      reply.raw.writeHead(503).end();
+      return;
+    }
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      // No proxy may hold the stream back to buffer it.
+      'x-accel-buffering': 'no',
+    });
+    reply.raw.write('retry: 3000\n\n');
+    this.#listeners.add(reply);
+    const ending = setTimeout(() => reply.raw.end(), this.options.streamMs).unref();
+    reply.raw.on('close', () => {
+      clearTimeout(ending);
+      this.#listeners.delete(reply);
+      if (this.#listeners.size === 0) this.#stop();
+    });
+    try {
+      reply.raw.write(event(await this.read()));
+    } catch (error) {
+      this.options.onError(error);
+    }
+    // The page may have gone, or the server closed, while the figures were read.
+    if (this.#closed || !this.#listeners.has(reply)) return;
+    this.#timer ??= setInterval(() => void this.#tick(), this.options.intervalMs).unref();
+  }
+
+  /** Ends every stream (the browser reconnects to another instance, or after the restart). */
+  close(): void {
+    this.#closed = true;
+    this.#stop();
+    for (const reply of this.#listeners) reply.raw.end();
+    this.#listeners.clear();
+  }
+
+  async #tick(): Promise<void> {
+    let text: string;
+    try {
+      text = event(await this.read());
+    } catch (error) {
+      this.options.onError(error);
+      return;
+    }
+    // A comment line keeps idle connections from being cut by proxies; data only on change.
+    const message = text === this.#last ? ': idle\n\n' : text;
+    this.#last = text;
+    for (const reply of this.#listeners) reply.raw.write(message);
+  }
+
+  #stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#last = '';
+  }
+}
+
+function event(counters: LiveCounters): string {
+  return `event: counters\ndata: ${JSON.stringify(counters)}\n\n`;
+}
