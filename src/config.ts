@@ -211,6 +211,11 @@ function configSchema(env: NodeJS.ProcessEnv) {
               settle: duration.default(0),
               /** `suppress`: an event caused by an Airlock action is not handed over as news. */
               echoes: z.enum(['suppress', 'deliver']).default('suppress'),
+              /**
+               * Event types (globs, as `events`) that are news however late they come, never
+               * superseded by a newer event of their record: a message, a comment.
+               */
+              neverSupersede: z.array(z.string().min(1)).default(['*comment*', '*message*']),
               /** Hand-overs of one delivery before it is dead-lettered. */
               maxAttempts: z.number().int().min(1).max(100).default(10),
               /** Allow a private, loopback or link-local `url` (development only). */

@@ -249,6 +249,23 @@ describe.each(BACKENDS)('delivery to agents on %s', (backend) => {
     ]);
   });
 
+  it('hands a late message or comment over all the same: news is never superseded', async () => {
+    const gateway = await start(agentConfig({ events: ['*'] }));
+    const now = Date.now();
+    const newer = await send(gateway, 'T-12', { at: new Date(now) });
+    const [first] = await lease(gateway);
+    expect(first?.events[0]?.id).toBe(newer);
+    await settle(gateway, first?.id as string, 'ack');
+    // A customer's comment whose webhook was held back until after the newer event was acked.
+    const comment = await send(gateway, 'T-12', {
+      at: new Date(now - 60_000),
+      type: 'zen:event-type:ticket.comment_added',
+    });
+    const [late] = await lease(gateway);
+    expect(late?.events.map((e) => e.id)).toEqual([comment]);
+    expect(late?.context.skipped).toEqual([]);
+  });
+
   it('delivers the events of a burst on one record together under a settle window', async () => {
     const gateway = await start(agentConfig({ events: ['*'], settle: 400 }));
     const burst = [

@@ -28,13 +28,11 @@ describe('the integrity run, short', () => {
 
   it('through Airlock: no erroneous write of any class, and the work gets done', async () => {
     const airlock = await runAirlock(options);
-    for (const name of ERROR_CLASSES.filter((name) => name !== 'lost_event')) {
+    // Every class, lost events included: a customer message whose webhook chaos holds back until
+    // a later event of its ticket was delivered is still handed over (news is never superseded).
+    for (const name of ERROR_CLASSES) {
       expect([name, airlock.check.errors[name]]).toEqual([name, 0]);
     }
-    // Known gap, seen once under a loaded CI machine: a customer message whose webhook chaos held
-    // back until a later event of its ticket was delivered is marked superseded, and the ticket
-    // context the agent gets has no comments, so a turn of that one message goes unanswered.
-    expect(airlock.check.errors.lost_event).toBeLessThanOrEqual(1);
     // The goal is at most 1 % of the legitimate work refused (measured by bench:integrity). In a
     // run this small one is 2 %: it happens when the simulated agent, after a stale refusal,
     // retries under the idempotency key that keeps that refusal (see the README's figures).

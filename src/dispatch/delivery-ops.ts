@@ -7,7 +7,7 @@ import { eventPayload } from '../ingest/events.js';
 import type { Database, DeliveryStatus, DeliveryTable } from '../store/schema.js';
 import type { Dialect } from '../store/store.js';
 import { actionOfPayload } from '../trace/echo.js';
-import { type Subscription, subscribes } from './subscriptions.js';
+import { type Subscription, subscribes, supersedable } from './subscriptions.js';
 
 // Every write of event delivery, as store ops (store/op-runner.ts): plain data in and out.
 
@@ -120,6 +120,7 @@ export async function fanOut(
         last_error: null,
         created_at: args.now,
         updated_at: args.now,
+        supersedable: supersedable(sub, event.type) ? 1 : 0,
       });
       inserted[sub.agent] = (inserted[sub.agent] ?? 0) + 1;
     }
@@ -186,7 +187,8 @@ export interface LeasedDelivery {
  * acknowledged, its oldest pending event when due, and with `coalesce` the record's other
  * pending events too. A delivery handed over before goes out again as it was (the same id and
  * events), so a receiver can drop a repeat by its id. Before choosing:
- * - an event older than one the agent acknowledged for its record is marked superseded;
+ * - an event older than one the agent acknowledged for its record is marked superseded, unless
+ *   it is news however late (`neverSupersede`: a message, a comment);
  * - a delivery whose lease ran out with no attempts left is dead-lettered.
  */
 export async function leaseDeliveries(
@@ -210,6 +212,7 @@ export async function leaseDeliveries(
     .where('d.agent', '=', agent)
     .where('d.status', '=', 'pending')
     .where('d.delivery_id', 'is', null)
+    .where('d.supersedable', '=', 1)
     .where('d.occurred_at', 'is not', null)
     .where(({ exists, selectFrom }) =>
       exists(

@@ -11,6 +11,8 @@ export interface Subscription {
   readonly suppressEchoes: boolean;
   /** A record's first pending event waits this long for others to go with it. */
   readonly settleMs: number;
+  /** Event type globs that are news however late: never superseded. */
+  readonly neverSupersede: readonly string[];
 }
 
 /** The agents of the config that subscribe to at least one event type. */
@@ -24,6 +26,7 @@ export function subscriptionsOf(agents: Config['agents']): Subscription[] {
             sources: deliver.sources ?? null,
             suppressEchoes: deliver.echoes === 'suppress',
             settleMs: deliver.settle,
+            neverSupersede: deliver.neverSupersede,
           },
         ]
       : [],
@@ -38,6 +41,11 @@ export function subscribes(
 ): boolean {
   if (subscription.sources && !subscription.sources.includes(source)) return false;
   return subscription.events.some((pattern) => typeMatches(pattern, type));
+}
+
+/** Whether an event of `type` may be superseded for `subscription`'s agent. */
+export function supersedable(subscription: Subscription, type: string | null): boolean {
+  return !subscription.neverSupersede.some((pattern) => typeMatches(pattern, type));
 }
 
 export function typeMatches(pattern: string, type: string | null): boolean {

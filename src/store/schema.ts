@@ -187,6 +187,8 @@ export interface DeliveryTable {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+  /** 0 for news however late (a message, a comment): never superseded. */
+  supersedable: Generated<number>;
 }
 
 /** How far each agent's subscription has looked at the audit log for new events. */

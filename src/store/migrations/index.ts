@@ -7,6 +7,7 @@ import * as approvals from './0004-approvals.js';
 import * as audit from './0005-audit.js';
 import * as deliveries from './0006-deliveries.js';
 import * as dashboard from './0007-dashboard.js';
+import * as newsNeverSuperseded from './0008-news-never-superseded.js';
 
 export interface Migration {
   readonly name: string;
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   { name: '0005-audit', up: audit.up },
   { name: '0006-deliveries', up: deliveries.up },
   { name: '0007-dashboard', up: dashboard.up },
+  { name: '0008-news-never-superseded', up: newsNeverSuperseded.up },
 ];
