@@ -153,6 +153,12 @@ export async function startAirlockAgent(options: AirlockAgentOptions): Promise<A
         count(stats.outcomes, 'dropped-for-newer-message');
         return;
       }
+      if (proposal.operation === 'ticket.reply' && answered(problem.current)) {
+        // Deciding again on the record as it is now: an answer (maybe this agent's own, decided
+        // on a read that had this message too) came after the customer's last message.
+        count(stats.outcomes, 'dropped-answered-meanwhile');
+        return;
+      }
       const events = [
         ...new Set([
           ...(proposal.basis?.events ?? []),
@@ -320,6 +326,17 @@ function customerWrote(
   current: Readonly<Record<string, unknown>>,
 ): boolean {
   return (decidedOn?.lastCustomerMessageAt ?? null) !== (current.lastCustomerMessageAt ?? null);
+}
+
+/** Whether the ticket's last customer message has an agent's reply after it. */
+function answered(ticket: Readonly<Record<string, unknown>>): boolean {
+  const reply = ticket.lastAgentReplyAt;
+  const message = ticket.lastCustomerMessageAt;
+  return (
+    typeof reply === 'string' &&
+    typeof message === 'string' &&
+    Date.parse(reply) >= Date.parse(message)
+  );
 }
 
 /** Whether the record read has `field` (an ISO time) after `at`: something happened since. */
