@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -76,6 +77,8 @@ export function createFaultTable(chaos: Chaos | null = null): FaultTable {
   let faults: Fault[] = [];
   let lastId = 0;
   const releasing = new AbortController();
+  // Every held response waits on it: one listener per request held, by design.
+  setMaxListeners(0, releasing.signal);
   const take = (operation: string) => {
     const fault = faults.find((f) => f.operation === operation || f.operation === '*');
     if (!fault) return null;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Chaos,
@@ -62,6 +63,8 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
   const timeoutMs = options.timeoutMs ?? 5000;
   const chaos = options.chaos ?? null;
   const closing = new AbortController();
+  // Every pending delivery and pause waits on it: one listener each, by design.
+  setMaxListeners(0, closing.signal);
   const deliveries: Delivery[] = [];
   /** Per URL, the end of its line: a delivery is sent once every one before it is done. */
   const lines = new Map<string, Promise<void>>();
