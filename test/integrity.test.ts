@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHAOS_PRESETS } from '../src/sandbox/index.js';
 import { ERROR_CLASSES } from '../src/simulation/model.js';
@@ -40,5 +43,21 @@ describe('the integrity run, short', () => {
     const { completed, stoppedMistakes, falseBlocks, required, errors } = airlock.check;
     expect(completed + stoppedMistakes + falseBlocks + errors.lost_event).toBe(required);
     expect(airlock.gateway?.duplicatesDropped).toBeGreaterThan(0);
+  });
+
+  it('starts each run of a kept store afresh: a second run of the seed is as clean as the first', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'airlock-integrity-'));
+    try {
+      const small = { ...options, customers: 12, leads: 2, durationMs: 3_000, dataDir };
+      const first = await runAirlock(small);
+      const second = await runAirlock(small);
+      for (const run of [first, second]) {
+        for (const name of ERROR_CLASSES) expect([name, run.check.errors[name]]).toEqual([name, 0]);
+      }
+      // The first run's events are not in the second's store: it counts its own only.
+      expect(second.events).toBeLessThan(first.events * 1.5);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

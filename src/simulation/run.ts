@@ -151,7 +151,11 @@ export async function runAirlock(options: RunOptions): Promise<ModeResult> {
   const [gatewayPort, sandboxPort] = [await freePort(), await freePort()];
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const values = gatewayConfig(join(dir, `simulation-${options.seed}.db`), gatewayPort, sandboxUrl);
+  const dbFile = join(dir, `simulation-${options.seed}.db`);
+  // A fresh store each run: the last run's keys and approvals would answer this run's agent
+  // (the sandbox's ids repeat for a seed), and its events would count again.
+  for (const file of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) rmSync(file, { force: true });
+  const values = gatewayConfig(dbFile, gatewayPort, sandboxUrl);
   const config = loadConfig({ env: {}, values });
   const sandbox = createSandbox({
     webhookUrl: { helpdesk: `${gatewayUrl}/hooks/helpdesk`, crm: `${gatewayUrl}/hooks/crm` },
