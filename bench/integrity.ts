@@ -49,8 +49,23 @@ process.stdout.write(
   `airlock: ${airlock.events} inbox events, ${(airlock.durationMs / 1000).toFixed(0)} s\n`,
 );
 process.stdout.write(
-  `chaos injected (airlock run): ${JSON.stringify((airlock.chaos as { injected?: unknown }).injected)}\n\n`,
+  `chaos injected (airlock run): ${JSON.stringify((airlock.chaos as { injected?: unknown }).injected)}\n`,
 );
+for (const run of [direct, airlock]) {
+  // A webhook the sandbox gave up on is an event its receiver never had: a lost event not of
+  // the receiver's making.
+  const reasons = new Map<string, number>();
+  for (const { status, lastError } of run.webhooksUndelivered) {
+    const reason = `${status}: ${lastError ?? 'not yet sent'}`;
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+  process.stdout.write(
+    `webhooks never delivered (${run.mode} run): ${run.webhooksUndelivered.length}${
+      reasons.size ? ` ${JSON.stringify(Object.fromEntries(reasons))}` : ''
+    }\n`,
+  );
+}
+process.stdout.write('\n');
 process.stdout.write(`${integrityTable(direct.check, airlock.check)}\n`);
 for (const [name, ids] of Object.entries(airlock.check.examples)) {
   if (ids?.length) process.stdout.write(`airlock ${name}: ${ids.join('; ')}\n`);

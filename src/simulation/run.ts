@@ -84,6 +84,14 @@ export interface ModeResult {
   readonly durationMs: number;
   readonly agentStats: unknown;
   readonly chaos: unknown;
+  /**
+   * Webhooks the sandbox gave up on (every retry failed) or had not delivered when the run
+   * ended: events its receiver never had, whatever it did.
+   */
+  readonly webhooksUndelivered: readonly {
+    readonly status: string;
+    readonly lastError: string | null;
+  }[];
   /** Airlock mode: the gateway's counts, and the config file written for `airlock why`. */
   readonly gateway?: GatewayCounts;
   readonly configFile?: string | undefined;
@@ -136,6 +144,7 @@ export async function runDirect(options: RunOptions): Promise<ModeResult> {
       durationMs: Date.now() - started,
       agentStats: agent.stats,
       chaos: sandbox.chaosReport(),
+      webhooksUndelivered: undelivered(sandbox),
     };
   } finally {
     await agent?.close();
@@ -212,6 +221,7 @@ export async function runAirlock(options: RunOptions): Promise<ModeResult> {
       durationMs: Date.now() - started,
       agentStats: agent.stats,
       chaos: sandbox.chaosReport(),
+      webhooksUndelivered: undelivered(sandbox),
       gateway: final,
       configFile,
       tryWhy: await exampleActions(running),
@@ -456,4 +466,12 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** The sandbox's webhooks that never reached their receiver (given up on, or still pending). */
+function undelivered(sandbox: ReturnType<typeof createSandbox>) {
+  return sandbox
+    .deliveries()
+    .filter((delivery) => delivery.status !== 'delivered')
+    .map(({ status, lastError }) => ({ status, lastError }));
 }
