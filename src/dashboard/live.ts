@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { readQueues } from '../activity/index.js';
+import { type QueueState, readQueues } from '../activity/index.js';
 import type { Store } from '../store/index.js';
 
 /** The figures every open page keeps current. */
@@ -12,25 +12,34 @@ export interface LiveCounters {
   readonly deliveriesDead: number;
 }
 
-export async function readLiveCounters(store: Store): Promise<LiveCounters> {
-  const queues = await readQueues(store);
-  const newest = await store.db
-    .selectFrom('approvals')
-    .select((eb) => eb.fn.max('id').as('id'))
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
+/**
+ * What the live counters say, from `queues` when the caller has just read them (the overview),
+ * else read now.
+ */
+export async function readLiveCounters(store: Store, queues?: QueueState): Promise<LiveCounters> {
+  const waiting = queues ?? (await readQueues(store));
   const failed = await store.db
     .selectFrom('actions')
     .select((eb) => eb.fn.countAll().as('count'))
     .where('status', 'in', ['failed', 'dead'])
     .executeTakeFirstOrThrow();
   return {
-    approvalsPending: queues.approvalsPending,
-    approvalsVersion: `${queues.approvalsPending}:${newest?.id ?? ''}`,
-    actionsQueued: queues.actionsQueued + queues.actionsExecuting,
+    approvalsPending: waiting.approvalsPending,
+    approvalsVersion: await readApprovalsVersion(store),
+    actionsQueued: waiting.actionsQueued + waiting.actionsExecuting,
     actionsFailed: Number(failed.count),
-    deliveriesDead: queues.deliveriesDead,
+    deliveriesDead: waiting.deliveriesDead,
   };
+}
+
+/** `LiveCounters.approvalsVersion` alone: one query, for the page that lists approvals. */
+export async function readApprovalsVersion(store: Store): Promise<string> {
+  const pending = await store.db
+    .selectFrom('approvals')
+    .select((eb) => [eb.fn.countAll().as('count'), eb.fn.max('id').as('newest')])
+    .where('status', '=', 'pending')
+    .executeTakeFirstOrThrow();
+  return `${Number(pending.count)}:${pending.newest ?? ''}`;
 }
 
 /**

@@ -21,7 +21,7 @@ import { formText } from '../form-fields.js';
 import { badge, filterSelect, json, recordText, sentence, time, traceLink } from '../format.js';
 import { type Html, html } from '../html.js';
 import { csrfField, type PageContext, page } from '../layout.js';
-import { readLiveCounters } from '../live.js';
+import { readApprovalsVersion } from '../live.js';
 import type { Ui } from '../plumbing.js';
 import { olderLink } from './paging.js';
 
@@ -50,7 +50,7 @@ export function registerApprovalPages(
         cursor,
         newestFirst: !pending,
       });
-      const { approvalsVersion } = await readLiveCounters(deps.approvals.store);
+      const approvalsVersion = await readApprovalsVersion(deps.approvals.store);
       return page(
         context,
         'Approvals',

@@ -38,7 +38,7 @@ export function registerOverviewPage(ui: Ui, deps: { store: Store; now: () => nu
     // Buckets aligned to their width, so a reload does not shift every bar.
     const since = Math.floor((until - span) / bucket) * bucket;
     const overview = await readOverview(deps.store, { since, until, bucketMs: bucket });
-    const live = await readLiveCounters(deps.store);
+    const live = await readLiveCounters(deps.store, overview.queues);
     return page(context, 'Overview', overviewView(window, overview, live, bucket));
   });
 }
