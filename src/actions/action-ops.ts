@@ -1,13 +1,12 @@
 import { expireApproval, settleApproval } from '../approvals/approval-ops.js';
 import type { OpRunner } from '../store/op-runner.js';
-import { claimKey, completeKey, releaseKey } from './idempotency.js';
+import { answerKey, completeKey } from './idempotency.js';
 import { acceptAction, claimDueActions, updateLeasedAction } from './outbox.js';
 
 /** Every write of the action pipeline, approvals included, as store ops (store/op-runner.ts). */
 export const actionOps = {
-  claimKey,
+  answerKey,
   completeKey,
-  releaseKey,
   acceptAction,
   claimDueActions,
   updateLeasedAction,

@@ -3,7 +3,7 @@ import { useActionOps } from '../../test/helpers/action-ops.js';
 import { BACKENDS } from '../../test/helpers/stores.js';
 import type { Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
-import { actionOfKey, attachAction, type KeyRef, pruneKeys } from './idempotency.js';
+import { actionOfKey, claimKey, type KeyRef, peekKey, pruneKeys } from './idempotency.js';
 
 const ref = { agent: 'support-bot', key: 'key-1' };
 const LOCK = 30_000;
@@ -15,73 +15,101 @@ describe.each(BACKENDS)('idempotency keys on %s', (backend) => {
   const open = async () => {
     ({ store, ops } = await openOps());
   };
-  const claimKey = (now: number, fingerprint = 'fp', key: KeyRef = ref) =>
-    ops.run('claimKey', { ref: key, fingerprint, now, lockMs: LOCK });
-  const completeKey = (status: number, body: unknown) =>
-    ops.run('completeKey', { ref, status, body });
+  /** Claims the key in a commit of its own, for `actionId` when given (as accepting does). */
+  const claim = (now: number, actionId?: string, fingerprint = 'fp', key: KeyRef = ref) =>
+    store.transaction((trx) =>
+      claimKey(trx, {
+        ref: key,
+        fingerprint,
+        now,
+        lockMs: LOCK,
+        ...(actionId ? { actionId } : {}),
+      }),
+    );
+  const peek = (now: number, fingerprint = 'fp') => peekKey(store.db, { ref, fingerprint, now });
+  const answer = (now: number, status: number, body: unknown, fingerprint = 'fp') =>
+    ops.run('answerKey', { ref, fingerprint, now, lockMs: LOCK, status, body });
 
-  it('lets exactly one of 50 concurrent requests with one key do the work', async () => {
+  it('lets exactly one of 50 concurrent accepts with one key have it', async () => {
     await open();
-    const claims = await Promise.all(Array.from({ length: 50 }, () => claimKey(1_000)));
-    expect(claims.filter((claim) => claim.kind === 'claimed')).toHaveLength(1);
-    expect(claims.filter((claim) => claim.kind === 'in_flight')).toHaveLength(49);
+    const claims = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => claim(1_000, `act_${i}`)),
+    );
+    expect(claims.filter((found) => found.kind === 'claimed')).toHaveLength(1);
+    expect(claims.filter((found) => found.kind === 'in_flight')).toHaveLength(49);
+    const winner = claims.findIndex((found) => found.kind === 'claimed');
+    expect(await actionOfKey(store.db, ref)).toBe(`act_${winner}`);
+  });
+
+  it('lets exactly one of 50 concurrent refusals store its answer under one key', async () => {
+    await open();
+    const claims = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => answer(1_000, 409, { attempt: i })),
+    );
+    expect(claims.filter((found) => found.kind === 'claimed')).toHaveLength(1);
+    // Every loser finds the winner's answer, already stored in the winner's commit.
+    const replays = claims.filter((found) => found.kind === 'replay');
+    expect(replays).toHaveLength(49);
+    expect(new Set(replays.map((found) => JSON.stringify(found)))).toHaveProperty('size', 1);
+  });
+
+  it('finds nothing under a free key, and writes nothing by looking', async () => {
+    await open();
+    expect(await peek(1_000)).toBeNull();
+    expect(await peek(1_000)).toBeNull();
+    const rows = await store.db.selectFrom('idempotency_keys').selectAll().execute();
+    expect(rows).toEqual([]);
   });
 
   it('replays the stored answer for the same body and refuses another body', async () => {
     await open();
-    expect(await claimKey(1_000)).toEqual({ kind: 'claimed' });
-    await completeKey(200, { answer: 42 });
-    expect(await claimKey(2_000)).toEqual({
-      kind: 'replay',
-      status: 200,
-      body: { answer: 42 },
-    });
-    expect(await claimKey(2_000, 'other-fp')).toEqual({ kind: 'mismatch' });
+    expect(await answer(1_000, 200, { answer: 42 })).toEqual({ kind: 'claimed' });
+    const replay = { kind: 'replay', status: 200, body: { answer: 42 } };
+    expect(await peek(2_000)).toEqual(replay);
+    expect(await claim(2_000, 'act_late')).toEqual(replay);
+    expect(await peek(2_000, 'other-fp')).toEqual({ kind: 'mismatch' });
+    expect(await answer(2_000, 409, {}, 'other-fp')).toEqual({ kind: 'mismatch' });
     // Keys are per agent: another agent's identical key is unrelated.
-    expect(await claimKey(2_000, 'other-fp', { ...ref, agent: 'sales-bot' })).toEqual({
+    expect(await claim(2_000, 'act_other', 'other-fp', { ...ref, agent: 'sales-bot' })).toEqual({
       kind: 'claimed',
     });
   });
 
-  it('hands an abandoned claim to one successor, and resumes the accepted action rather than redoing it', async () => {
+  it('resumes the action of a holder that died, rather than accepting a second one', async () => {
     await open();
-    await claimKey(1_000);
-    await store.transaction((trx) => attachAction(trx, ref, 'act_1'));
-    expect(await claimKey(1_000 + LOCK - 1)).toEqual({ kind: 'in_flight' });
+    await claim(1_000, 'act_1');
+    expect(await peek(1_000 + LOCK - 1)).toEqual({ kind: 'in_flight' });
     const later = 1_000 + LOCK + 1;
-    const successors = await Promise.all(Array.from({ length: 10 }, () => claimKey(later)));
-    expect(successors.filter((claim) => claim.kind === 'resume')).toEqual([
+    expect(await peek(later)).toEqual({ kind: 'resume', actionId: 'act_1' });
+    // Of ten retries that got as far as accepting, one takes over and resumes; none accepts.
+    const successors = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => claim(later, `act_retry_${i}`)),
+    );
+    expect(successors.filter((found) => found.kind === 'resume')).toEqual([
       { kind: 'resume', actionId: 'act_1' },
     ]);
-    expect(successors.filter((claim) => claim.kind === 'in_flight')).toHaveLength(9);
+    expect(successors.filter((found) => found.kind === 'in_flight')).toHaveLength(9);
+    expect(await actionOfKey(store.db, ref)).toBe('act_1');
   });
 
-  it('lets a slow first request that lost its key accept no second action', async () => {
+  it('lets a retry take over a key held without an action, once', async () => {
     await open();
-    await claimKey(1_000);
-    // The first request is still working when its lock runs out and a retry takes the key over.
-    expect(await claimKey(1_000 + LOCK + 1)).toEqual({ kind: 'claimed' });
-    expect(await store.transaction((trx) => attachAction(trx, ref, 'act_retry'))).toBe(true);
-    expect(await store.transaction((trx) => attachAction(trx, ref, 'act_first'))).toBe(false);
-    expect(await actionOfKey(store.db, ref)).toBe('act_retry');
-  });
-
-  it('frees a key whose request failed before acceptance, but never one with an action', async () => {
-    await open();
-    await claimKey(1_000);
-    await ops.run('releaseKey', { ref });
-    expect(await claimKey(1_001)).toEqual({ kind: 'claimed' });
-    await store.transaction((trx) => attachAction(trx, ref, 'act_2'));
-    await ops.run('releaseKey', { ref });
-    expect(await claimKey(1_002)).toEqual({ kind: 'in_flight' });
+    // A key claimed before accepting anything (as earlier versions did), by a holder that died.
+    await claim(1_000);
+    expect(await peek(1_000 + LOCK + 1)).toBeNull();
+    const later = 1_000 + LOCK + 1;
+    const retries = await Promise.all([claim(later, 'act_a'), claim(later, 'act_b')]);
+    expect(retries.map((found) => found.kind).sort()).toEqual(['claimed', 'in_flight']);
+    const winner = retries[0]?.kind === 'claimed' ? 'act_a' : 'act_b';
+    expect(await actionOfKey(store.db, ref)).toBe(winner);
   });
 
   it('prunes answered keys past retention, and the key is new again', async () => {
     await open();
-    await claimKey(1_000);
-    await completeKey(200, {});
+    await answer(1_000, 200, {});
     expect(await pruneKeys(store.db, 1_000)).toBe(0);
     expect(await pruneKeys(store.db, 1_001)).toBe(1);
-    expect(await claimKey(2_000, 'fp2')).toEqual({ kind: 'claimed' });
+    expect(await peek(2_000, 'fp2')).toBeNull();
+    expect(await claim(2_000, 'act_new', 'fp2')).toEqual({ kind: 'claimed' });
   });
 });

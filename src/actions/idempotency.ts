@@ -1,9 +1,9 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/index.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, IdempotencyKeyTable } from '../store/index.js';
 
 /** What claiming an idempotency key found. */
 export type KeyClaim =
-  /** The key is ours: do the work, then `completeKey`. */
+  /** The key is ours, for the action claimed with it: its answer is stored when it settles. */
   | { readonly kind: 'claimed' }
   /** The work was done: answer with what was answered then. */
   | { readonly kind: 'replay'; readonly status: number; readonly body: unknown }
@@ -22,16 +22,44 @@ export interface KeyRef {
   readonly key: string;
 }
 
+/** What a request holds its key with: the request's fingerprint, and how long the hold lasts. */
+export interface KeyClaimArgs {
+  readonly ref: KeyRef;
+  readonly fingerprint: string;
+  readonly now: number;
+  readonly lockMs: number;
+}
+
 /**
- * Claims `key` for `agent` (keys are scoped per agent, as in Stripe). The row is inserted before
- * any work, so of any number of concurrent requests with one key exactly one is `claimed`. A claim
+ * What a request finds under its key before it does any work, read without writing: null when
+ * the key is free (or its holder died before accepting anything), so the request goes on and
+ * takes the key where it writes (`claimKey`, in the commit that accepts its action or stores its
+ * answer). A holder that died after accepting its action is `resume`d by whoever asks next.
+ */
+export async function peekKey(
+  db: Kysely<Database>,
+  args: Omit<KeyClaimArgs, 'lockMs'>,
+): Promise<Exclude<KeyClaim, { kind: 'claimed' }> | null> {
+  const { ref, fingerprint, now } = args;
+  const row = await readKey(db, ref);
+  if (!row) return null;
+  const found = keyState(row, fingerprint, now);
+  if (found) return found;
+  return row.action_id ? { kind: 'resume', actionId: row.action_id } : null;
+}
+
+/**
+ * Claims `key` for `agent` (keys are scoped per agent, as in Stripe), for `actionId` when given:
+ * of any number of concurrent requests with one key exactly one is `claimed`. Runs in the commit
+ * that acts on the claim, so a key is never held by a request that accepted nothing. A claim
  * whose holder died (its lock ran out) may be taken over, once.
  */
 export async function claimKey(
   db: Kysely<Database>,
-  args: { ref: KeyRef; fingerprint: string; now: number; lockMs: number },
+  args: KeyClaimArgs & { readonly actionId?: string },
 ): Promise<KeyClaim> {
   const { ref, fingerprint, now, lockMs } = args;
+  const actionId = args.actionId ?? null;
   const inserted = await db
     .insertInto('idempotency_keys')
     .values({
@@ -41,33 +69,26 @@ export async function claimKey(
       state: 'in_flight',
       locked_until: now + lockMs,
       created_at: now,
+      action_id: actionId,
     })
     .onConflict((oc) => oc.columns(['agent', 'key']).doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { kind: 'claimed' };
 
-  const row = await db
-    .selectFrom('idempotency_keys')
-    .selectAll()
-    .where('agent', '=', ref.agent)
-    .where('key', '=', ref.key)
-    .executeTakeFirst();
+  const row = await readKey(db, ref);
   // Pruned between our insert and this read: the key is free again.
   if (!row) return claimKey(db, args);
-  if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
-  if (row.state === 'done') {
-    return {
-      kind: 'replay',
-      status: row.response_status ?? 200,
-      body: JSON.parse(row.response_body ?? 'null'),
-    };
-  }
-  if (row.locked_until > now) return { kind: 'in_flight' };
+  const found = keyState(row, fingerprint, now);
+  if (found) return found;
 
   // Compare-and-set on the old lock: of several requests finding it abandoned, one takes over.
+  // One whose holder had accepted an action is resumed, never given a second action.
   const takeover = await db
     .updateTable('idempotency_keys')
-    .set({ locked_until: now + lockMs })
+    .set({
+      locked_until: now + lockMs,
+      ...(row.action_id === null && actionId !== null ? { action_id: actionId } : {}),
+    })
     .where('agent', '=', ref.agent)
     .where('key', '=', ref.key)
     .where('state', '=', 'in_flight')
@@ -77,24 +98,30 @@ export async function claimKey(
   return row.action_id ? { kind: 'resume', actionId: row.action_id } : { kind: 'claimed' };
 }
 
-/**
- * Ties the accepted action to the key, in the transaction that accepts it. False when the key
- * already names an action: a request that took the key over while this one was slow got there
- * first, and this one must not accept a second action.
- */
-export async function attachAction(
-  trx: Kysely<Database>,
-  ref: KeyRef,
-  actionId: string,
-): Promise<boolean> {
-  const attached = await trx
-    .updateTable('idempotency_keys')
-    .set({ action_id: actionId })
+function readKey(db: Kysely<Database>, ref: KeyRef) {
+  return db
+    .selectFrom('idempotency_keys')
+    .selectAll()
     .where('agent', '=', ref.agent)
     .where('key', '=', ref.key)
-    .where('action_id', 'is', null)
     .executeTakeFirst();
-  return Number(attached.numUpdatedRows) === 1;
+}
+
+/** What a key's row says to a request with `fingerprint` at `now`; null when its lock ran out. */
+function keyState(
+  row: Selectable<IdempotencyKeyTable>,
+  fingerprint: string,
+  now: number,
+): Exclude<KeyClaim, { kind: 'claimed' | 'resume' }> | null {
+  if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
+  if (row.state === 'done') {
+    return {
+      kind: 'replay',
+      status: row.response_status ?? 200,
+      body: JSON.parse(row.response_body ?? 'null'),
+    };
+  }
+  return row.locked_until > now ? { kind: 'in_flight' } : null;
 }
 
 /** The action a key names, if any. */
@@ -127,18 +154,16 @@ export async function completeKey(db: Kysely<Database>, args: KeyAnswer): Promis
 }
 
 /**
- * Frees a key whose request failed before anything was accepted (a 5xx), so the client's retry
- * runs again instead of replaying an error that was ours.
+ * Takes the key and stores the answer of a request that accepted nothing (a refusal, a dry run)
+ * in one commit; what the key held instead when another request had it first.
  */
-export async function releaseKey(db: Kysely<Database>, args: { ref: KeyRef }): Promise<void> {
-  const { ref } = args;
-  await db
-    .deleteFrom('idempotency_keys')
-    .where('agent', '=', ref.agent)
-    .where('key', '=', ref.key)
-    .where('state', '=', 'in_flight')
-    .where('action_id', 'is', null)
-    .execute();
+export async function answerKey(
+  db: Kysely<Database>,
+  args: KeyClaimArgs & Omit<KeyAnswer, 'ref'>,
+): Promise<KeyClaim> {
+  const claim = await claimKey(db, args);
+  if (claim.kind === 'claimed') await completeKey(db, args);
+  return claim;
 }
 
 /** Deletes keys older than `before` (epoch ms) that are no longer in flight. */

@@ -5,7 +5,7 @@ import { newId } from '../ids.js';
 import type { Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
 import type { ActionRow } from './action-view.js';
-import { claimKey } from './idempotency.js';
+import { peekKey } from './idempotency.js';
 import { type Acceptance, acceptAction, claimDueActions } from './outbox.js';
 
 const TICKET = { system: 'helpdesk', type: 'ticket', id: '1001' };
@@ -46,11 +46,10 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
   };
 
   let keys = 0;
-  /** Claims a fresh key and proposes a status change of TICKET at `now`, read at `readAt`. */
+  /** Proposes a status change of TICKET at `now` under a fresh key, read at `readAt`. */
   async function accept(now: number, readAt = now, lease = true) {
     keys += 1;
     const ref = { agent: 'bot', key: `k-${keys}` };
-    await ops.run('claimKey', { ref, fingerprint: 'fp', now, lockMs: LEASE_MS });
     const action = {
       ...proposedRow(newId('act'), ref.key),
       next_attempt_at: now,
@@ -59,6 +58,8 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
     };
     const acceptance: Acceptance = {
       ref,
+      fingerprint: 'fp',
+      lockMs: LEASE_MS,
       action,
       target: TICKET,
       rateLimits: [],
@@ -202,9 +203,11 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
     expect(await statusOf(action.id)).toBe('executing');
     expect(await settle(`test:${action.id}`)).toBe(true);
     expect(await statusOf(action.id)).toBe('executed');
-    expect(
-      await ops.run('claimKey', { ref, fingerprint: 'fp', now: 2_000, lockMs: LEASE_MS }),
-    ).toEqual({ kind: 'replay', status: 200, body: { status: 'executed' } });
+    expect(await peekKey(store.db, { ref, fingerprint: 'fp', now: 2_000 })).toEqual({
+      kind: 'replay',
+      status: 200,
+      body: { status: 'executed' },
+    });
   });
 });
 
@@ -215,10 +218,11 @@ describe('the action outbox on postgres, two accepts in flight at once', () => {
     try {
       const acceptance = async (key: string): Promise<Acceptance> => {
         const ref = { agent: 'bot', key };
-        await claimKey(store.db, { ref, fingerprint: 'fp', now: 1_000, lockMs: LEASE_MS });
         const id = newId('act');
         return {
           ref,
+          fingerprint: 'fp',
+          lockMs: LEASE_MS,
           action: proposedRow(id, key),
           target: TICKET,
           rateLimits: [],

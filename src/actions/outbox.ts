@@ -5,7 +5,13 @@ import type { RecordRef } from '../connectors/connector.js';
 import { approvalIdOf, firstIdAt } from '../ids.js';
 import type { ActionTable, Database, Dialect } from '../store/index.js';
 import type { ActionRow } from './action-view.js';
-import { attachAction, completeKey, type KeyAnswer, type KeyRef } from './idempotency.js';
+import {
+  claimKey,
+  completeKey,
+  type KeyAnswer,
+  type KeyClaim,
+  type KeyRef,
+} from './idempotency.js';
 import { type RateLimitRule, releaseRateLimitSlots, takeRateLimitSlots } from './rate-limits.js';
 
 // The actions table is the outbox: a row is committed before anything is sent, and a worker
@@ -20,7 +26,10 @@ const CLOCK_SKEW_MS = 250;
 
 /** What a proposal asks `acceptAction` for. */
 export interface Acceptance {
+  /** The idempotency key, taken in the commit that accepts the action (see `claimKey`). */
   readonly ref: KeyRef;
+  readonly fingerprint: string;
+  readonly lockMs: number;
   /** The row as proposed (status `queued` or `pending_approval`). */
   readonly action: ActionRow;
   readonly target: RecordRef;
@@ -48,8 +57,8 @@ export interface Acceptance {
 }
 
 export type Accepted =
-  /** The key names another action already (a takeover got there first). */
-  | { readonly kind: 'taken' }
+  /** Another request holds the key, or held it: nothing was accepted. */
+  | { readonly kind: 'taken'; readonly claim: Exclude<KeyClaim, { kind: 'claimed' }> }
   | {
       readonly kind: 'accepted';
       /** Committed as `executing` under the lease asked for (see `acceptedRow`). */
@@ -62,7 +71,7 @@ export type Accepted =
     };
 
 /**
- * Accepts an action: ties it to its idempotency key, inserts it, takes its rate-limit slots
+ * Accepts an action: claims its idempotency key for it, inserts it, takes its rate-limit slots
  * (throws `policy-denied` when one is full, and nothing is kept). On PostgreSQL a lock on the
  * record key orders concurrent accepts of one record, as SQLite's single writer does.
  */
@@ -71,7 +80,14 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
   if (args.dialect === 'postgres') {
     await sql`select pg_advisory_xact_lock(hashtext(${action.record_key}))`.execute(db);
   }
-  if (!(await attachAction(db, args.ref, action.id))) return { kind: 'taken' };
+  const claim = await claimKey(db, {
+    ref: args.ref,
+    fingerprint: args.fingerprint,
+    now: action.created_at,
+    lockMs: args.lockMs,
+    actionId: action.id,
+  });
+  if (claim.kind !== 'claimed') return { kind: 'taken', claim };
   let leased = false;
   let fresh = false;
   if (lease) {

@@ -22,7 +22,7 @@ import {
   staleBasis,
 } from './checks.js';
 import { fingerprint } from './fingerprint.js';
-import { actionOfKey, type KeyRef } from './idempotency.js';
+import { type KeyClaim, type KeyClaimArgs, type KeyRef, peekKey } from './idempotency.js';
 import { type Acceptance, acceptedRow } from './outbox.js';
 import { type Proposal, type ProposalTarget, proposalSchema, recordKey } from './proposal.js';
 import { proposalAttributes, recordAnswer } from './proposal-span.js';
@@ -206,18 +206,44 @@ async function answerProposal(
     };
   }
   const proposal = parsed.data;
-  const ref: KeyRef = { agent: agent.name, key: idempotencyKey };
-  const claiming = deps.ops.run('claimKey', {
-    ref,
+  const key: KeyClaimArgs = {
+    ref: { agent: agent.name, key: idempotencyKey },
     fingerprint: fingerprint(proposal),
     now: deps.now(),
     lockMs: deps.keyLockMs,
-  });
-  // The read does not depend on the claim: both are under way at once. When the claim finds the
-  // key taken, the read was harmless and is dropped.
+  };
+  // The read does not depend on what the key holds: both are under way at once. When the key
+  // is taken, the read was harmless and is dropped.
   const started = start(deps, agent, proposal);
-  const claim = await claiming;
+  // Nothing is written before the work: the key is taken in the commit that accepts the action
+  // or stores the refusal, and a concurrent request with the key loses there if not here.
+  const found = await peekKey(deps.store.db, key);
+  if (found) return answerFromKey(deps, key.ref, found);
 
+  let answer: Evaluated;
+  try {
+    answer = await evaluate(deps, agent, key, proposal, started);
+  } catch (error) {
+    // Ours, not the client's: nothing was stored, so the client's retry runs again.
+    if (!(error instanceof AppError) || error.status >= 500) throw error;
+    answer = { kind: 'error', error, replayed: false };
+  }
+  const { key: held, ...reply } = answer;
+  if (held === 'settled') return reply;
+  if (held === 'held') {
+    await deps.ops.run('completeKey', { ref: key.ref, ...toStored(reply) });
+    return reply;
+  }
+  const claim = await deps.ops.run('answerKey', { ...key, ...toStored(reply) });
+  return claim.kind === 'claimed' ? reply : answerFromKey(deps, key.ref, claim);
+}
+
+/** The answer for a key another request holds or held. */
+async function answerFromKey(
+  deps: ProposeDeps,
+  ref: KeyRef,
+  claim: Exclude<KeyClaim, { kind: 'claimed' }>,
+): Promise<ProposalAnswer> {
   switch (claim.kind) {
     case 'mismatch':
       return {
@@ -226,9 +252,7 @@ async function answerProposal(
           'idempotency-key-reuse',
           422,
           'this Idempotency-Key was used with a different request',
-          {
-            details: { idempotencyKey },
-          },
+          { details: { idempotencyKey: ref.key } },
         ),
         replayed: false,
       };
@@ -239,38 +263,19 @@ async function answerProposal(
           'idempotency-in-flight',
           409,
           'a request with this Idempotency-Key is still being handled; retry later',
-          {
-            details: { idempotencyKey, retryAfterSeconds: 1 },
-          },
+          { details: { idempotencyKey: ref.key, retryAfterSeconds: 1 } },
         ),
         replayed: false,
       };
     case 'replay':
       return fromStored(claim.body as StoredAnswer, true);
     case 'resume': {
+      // The first request died after accepting its action: answer from that action.
       const answer = await answerFromAction(deps, claim.actionId);
       await deps.ops.run('completeKey', { ref, ...toStored(answer) });
       return { ...answer, replayed: true };
     }
-    case 'claimed':
-      break;
   }
-
-  let answer: Evaluated;
-  try {
-    answer = await evaluate(deps, agent, ref, proposal, started);
-  } catch (error) {
-    if (error instanceof AppError && error.status < 500) {
-      answer = { kind: 'error', error, replayed: false };
-    } else {
-      // Ours, not the client's: free the key so the client's retry runs again.
-      await deps.ops.run('releaseKey', { ref });
-      throw error;
-    }
-  }
-  if (!answer.keyCompleted) await deps.ops.run('completeKey', { ref, ...toStored(answer) });
-  const { keyCompleted: _, ...reply } = answer;
-  return reply;
 }
 
 /** The checks that need no store: the operation and params resolved, the connector found. */
@@ -307,13 +312,17 @@ function start(deps: ProposeDeps, agent: Agent, proposal: Proposal): Started | {
   }
 }
 
-/** An answer, and whether the key's answer was stored already (with the action's outcome). */
-type Evaluated = ProposalAnswer & { readonly keyCompleted?: boolean };
+/**
+ * An answer, and where its key stands: `held` by the action this request accepted (its answer
+ * still to be stored), or `settled` (the answer stored with the action's outcome, or the key
+ * another request's); neither when nothing was written.
+ */
+type Evaluated = ProposalAnswer & { readonly key?: 'held' | 'settled' };
 
 async function evaluate(
   deps: ProposeDeps,
   agent: Agent,
-  ref: KeyRef,
+  key: KeyClaimArgs,
   proposal: Proposal,
   started: Started | { error: unknown },
 ): Promise<Evaluated> {
@@ -370,8 +379,11 @@ async function evaluate(
   }
 
   const now = deps.now();
+  const { ref } = key;
   const acceptance: Acceptance = {
     ref,
+    fingerprint: key.fingerprint,
+    lockMs: key.lockMs,
     action: {
       id: newId('act'),
       agent: agent.name,
@@ -411,9 +423,7 @@ async function evaluate(
   };
   const accepted = await deps.ops.run('acceptAction', acceptance);
   if (accepted.kind === 'taken') {
-    const first = await actionOfKey(deps.store.db, ref);
-    if (!first) throw new Error(`idempotency key ${ref.key} names no action`);
-    return { ...(await answerFromAction(deps, first)), replayed: true };
+    return { ...(await answerFromKey(deps, ref, accepted.claim)), key: 'settled' };
   }
   if (acceptance.approval) deps.onApprovalRequested?.(approvalIdOf(acceptance.action.id));
   if (accepted.leased) {
@@ -422,11 +432,11 @@ async function evaluate(
       // Stored with the outcome, in the same commit.
       answer: (row) => ({ ref, ...toStored(answerFromRow(row)) }),
     });
-    if (after && isSettled(after)) return { ...answerFromRow(after), keyCompleted: true };
+    if (after && isSettled(after)) return { ...answerFromRow(after), key: 'settled' };
   } else if (!needsApproval) {
     deps.worker.notify();
   }
-  return answerFromAction(deps, acceptance.action.id);
+  return { ...(await answerFromAction(deps, acceptance.action.id)), key: 'held' };
 }
 
 const isSettled = (row: ActionRow) => row.status !== 'queued' && row.status !== 'executing';

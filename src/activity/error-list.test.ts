@@ -45,9 +45,10 @@ describe.each(BACKENDS)('the error list on %s', (backend) => {
     const failed = `${firstIdAt('act', failedAt)}${randomBytes(10).toString('hex')}`;
     const target = { system: 'crm', type: 'contact', id: 'C-1' };
     const ref = { agent: 'bot', key: failed };
-    await gateway.propose.ops.run('claimKey', { ref, fingerprint: 'fp', now: failedAt, lockMs: 1 });
     await gateway.propose.ops.run('acceptAction', {
       ref,
+      fingerprint: 'fp',
+      lockMs: 30_000,
       action: {
         id: failed,
         agent: 'bot',

@@ -59,9 +59,10 @@ export async function acceptActionAt(
   const [system = '', type = '', recordId = ''] = record.split(':');
   const target = { system, type, id: recordId };
   const ref = { agent, key: id };
-  await ops.run('claimKey', { ref, fingerprint: 'fp', now: at, lockMs: 30_000 });
   await ops.run('acceptAction', {
     ref,
+    fingerprint: 'fp',
+    lockMs: 30_000,
     action: {
       id,
       agent,
