@@ -29,14 +29,23 @@ export class GroupCommitter<I, O> {
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.#waiting.push({ item, resolve, reject });
-      if (this.#scheduled || this.#lanes.size >= this.#maxInFlight) return;
-      // Wait one turn so every request parsed in this turn joins the batch.
-      this.#scheduled = true;
-      setImmediate(() => {
-        this.#scheduled = false;
-        const lane: Promise<void> = this.#drain().finally(() => this.#lanes.delete(lane));
-        this.#lanes.add(lane);
+      this.#schedule();
+    });
+  }
+
+  /** Starts a lane for what is waiting, unless one is due to start or every lane is busy. */
+  #schedule(): void {
+    if (this.#scheduled || this.#lanes.size >= this.#maxInFlight) return;
+    // Wait one turn so every request parsed in this turn joins the batch.
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      const lane: Promise<void> = this.#drain().finally(() => {
+        this.#lanes.delete(lane);
+        // Submitted after the lane last looked, while it still counted as busy.
+        if (this.#waiting.length > 0) this.#schedule();
       });
+      this.#lanes.add(lane);
     });
   }
 
