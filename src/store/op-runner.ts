@@ -80,7 +80,10 @@ export function createOpRunner<T extends OpTable>(
       return thread.request(batch) as Promise<WireOutcome[]>;
     },
     MAX_BATCH,
-    2,
+    // One batch at a time: the ops that arrive meanwhile wait for one commit together. With a
+    // second batch in flight (as ingest has), the writer made more and smaller commits, an fsync
+    // each, and action latency and CPU rose (bench:actions).
+    1,
   );
   return {
     async run(op, args) {
