@@ -274,6 +274,8 @@ function claimable(now: number) {
             .selectFrom('actions as b')
             .select('b.id')
             .whereRef('b.record_key', '=', 'a.record_key')
+            // Implied by the next condition; stated so the (record_key, status) index applies.
+            .where('b.status', 'in', ['queued', 'executing'])
             .whereRef('b.id', '!=', 'a.id')
             .where((inner) =>
               inner.or([

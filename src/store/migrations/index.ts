@@ -8,6 +8,7 @@ import * as audit from './0005-audit.js';
 import * as deliveries from './0006-deliveries.js';
 import * as dashboard from './0007-dashboard.js';
 import * as newsNeverSuperseded from './0008-news-never-superseded.js';
+import * as openActions from './0009-open-actions.js';
 
 export interface Migration {
   readonly name: string;
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   { name: '0006-deliveries', up: deliveries.up },
   { name: '0007-dashboard', up: dashboard.up },
   { name: '0008-news-never-superseded', up: newsNeverSuperseded.up },
+  { name: '0009-open-actions', up: openActions.up },
 ];
