@@ -158,8 +158,8 @@ export async function assembleGateway(
     rateLimits: rateLimitRules(config.rateLimits),
     worker,
     waitMs: config.actions.wait,
-    // After this a silent request's key may be taken over (a client retrying after a crash);
-    // one action per key still holds when the first was only slow (attachAction, unique index).
+    // After this a silent request's key may be taken over (a client retrying after a crash): it
+    // resumes the action the key names, never accepts a second one (claimKey, unique index).
     keyLockMs: config.actions.lease,
     approvalTtlMs: config.approvals.ttl,
     metrics,

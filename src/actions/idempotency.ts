@@ -3,7 +3,7 @@ import type { Database, IdempotencyKeyTable } from '../store/index.js';
 
 /** What claiming an idempotency key found. */
 export type KeyClaim =
-  /** The key is ours, for the action claimed with it: its answer is stored when it settles. */
+  /** The key is ours: this request's answer is the one stored under it. */
   | { readonly kind: 'claimed' }
   /** The work was done: answer with what was answered then. */
   | { readonly kind: 'replay'; readonly status: number; readonly body: unknown }
