@@ -26,6 +26,10 @@ afterEach(async () => {
 });
 
 /** Two customers, each with a contact, an open order and a ticket. */
+async function orderStatus(sandboxUrl: string, order: string): Promise<string> {
+  return (await call(sandboxUrl, 'GET', `/orders/${order}`)).body.order.status as string;
+}
+
 function seedCustomers(sandbox: Sandbox): SeededWorld {
   const { contacts } = sandbox.seed({
     contacts: [
@@ -298,8 +302,7 @@ describe('through Airlock', () => {
     await settle(sandbox, agent.idle);
     expect(agent.stats.outcomes).toMatchObject({ pending_approval: 2, executed: 2 });
 
-    const status = async (order: string) =>
-      (await call(sandbox.url, 'GET', `/orders/${order}`)).body.order.status as string;
+    const status = (order: string) => orderStatus(sandbox.url, order);
     await waitFor(async () => (await status(asks.order)) === 'cancelled');
     await waitFor(() => approver.stats.rejected === 1);
     expect(approver.stats).toMatchObject({ approved: 1, rejected: 1, stale: 0, errors: 0 });
@@ -307,5 +310,32 @@ describe('through Airlock', () => {
     // Each customer got their one reply as well.
     expect(await replies(sandbox.url, asks.ticket)).toHaveLength(1);
     expect(await replies(sandbox.url, wonders.ticket)).toHaveLength(1);
+  });
+
+  it("rejects a cancel of another customer's order, even one that customer asked to cancel too", async () => {
+    const { agent, sandbox, world, gatewayUrl } = await startAirlock({
+      ...NO_FAULTS,
+      wrongRecord: 1,
+    });
+    const [ada, bob] = world.customers as [
+      SeededWorld['customers'][number],
+      SeededWorld['customers'][number],
+    ];
+    const approver = startApprover({
+      gatewayUrl,
+      operatorToken: APPROVER_TOKEN,
+      // Both asked; only Ada writes now, and the agent takes Bob's order for hers.
+      truth: () => ({
+        cancelRequested: [ada, bob].map(({ ticket, order }) => ({ ticket, order })),
+      }),
+      intervalMs: 50,
+    });
+    opened.push(approver);
+    await customerWrites(sandbox.url, ada.ticket, 'ask-to-cancel');
+    await settle(sandbox, agent.idle);
+    await waitFor(() => approver.stats.rejected === 1);
+    expect(approver.stats).toMatchObject({ approved: 0, rejected: 1, errors: 0 });
+    expect(await orderStatus(sandbox.url, bob.order)).toBe('open');
+    expect(await orderStatus(sandbox.url, ada.order)).toBe('open');
   });
 });

@@ -281,11 +281,12 @@ export function createAgentCore(options: AgentCoreOptions): AgentCore {
         const order = mistaken(ticket, key, fired)?.order ?? customer?.order ?? null;
         const writes: AgentWrite[] = [];
         if (order) {
-          // The comment is in the reason, so the cancel is a decision of its own per message.
+          // The comment is in the reason, so the cancel is a decision of its own per message;
+          // the ticket too, so the person approving it reads who asked.
           writes.push({
             operation: 'order.cancel',
             order,
-            reason: `the customer asked ${replyMarker(comment)}`,
+            reason: `the customer asked on ticket ${ticket} ${replyMarker(comment)}`,
           });
         }
         if (!answered) {

@@ -2,9 +2,10 @@ import type { GroundTruth } from './model.js';
 
 /**
  * The simulation's human approver: polls Airlock's pending approvals and decides each as a person
- * who reads the ticket would. It approves an `order.cancel` of an order whose customer asked to
- * cancel it, and rejects everything else (a cancel the customer did not ask for, any other
- * high-risk write).
+ * who reads the ticket would. It approves an `order.cancel` of the order of the customer whose
+ * ticket asked to cancel it (the ticket the cancel's reason names, read from the action's trace
+ * as the dashboard shows it), and rejects everything else: a cancel nobody asked for, a cancel of
+ * another customer's order, any other high-risk write.
  */
 
 export interface ApproverOptions {
@@ -41,6 +42,7 @@ export interface Approver {
 
 interface PendingApproval {
   readonly approval: string;
+  readonly action: string;
   readonly operation: string;
   readonly target: { readonly type?: string; readonly id?: string } | null;
 }
@@ -86,19 +88,39 @@ export function startApprover(options: ApproverOptions): Approver {
     return found;
   }
 
-  function verdict(approval: PendingApproval): { approve: boolean; comment: string } {
+  /** The ticket a cancel's reason says it was asked on (`… on ticket <id> […]`), or null. */
+  async function askedOn(action: string): Promise<string | null> {
+    const path = `/v1/trace/${encodeURIComponent(action)}`;
+    const answer = await call('GET', path);
+    if (answer.status !== 200) throw new Error(`GET ${path} answered ${answer.status}`);
+    const { actions } = answer.body as {
+      actions: { id: string; proposal: { params: { reason?: unknown } | null } }[];
+    };
+    const reason = actions.find((candidate) => candidate.id === action)?.proposal.params?.reason;
+    return typeof reason === 'string' ? (/\bon ticket (\S+)/.exec(reason)?.[1] ?? null) : null;
+  }
+
+  async function verdict(
+    approval: PendingApproval,
+  ): Promise<{ approve: boolean; comment: string }> {
     if (approval.operation !== 'order.cancel' || approval.target?.type !== 'order') {
       return { approve: false, comment: `${approval.operation} was not asked for` };
     }
     const order = approval.target.id;
-    const asked = options.truth().cancelRequested.find((request) => request.order === order);
+    const ticket = await askedOn(approval.action);
+    const asked = options
+      .truth()
+      .cancelRequested.find((request) => request.order === order && request.ticket === ticket);
     return asked
       ? { approve: true, comment: `the customer asked on ticket ${asked.ticket}` }
-      : { approve: false, comment: `no customer asked to cancel order ${order}` };
+      : {
+          approve: false,
+          comment: `ticket ${ticket ?? '(none named)'} did not ask to cancel order ${order}`,
+        };
   }
 
   async function decide(approval: PendingApproval): Promise<void> {
-    const { approve, comment } = verdict(approval);
+    const { approve, comment } = await verdict(approval);
     const path = `/v1/approvals/${encodeURIComponent(approval.approval)}/${approve ? 'approve' : 'reject'}`;
     const answer = await call('POST', path, { comment });
     if (answer.status === 200) {
