@@ -90,10 +90,10 @@ function history() {
     requestCancel(ticket: string, order: string): void {
       truth.cancelRequested.push({ ticket, order });
     },
-    cancel(order: string): void {
+    cancel(order: string, reason = 'asked'): void {
       write(AGENT, 'order.cancel', { type: 'order', id: order }, [
         { field: 'status', previous: 'open', value: 'cancelled' },
-        { field: 'cancelReason', previous: null, value: 'asked' },
+        { field: 'cancelReason', previous: null, value: reason },
       ]);
     },
     lead(contact: string, email: string): void {
@@ -263,6 +263,23 @@ describe('checkRun', () => {
     expectErrors(result, { unapproved_or_hallucinated: 1 });
     expect(result.examples.unapproved_or_hallucinated).toEqual(['seq 5 order O2']);
     expect([result.required, result.completed]).toEqual([3, 3]);
+  });
+
+  it("counts a cancel made for another customer's request as a wrong record, even of an order asked to be cancelled", () => {
+    const h = history();
+    h.requestCancel('T1', 'O1');
+    h.requestCancel('T2', 'O2');
+    const m1 = h.message('T1', 'ask-to-cancel');
+    const m2 = h.message('T2', 'ask-to-cancel');
+    // For T1's request the agent cancels T2's order, and answers T1; then T2's own request.
+    h.cancel('O2', `the customer asked ${replyMarker(m1)}`);
+    h.reply('T1', m1);
+    h.reply('T2', m2);
+    const result = checkRun(h);
+    expectErrors(result, { wrong_record: 1, lost_event: 1 });
+    expect(result.examples.wrong_record).toEqual(['seq 3 order O2']);
+    // O2 is cancelled as its customer asked; O1 never was.
+    expect(result.examples.lost_event).toEqual(['order O1 cancel']);
   });
 
   it('counts a reply without a marker as unapproved', () => {

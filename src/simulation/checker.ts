@@ -66,7 +66,8 @@ interface Requirement {
  *   a `loop`; a reply without a marker is `unapproved_or_hallucinated`;
  * - a status change to solved/closed on a ticket without any thanks is `wrong_record`, and one
  *   whose last earlier customer message is not a thanks is a `stale_write`;
- * - an order cancelled that nobody asked to cancel is `unapproved_or_hallucinated`;
+ * - an order cancelled that nobody asked to cancel is `unapproved_or_hallucinated`, and one whose
+ *   reason's `[re:…]` marker names another ticket's request `wrong_record`;
  * - an email whose subject names no known `[lead:…]` is `unapproved_or_hallucinated`, one
  *   associated with or addressed to another contact `wrong_record`, a second one for a lead a
  *   `duplicate_effect`;
@@ -148,8 +149,18 @@ export function checkRun(run: {
   const cancelled = new Set<string>();
   for (const write of agentWrites) {
     if (write.operation !== 'order.cancel' || !changesTo(write, 'status', ['cancelled'])) continue;
-    if (cancelRequested.has(write.record.id)) cancelled.add(write.record.id);
-    else count('unapproved_or_hallucinated', write);
+    const order = write.record.id;
+    if (!cancelRequested.has(order)) {
+      count('unapproved_or_hallucinated', write);
+      continue;
+    }
+    // The order was asked to be cancelled, but the reason names another ticket's message: the
+    // agent picked this order for another customer's request. Its own customer's wish is met.
+    const asked = repliedComment(String(changeTo(write, 'cancelReason') ?? ''));
+    if (asked !== null && !(askedToCancel.get(order) ?? []).includes(asked)) {
+      count('wrong_record', write);
+    }
+    cancelled.add(order);
   }
 
   const leads = new Set(truth.leads);
@@ -330,6 +341,11 @@ function commentsOf(write: AppliedWrite): { id: string; kind: string; body: stri
     }
   }
   return comments;
+}
+
+/** The value a write set `field` to, if it changed it. */
+function changeTo(write: AppliedWrite, field: string): unknown {
+  return write.changes.find((change) => change.field === field)?.value;
 }
 
 function changesTo(write: AppliedWrite, field: string, values: readonly unknown[]): boolean {
