@@ -5,7 +5,7 @@ import { newId } from '../ids.js';
 import type { Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
 import type { ActionRow } from './action-view.js';
-import { peekKey } from './idempotency.js';
+import { peekKey, pruneKeys } from './idempotency.js';
 import { type Acceptance, acceptAction, claimDueActions } from './outbox.js';
 
 const TICKET = { system: 'helpdesk', type: 'ticket', id: '1001' };
@@ -46,17 +46,17 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
   };
 
   let keys = 0;
-  /** Proposes a status change of TICKET at `now` under a fresh key, read at `readAt`. */
-  async function accept(now: number, readAt = now, lease = true) {
+  /** A status change of TICKET proposed at `now` under `key` (a fresh one by default). */
+  function acceptanceAt(now: number, readAt = now, lease = true, key?: string): Acceptance {
     keys += 1;
-    const ref = { agent: 'bot', key: `k-${keys}` };
+    const ref = { agent: 'bot', key: key ?? `k-${keys}` };
     const action = {
       ...proposedRow(newId('act'), ref.key),
       next_attempt_at: now,
       created_at: now,
       updated_at: now,
     };
-    const acceptance: Acceptance = {
+    return {
       ref,
       fingerprint: 'fp',
       lockMs: LEASE_MS,
@@ -67,8 +67,18 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
       approval: null,
       dialect: store.dialect,
     };
-    return { action, accepted: await ops.run('acceptAction', acceptance) };
   }
+
+  /** Proposes a status change of TICKET at `now` under a fresh key, read at `readAt`. */
+  async function accept(now: number, readAt = now, lease = true) {
+    const acceptance = acceptanceAt(now, readAt, lease);
+    return { action: acceptance.action, accepted: await ops.run('acceptAction', acceptance) };
+  }
+
+  const actionsOfKey = async (key: string) =>
+    (
+      await store.db.selectFrom('actions').select('id').where('idempotency_key', '=', key).execute()
+    ).map((row) => row.id);
 
   const statusOf = async (id: string) =>
     (await store.db.selectFrom('actions').select('status').where('id', '=', id).executeTakeFirst())
@@ -186,6 +196,58 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
       await ops.run('claimDueActions', { now: 2_000, limit: 10, leaseMs: 1, owner: 'w' }),
     ).toEqual([]);
     expect(await statusOf(earlier.action.id)).toBe('queued');
+  });
+
+  it('answers an accept run again after its commit with the action it committed', async () => {
+    await open();
+    // A writer thread that died after committing: the op runner runs the op again.
+    const acceptance = acceptanceAt(1_000);
+    const first = await ops.run('acceptAction', acceptance);
+    const again = await ops.run('acceptAction', acceptance);
+    expect(first).toEqual({ kind: 'accepted', leased: true, fresh: true });
+    expect(again).toEqual({ kind: 'accepted', leased: true, fresh: false });
+    expect(await actionsOfKey(acceptance.ref.key)).toEqual([acceptance.action.id]);
+  });
+
+  it('refuses a key reused after its record was pruned, while the action it named is kept', async () => {
+    await open();
+    const first = acceptanceAt(1_000, 1_000, true, 'k-reused');
+    await ops.run('acceptAction', first);
+    await ops.run('completeKey', { ref: first.ref, status: 200, body: {} });
+    expect(await pruneKeys(store.db, 100_000)).toBe(1);
+    const second = acceptanceAt(200_000, 200_000, true, 'k-reused');
+    await expect(ops.run('acceptAction', second)).rejects.toMatchObject({
+      code: 'idempotency-key-reuse',
+      status: 422,
+    });
+    expect(await actionsOfKey('k-reused')).toEqual([first.action.id]);
+    // Nothing of the refused accept is kept: the key is not taken either.
+    expect(
+      await peekKey(store.db, { ref: second.ref, fingerprint: 'fp', now: 200_001 }),
+    ).toBeNull();
+  });
+
+  it('gives one key to one of concurrent accepts and refusals; the others get its answer or 409', async () => {
+    await open();
+    for (let round = 0; round < 5; round += 1) {
+      const key = `k-race-${round}`;
+      const ref = { agent: 'bot', key };
+      const requests = Array.from({ length: 10 }, async (_, i) => {
+        if (i % 2 === 0) {
+          const accepted = await ops.run('acceptAction', acceptanceAt(1_000, 1_000, false, key));
+          return accepted.kind === 'accepted' ? 'claimed' : accepted.claim.kind;
+        }
+        const args = { ref, fingerprint: 'fp', now: 1_000, lockMs: LEASE_MS };
+        return (await ops.run('answerKey', { ...args, status: 409, body: { i } })).kind;
+      });
+      const kinds = await Promise.all(requests);
+      expect(kinds.filter((kind) => kind === 'claimed')).toHaveLength(1);
+      const actions = await actionsOfKey(key);
+      // An accept won: the rest find it in flight. A refusal won: the rest get its answer.
+      const others = actions.length === 1 ? 'in_flight' : 'replay';
+      expect(actions.length).toBeLessThanOrEqual(1);
+      expect(kinds.filter((kind) => kind !== 'claimed')).toEqual(Array(9).fill(others));
+    }
   });
 
   it('changes an action only under its lease, and stores the key answer in the same commit', async () => {

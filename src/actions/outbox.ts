@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
 import { type AuditEntry, appendAudits } from '../audit/index.js';
 import type { RecordRef } from '../connectors/connector.js';
+import { AppError } from '../errors.js';
 import { approvalIdOf, firstIdAt } from '../ids.js';
 import type { ActionTable, Database, Dialect } from '../store/index.js';
 import type { ActionRow } from './action-view.js';
@@ -74,11 +75,27 @@ export type Accepted =
  * Accepts an action: claims its idempotency key for it, inserts it, takes its rate-limit slots
  * (throws `policy-denied` when one is full, and nothing is kept). On PostgreSQL a lock on the
  * record key orders concurrent accepts of one record, as SQLite's single writer does.
+ *
+ * Throws `idempotency-key-reuse` (422) for a key whose record was pruned while an action it
+ * named is kept: that action's writes carry the key down to the systems, so a second action
+ * under it would be taken there for the first.
  */
 export async function acceptAction(db: Kysely<Database>, args: Acceptance): Promise<Accepted> {
   const { action, target, lease } = args;
   if (args.dialect === 'postgres') {
     await sql`select pg_advisory_xact_lock(hashtext(${action.record_key}))`.execute(db);
+  }
+  const earlier = await db
+    .selectFrom('actions')
+    .select(['id', 'status', 'lease_owner', 'created_at'])
+    .where('agent', '=', action.agent)
+    .where('idempotency_key', '=', action.idempotency_key)
+    .executeTakeFirst();
+  if (earlier?.id === action.id) {
+    // Accepted already by this very call, whose answer was lost (a writer thread that died
+    // after its commit): the action stands as committed.
+    const leased = earlier.status === 'executing' && earlier.lease_owner === lease?.owner;
+    return { kind: 'accepted', leased, fresh: false };
   }
   const claim = await claimKey(db, {
     ref: args.ref,
@@ -88,6 +105,14 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
     actionId: action.id,
   });
   if (claim.kind !== 'claimed') return { kind: 'taken', claim };
+  if (earlier) {
+    throw new AppError(
+      'idempotency-key-reuse',
+      422,
+      `this Idempotency-Key named action ${earlier.id}, accepted ${new Date(earlier.created_at).toISOString()}; its answer is no longer kept, but the action is: use a new key`,
+      { details: { idempotencyKey: action.idempotency_key, previousAction: earlier.id } },
+    );
+  }
   let leased = false;
   let fresh = false;
   if (lease) {
