@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { pruneKeys } from '../src/actions/idempotency.js';
 import { getAction, OPERATION_NAMES, retryAction } from '../src/actions/index.js';
+import { proposalSchema } from '../src/actions/proposal.js';
 import type { Store } from '../src/store/index.js';
+import { acceptActionAt } from './helpers/action-ops.js';
 import {
   ADMIN_TOKEN,
   closeAfterEach,
@@ -140,6 +143,38 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     }
     const actions = await store.db.selectFrom('actions').select('id').execute();
     expect(actions).toHaveLength(1);
+  });
+
+  it('answers the retry of a request that died after accepting from its action, which runs once', async () => {
+    const { ticket } = await start();
+    const body = setStatus(ticket.id, ticket.revision);
+    // The first request accepted its action a minute ago and died: its key's lock ran out.
+    const id = await acceptActionAt(gateway.propose.ops, store, Date.now() - 60_000, 'queued', {
+      agent: 'support-bot',
+      proposal: { key: 'k-dead', body: proposalSchema.parse(body) },
+    });
+    const retried = await propose(body, 'k-dead');
+    expect(retried.statusCode).toBe(200);
+    expect(retried.headers['idempotent-replayed']).toBe('true');
+    expect(retried.json()).toMatchObject({ action: id, status: 'executed' });
+    const again = await propose(body, 'k-dead');
+    expect(again.json()).toMatchObject({ action: id, status: 'executed' });
+    expect(await store.db.selectFrom('actions').select('id').execute()).toEqual([{ id }]);
+    expect(await writes()).toHaveLength(1);
+  });
+
+  it('refuses a key whose answer was pruned while its action is kept, naming the action', async () => {
+    const { ticket } = await start();
+    const first = await propose(setStatus(ticket.id, ticket.revision), 'k-old');
+    expect(first.statusCode).toBe(200);
+    expect(await pruneKeys(store.db, Date.now() + 1)).toBe(1);
+    const reused = await propose(setStatus(ticket.id, ticket.revision + 1, 'open'), 'k-old');
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json()).toMatchObject({
+      type: 'urn:airlock:problem:idempotency-key-reuse',
+      previousAction: first.json().action,
+    });
+    expect(await writes()).toHaveLength(1);
   });
 
   it('refuses a stale basis with what changed, and writes nothing', async () => {

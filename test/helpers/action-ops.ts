@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach } from 'vitest';
 import { ACTION_OPS_MODULE, type ActionOps, actionOps } from '../../src/actions/action-ops.js';
+import { fingerprint } from '../../src/actions/fingerprint.js';
+import { type Proposal, recordKey } from '../../src/actions/proposal.js';
 import { firstIdAt } from '../../src/ids.js';
 import {
   type ActionStatus,
@@ -45,37 +47,45 @@ export function useActionOps(backend: Backend): () => Promise<{ store: Store; op
 /**
  * Accepts, through the outbox op, a `ticket.add_note` made at `at` (epoch ms: its id is of that
  * time) by `agent` on `record` (`system:type:id`), stored with `status` as it stands later. With
- * `approval`, it waits for a human (an approval row, pending). Its id.
+ * `approval`, it waits for a human (an approval row, pending). With `proposal`, it is that
+ * proposal instead, under its key and fingerprint, as `POST /v1/actions` would accept it. Its id.
  */
 export async function acceptActionAt(
   ops: Pick<ActionOps, 'run'>,
   store: Store,
   at: number,
   status: ActionStatus,
-  options: { agent?: string; record?: string; approval?: boolean } = {},
+  options: {
+    agent?: string;
+    record?: string;
+    approval?: boolean;
+    proposal?: { readonly key: string; readonly body: Proposal };
+  } = {},
 ): Promise<string> {
-  const { agent = 'bot', record = 'helpdesk:ticket:1001', approval = false } = options;
+  const { agent = 'bot', approval = false, proposal } = options;
   const id = `${firstIdAt('act', at)}${randomBytes(10).toString('hex')}`;
-  const [system = '', type = '', recordId = ''] = record.split(':');
-  const target = { system, type, id: recordId };
-  const ref = { agent, key: id };
+  const [system = '', type = '', recordId = ''] = (options.record ?? 'helpdesk:ticket:1001').split(
+    ':',
+  );
+  const target = proposal?.body.target ?? { system, type, id: recordId };
+  const ref = { agent, key: proposal?.key ?? id };
   await ops.run('acceptAction', {
     ref,
-    fingerprint: 'fp',
+    fingerprint: proposal ? fingerprint(proposal.body) : 'fp',
     lockMs: 30_000,
     action: {
       id,
       agent,
-      idempotency_key: id,
-      operation: 'ticket.add_note',
-      record_key: record,
+      idempotency_key: ref.key,
+      operation: proposal?.body.operation ?? 'ticket.add_note',
+      record_key: recordKey(target),
       target: JSON.stringify(target),
-      params: '{"body":"noted"}',
-      basis: null,
+      params: JSON.stringify(proposal?.body.params ?? { body: 'noted' }),
+      basis: proposal?.body.basis ? JSON.stringify(proposal.body.basis) : null,
       decision: null,
       status,
       verdict: null,
-      expected_revision: null,
+      expected_revision: proposal?.body.basis?.revision ?? null,
       effect: null,
       error: null,
       attempts: 0,
