@@ -46,13 +46,15 @@ export async function appendAudits(
     }
     await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK_KEY)})`.execute(db);
   }
-  const last = await db
-    .selectFrom('audit_log')
-    .select(['seq', 'hash'])
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  let head: AuditHead | undefined = last;
+  const carry = carried.get(db);
+  let head: AuditHead | undefined =
+    carry?.head ??
+    (await db
+      .selectFrom('audit_log')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst());
   const rows = entries.map((entry) => {
     const row = chainEntry(head, entry);
     head = { seq: row.seq, hash: row.hash };
@@ -64,5 +66,26 @@ export async function appendAudits(
       .values(rows.slice(start, start + 500))
       .execute();
   }
+  if (carry) carry.head = head;
   return head ?? { seq: 0, hash: GENESIS_HASH };
+}
+
+const carried = new WeakMap<Kysely<Database>, { head: AuditHead | undefined }>();
+
+/**
+ * Lets the appends made through `db` carry the chain's head from one to the next instead of each
+ * reading it: for a writer that appends many times in one transaction, holding the only write
+ * lock, as the SQLite op thread does (a batch of ops, each appending once or twice). Every append
+ * of such a transaction must go through this `db`. The head can move without these appends
+ * (another writer between transactions; a rollback), so call `forget` at the start of every
+ * transaction and after every rollback, to a savepoint too: the next append then reads it again.
+ */
+export function carryAuditHead(db: Kysely<Database>): { forget(): void } {
+  const carry: { head: AuditHead | undefined } = { head: undefined };
+  carried.set(db, carry);
+  return {
+    forget() {
+      carry.head = undefined;
+    },
+  };
 }

@@ -3,6 +3,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Kysely, SqliteDialect } from 'kysely';
+import { carryAuditHead } from '../audit/append-audit.js';
 import { AppError } from '../errors.js';
 import type { OpTable, WireOp } from './op-runner.js';
 import type { Database } from './schema.js';
@@ -39,11 +40,14 @@ const db = new Kysely<Database>({
   dialect: new SqliteDialect({ database: withStatementCache(connection) }),
 });
 const table = (await import(module))[name] as OpTable;
+// The batch holds the write lock: its ops' audit appends read the chain's head once.
+const auditHead = carryAuditHead(db);
 
 /** Runs a batch in one transaction, each op in a savepoint; commits once at the end. */
 async function runBatch(batch: WireOp[]): Promise<WireOutcome[]> {
   const outcomes: WireOutcome[] = [];
   connection.exec('BEGIN IMMEDIATE');
+  auditHead.forget();
   try {
     for (const { op, args } of batch) {
       connection.exec('SAVEPOINT op');
@@ -55,6 +59,7 @@ async function runBatch(batch: WireOp[]): Promise<WireOutcome[]> {
       } catch (error) {
         connection.exec('ROLLBACK TO op');
         connection.exec('RELEASE op');
+        auditHead.forget();
         outcomes.push({ ok: false, error: toWire(error) });
       }
     }

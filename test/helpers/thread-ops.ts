@@ -1,10 +1,23 @@
 // Store ops for testing the op runner itself; run in its writer thread.
+import type { Kysely } from 'kysely';
+import { appendAudit } from '../../src/audit/index.js';
+import type { Database } from '../../src/store/index.js';
+
+const tested = (db: Kysely<Database>, subject: string) =>
+  appendAudit(db, { kind: 'action', subject, change: 'tested' }, 'sqlite');
 
 export const threadOps = {
   one: async () => 1,
   /** Ends the writer thread, as an out-of-memory kill of its isolate would. */
   exit: async () => {
     process.exit(3);
+  },
+  /** Appends an audit entry for `subject`. */
+  audit: async (db: Kysely<Database>, subject: string) => (await tested(db, subject)).seq,
+  /** Appends an audit entry, then fails: the op's savepoint takes the entry back. */
+  auditThenFail: async (db: Kysely<Database>, subject: string) => {
+    await tested(db, subject);
+    throw new Error(`${subject} failed after its append`);
   },
 };
 
