@@ -21,7 +21,7 @@ import { GATEWAY_OPS_MODULE, gatewayOps } from './gateway-ops.js';
 import { createServer } from './http/index.js';
 import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
 import { createLogger, type Logger } from './logging.js';
-import { createMetrics, type Metrics, type QueueDepth } from './metrics/index.js';
+import { createMetrics, type Metrics, type QueueDepth, timeConnector } from './metrics/index.js';
 import { createOutcomeNotifier } from './notify/action-outcome.js';
 import { compilePolicies } from './policy/index.js';
 import { createSandbox, DEMO_RECORDS, type Sandbox } from './sandbox/index.js';
@@ -53,16 +53,17 @@ export interface GatewayModules {
 export function createConnectors(
   config: Config,
   telemetry: Telemetry = TELEMETRY_OFF,
+  metrics?: Metrics,
 ): Map<string, Connector> {
   return new Map(
-    Object.entries(config.connectors).map(([system, connector]) => [
-      system,
-      traceConnector(
-        createSandboxConnector({ system, url: connector.url, timeoutMs: connector.timeout }),
+    Object.entries(config.connectors).map(([system, options]) => {
+      const connector = traceConnector(
+        createSandboxConnector({ system, url: options.url, timeoutMs: options.timeout }),
         system,
         telemetry,
-      ),
-    ]),
+      );
+      return [system, metrics ? timeConnector(connector, system, metrics) : connector];
+    }),
   );
 }
 
@@ -110,19 +111,22 @@ export async function assembleGateway(
       log.error({ err, action_id: actionId }, 'telling an agent an outcome failed'),
     );
   };
-  const ops = createOpRunner(store, gatewayOps, GATEWAY_OPS_MODULE);
+  const prometheus = createMetrics();
+  const ops = createOpRunner(store, gatewayOps, GATEWAY_OPS_MODULE, {
+    observe: prometheus.observeStoreOp,
+  });
   // What Prometheus counts and nothing stores, kept for the dashboard (src/activity/README.md).
   const activity = new ActivityTally(ops, {
     onError: (err) => log.warn({ err }, 'recording activity counts failed; keeping them'),
   });
-  const metrics = countingMetrics(createMetrics(), activity);
+  const metrics = countingMetrics(prometheus, activity);
   metrics.setQueueDepth(() => readQueueDepth(store));
   const telemetry =
     options.telemetry ??
     createTelemetry(config.telemetry, {
       onExportError: (err) => log.warn({ err }, 'exporting spans failed; dropping them'),
     });
-  const connectors = createConnectors(config, telemetry);
+  const connectors = createConnectors(config, telemetry, metrics);
   const policies = compilePolicies(config.policies);
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
   const stopCheckpointer = startCheckpointer(store);

@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
-import { useTestGateways } from './helpers/gateway.js';
+import { sha256, useTestGateways } from './helpers/gateway.js';
+import { startSandbox } from './helpers/sandbox.js';
 import { BACKENDS } from './helpers/stores.js';
+
+const AGENT_KEY = 'ak_metrics_route_agent';
 
 /** An action row in the given state, due far in the future so the worker leaves it be. */
 async function insertAction(store: Store, id: string, status: 'queued' | 'pending_approval') {
@@ -34,6 +38,11 @@ async function insertAction(store: Store, id: string, status: 'queued' | 'pendin
 
 describe.each(BACKENDS)('GET /metrics on %s', (backend) => {
   const start = useTestGateways(backend);
+  let sandbox: (Sandbox & { url: string }) | undefined;
+  afterEach(async () => {
+    await sandbox?.close();
+    sandbox = undefined;
+  });
 
   it('answers the Prometheus text format with the queue depth read from the store', async () => {
     const gateway = await start();
@@ -60,6 +69,48 @@ describe.each(BACKENDS)('GET /metrics on %s', (backend) => {
     expect(response.body.split('\n')).toContain(
       'airlock_writes_prevented_total{kind="duplicate"} 1',
     );
+  });
+
+  it('times a proposal from request to answer, its calls to the system and its store writes', async () => {
+    sandbox = await startSandbox();
+    const [ticket] = sandbox.seed({ tickets: [{ subject: 'Where is my order?' }] })
+      .tickets as Array<{
+      id: string;
+      revision: number;
+    }>;
+    const gateway = await start({
+      agents: { bot: { keySha256: sha256(AGENT_KEY), operations: ['ticket.set_status'] } },
+      connectors: { helpdesk: { kind: 'sandbox', url: sandbox.url } },
+    });
+
+    const proposed = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'metrics-route-1' },
+      payload: {
+        operation: 'ticket.set_status',
+        target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
+        params: { status: 'pending' },
+        basis: { revision: String(ticket?.revision) },
+      },
+    });
+    expect(proposed.json()).toMatchObject({ status: 'executed' });
+
+    const response = await gateway.app.inject({ method: 'GET', url: '/metrics' });
+    const lines = response.body.split('\n');
+    expect(lines).toContain(
+      'airlock_pipeline_duration_seconds_count{operation="ticket.set_status"} 1',
+    );
+    // The proposal's read of the ticket, then the write.
+    expect(lines).toContain(
+      'airlock_connector_call_duration_seconds_count{system="helpdesk",operation="read"} 1',
+    );
+    expect(lines).toContain(
+      'airlock_connector_call_duration_seconds_count{system="helpdesk",operation="ticket.set_status"} 1',
+    );
+    // The accepted action and its outbox row, then its outcome: two durable writes.
+    expect(lines).toContain('airlock_store_op_duration_seconds_count{op="acceptAction"} 1');
+    expect(lines).toContain('airlock_store_op_duration_seconds_count{op="updateLeasedAction"} 1');
   });
 
   it('has no route when metrics are disabled', async () => {

@@ -175,17 +175,10 @@ async function attemptAction(
   }
   const attempted: ActionRow = { ...counted, status: 'executing' };
   crashPoint('action:before-connector-call');
-  const called = performance.now();
   const outcome = await connector.execute(request);
   crashPoint('action:after-connector-call');
   deps.breakers.record(target.system, outcome.kind === 'retry' || outcome.kind === 'ambiguous');
-  countCall(
-    deps.metrics,
-    target.system,
-    row.operation,
-    outcome,
-    (performance.now() - called) / 1000,
-  );
+  countFailedCall(deps.metrics, target.system, outcome);
 
   switch (outcome.kind) {
     case 'applied':
@@ -367,15 +360,12 @@ async function reschedule(
   return { ...row, ...patch };
 }
 
-/** A connector call in the metrics: its duration, and its status when it failed. */
-function countCall(
+/** A write that failed, in the metrics by its status (its duration is the connector's). */
+function countFailedCall(
   metrics: Metrics | undefined,
   system: string,
-  operation: string,
   outcome: WriteOutcome,
-  seconds: number,
 ): void {
-  metrics?.observeConnectorCall(system, operation, seconds);
   if (outcome.kind === 'applied') return;
   if (outcome.kind === 'ambiguous') metrics?.connectorError(system, 'timeout');
   else metrics?.connectorError(system, outcome.status ?? 'unsent');

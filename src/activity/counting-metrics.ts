@@ -37,6 +37,7 @@ export function countingMetrics(metrics: Metrics, tally: Pick<ActivityTally, 'co
     observePipeline: (operation, seconds) => metrics.observePipeline(operation, seconds),
     observeConnectorCall: (system, operation, seconds) =>
       metrics.observeConnectorCall(system, operation, seconds),
+    observeStoreOp: (op, seconds) => metrics.observeStoreOp(op, seconds),
     setQueueDepth: (provider) => metrics.setQueueDepth(provider),
   };
 }

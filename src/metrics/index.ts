@@ -8,3 +8,4 @@ export {
   type QueueDepth,
 } from './metrics.js';
 export { registerMetricsRoute } from './metrics-route.js';
+export { timeConnector } from './timed-connector.js';

@@ -152,6 +152,7 @@ describe('createMetrics', () => {
     metrics.observeIngest(0.0004);
     metrics.observePipeline('ticket.reply', 0.02);
     metrics.observeConnectorCall('helpdesk', 'ticket.reply', 1.5);
+    metrics.observeStoreOp('acceptAction', 0.002);
 
     const samples = await scrape(metrics);
     const ingestBucket = (le: string) =>
@@ -185,6 +186,15 @@ describe('createMetrics', () => {
         ...call,
         le: '2.5',
       }),
+    ).toBe(1);
+
+    const accept = { op: 'acceptAction' };
+    expect(sampleValue(samples, 'airlock_store_op_duration_seconds_count', accept)).toBe(1);
+    expect(
+      sampleValue(samples, 'airlock_store_op_duration_seconds_bucket', { ...accept, le: '0.001' }),
+    ).toBe(0);
+    expect(
+      sampleValue(samples, 'airlock_store_op_duration_seconds_bucket', { ...accept, le: '0.0025' }),
     ).toBe(1);
   });
 

@@ -54,6 +54,8 @@ export interface Metrics {
   observePipeline(operation: string, seconds: number): void;
   /** Seconds of one call to an external system (read, write or reconcile). */
   observeConnectorCall(system: string, operation: string, seconds: number): void;
+  /** Seconds of one store write (`op`, a store op's name), from its submission until durable. */
+  observeStoreOp(op: string, seconds: number): void;
   /**
    * Where the queue depth gauge reads from at scrape time; replaces an earlier provider. When the
    * provider fails, the gauge has no series in that scrape rather than old values or a failed
@@ -155,6 +157,13 @@ export function createMetrics(): Metrics {
     buckets: LATENCY_BUCKETS,
     registers,
   });
+  const storeOpSeconds = new Histogram({
+    name: 'airlock_store_op_duration_seconds',
+    help: 'Store writes from submission until durable, by op; on SQLite the wait for the group commit included.',
+    labelNames: ['op'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
 
   let readQueueDepth: (() => Promise<QueueDepth>) | undefined;
   const queueDepth = new Gauge({
@@ -191,6 +200,7 @@ export function createMetrics(): Metrics {
     observePipeline: (operation, seconds) => pipelineSeconds.observe({ operation }, seconds),
     observeConnectorCall: (system, operation, seconds) =>
       connectorSeconds.observe({ system, operation }, seconds),
+    observeStoreOp: (op, seconds) => storeOpSeconds.observe({ op }, seconds),
     setQueueDepth: (provider) => {
       readQueueDepth = provider;
     },

@@ -34,6 +34,11 @@ export interface OpTableModule {
 
 const MAX_BATCH = 256;
 
+export interface OpRunnerOptions {
+  /** Told each op's name and its seconds from submission until it settled (durable, or failed). */
+  readonly observe?: ((op: string, seconds: number) => void) | undefined;
+}
+
 /**
  * The runner for `store`. On PostgreSQL each op is a transaction on the pool; the server groups
  * the WAL flushes of concurrent commits itself. On SQLite the ops run on a connection of their
@@ -45,22 +50,51 @@ export function createOpRunner<T extends OpTable>(
   store: Store,
   table: T,
   where: OpTableModule,
+  options: OpRunnerOptions = {},
 ): OpRunner<T> {
-  if (store.dialect === 'postgres') {
-    const under = new Set<Promise<unknown>>();
-    return {
-      run(op, args) {
-        const fn = table[op] as StoreOp;
-        const running = store.transaction((trx) => fn(trx, args));
-        under.add(running);
-        void running.finally(() => under.delete(running)).catch(() => {});
-        return running as Promise<Awaited<ReturnType<T[typeof op]>>>;
-      },
-      close: async () => {
-        await Promise.allSettled([...under]);
-      },
-    };
-  }
+  const runner =
+    store.dialect === 'postgres' ? poolRunner(store, table) : threadRunner(store, where);
+  // The thread or the pool ran `table[op]`: its result is what the op returned.
+  const typed = runner as unknown as OpRunner<T>;
+  const { observe } = options;
+  if (!observe) return typed;
+  return {
+    run(op, args) {
+      const started = performance.now();
+      const running = typed.run(op, args);
+      const settled = () => observe(op, (performance.now() - started) / 1000);
+      running.then(settled, settled);
+      return running;
+    },
+    close: () => typed.close(),
+  };
+}
+
+/** Any op by name, its result as the op returned it. */
+interface UntypedRunner {
+  run(op: string, args: unknown): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL: each op a transaction of its own on the pool. */
+function poolRunner(store: Store, table: OpTable): UntypedRunner {
+  const under = new Set<Promise<unknown>>();
+  return {
+    run(op, args) {
+      const fn = table[op] as StoreOp;
+      const running = store.transaction((trx) => fn(trx, args));
+      under.add(running);
+      void running.finally(() => under.delete(running)).catch(() => {});
+      return running;
+    },
+    close: async () => {
+      await Promise.allSettled([...under]);
+    },
+  };
+}
+
+/** SQLite: the ops in a writer thread, group-committed. */
+function threadRunner(store: Store, where: OpTableModule): UntypedRunner {
   const data: OpThreadData = {
     path: store.url.slice('sqlite:'.length),
     module: moduleHref(where.module),
@@ -88,8 +122,7 @@ export function createOpRunner<T extends OpTable>(
   return {
     async run(op, args) {
       const outcome = await committer.submit({ op, args });
-      // biome-ignore lint/suspicious/noExplicitAny: the thread ran table[op], whose result this is
-      if (outcome.ok) return outcome.value as any;
+      if (outcome.ok) return outcome.value;
       throw outcome.error.code
         ? new AppError(outcome.error.code, outcome.error.status ?? 500, outcome.error.message, {
             details: outcome.error.details ?? {},
