@@ -13,7 +13,9 @@
 // 1. Saturation (autocannon, closed loop, 50 connections): the sandbox directly, then Airlock;
 //    actions_per_s counts only 200 `executed` answers.
 // 2. Half that rate (an open loop, `paced.ts`): the sandbox directly, then Airlock;
-//    added_p99_ms is the difference of the two p99s.
+//    added_p99_ms is the difference of the two p99s. From the gateway's `/metrics`, where the time
+//    of a proposal went at that rate: the two calls to the sandbox, the two durable store writes
+//    (the accepted action with its outbox row, then its outcome) and the rest.
 // 3. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
 //    `executed` answer is among them.
 // Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…`.
@@ -256,6 +258,54 @@ async function withCpu<T>(
 
 const fmt = (ms: number) => (Math.round(ms * 100) / 100).toString();
 
+/** The sum and count of every latency histogram series on the gateway's `/metrics` page. */
+async function latencySeries(url: string): Promise<Map<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const series = new Map<string, { sum: number; count: number }>();
+  for (const line of text.split('\n')) {
+    const match = /^(airlock_\w+_duration_seconds)_(sum|count)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const [, name, field, labels = '', value] = match;
+    const entry = series.get(`${name}${labels}`) ?? { sum: 0, count: 0 };
+    entry[field as 'sum' | 'count'] = Number(value);
+    series.set(`${name}${labels}`, entry);
+  }
+  return series;
+}
+
+/**
+ * Where a proposal's time went between two scrapes, as the gateway measured it (means in ms):
+ * the whole pipeline, the two calls to the system and the two durable store writes.
+ */
+function timeSpent(
+  before: Map<string, { sum: number; count: number }>,
+  after: Map<string, { sum: number; count: number }>,
+): string {
+  const mean = (series: string) => {
+    const then = before.get(series) ?? { sum: 0, count: 0 };
+    const now = after.get(series);
+    if (!now || now.count === then.count) return Number.NaN;
+    return ((now.sum - then.sum) / (now.count - then.count)) * 1000;
+  };
+  const total = mean('airlock_pipeline_duration_seconds{operation="ticket.set_status"}');
+  const parts = [
+    ['read', mean('airlock_connector_call_duration_seconds{system="helpdesk",operation="read"}')],
+    ['store acceptAction', mean('airlock_store_op_duration_seconds{op="acceptAction"}')],
+    [
+      'write',
+      mean(
+        'airlock_connector_call_duration_seconds{system="helpdesk",operation="ticket.set_status"}',
+      ),
+    ],
+    [
+      'store updateLeasedAction',
+      mean('airlock_store_op_duration_seconds{op="updateLeasedAction"}'),
+    ],
+  ] as const;
+  const rest = parts.reduce((left, [, ms]) => left - ms, total);
+  return `${fmt(total)}ms = ${parts.map(([name, ms]) => `${name} ${fmt(ms)}`).join(' + ')} + the rest ${fmt(rest)}`;
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
 const children: Array<{ kill(signal: NodeJS.Signals): unknown }> = [];
 try {
@@ -318,7 +368,9 @@ try {
   pids.sandbox = direct.pid as number;
   const directHalf = await withCpu(pids, () => atRate(sandbox, rate));
   pids.sandbox = behind.pid as number;
+  const seriesBefore = await latencySeries(gateway.url);
   const airlockHalf = await withCpu(pids, () => atRate(airlock, rate));
+  const spent = timeSpent(seriesBefore, await latencySeries(gateway.url));
   const p99 = (result: PacedResult) => percentile(result.latenciesMs, 99);
   for (const [name, run] of [
     ['sandbox directly', directHalf],
@@ -329,6 +381,7 @@ try {
       `${rate}/s, ${name}: sent ${result.sent}, p50=${fmt(percentile(result.latenciesMs, 50))}ms p99=${fmt(p99(result))}ms; answers ${tally}; errors=${result.errors}; cpu ${run.cpu}`,
     );
   }
+  console.log(`${rate}/s, where a proposal's time went in the gateway (means): ${spent}`);
   const addedP99 = p99(airlockHalf.value.result) - p99(directHalf.value.result);
 
   // 3. Effects: stop the gateway (it lets attempts under way finish), then count.
