@@ -84,7 +84,7 @@ export interface Overview {
   /** Every class, in a fixed order. */
   readonly prevented: readonly { kind: PreventedClass; count: number }[];
   readonly queues: QueueState;
-  /** Failed calls to external systems: the HTTP status, `timeout` or `unsent`. */
+  /** Failed writes to external systems: the HTTP status, `timeout` or `unsent`. */
   readonly connectorErrors: readonly { system: string; status: string; count: number }[];
   /** One entry per bucket from `since`, empty ones included; the last may be shorter. */
   readonly series: readonly SeriesPoint[];

@@ -11,9 +11,9 @@ export type ApprovalOutcome = Exclude<ApprovalStatus, 'pending'>;
 export type PreventedWrite = 'duplicate' | 'stale' | 'wrong_record' | 'not_permitted';
 
 /**
- * A connector call that failed: the HTTP status the system answered, `timeout` (sent, no answer
- * in time: the outcome is unknown) or `unsent` (never reached the system: connection refused,
- * DNS, circuit open).
+ * A write to an external system that failed: the HTTP status the system answered, `timeout`
+ * (sent, no answer in time: the outcome is unknown) or `unsent` (never reached the system:
+ * connection refused, DNS, circuit open).
  */
 export type ConnectorErrorStatus = number | 'timeout' | 'unsent';
 
@@ -52,7 +52,7 @@ export interface Metrics {
   observeIngest(seconds: number): void;
   /** Seconds a proposal spent in the pipeline, from the request to its answer. */
   observePipeline(operation: string, seconds: number): void;
-  /** Seconds of one call to an external system (read, write or reconcile). */
+  /** Seconds of one call to an external system (read, write, reconcile or related). */
   observeConnectorCall(system: string, operation: string, seconds: number): void;
   /** Seconds of one store write (`op`, a store op's name), from its submission until durable. */
   observeStoreOp(op: string, seconds: number): void;
@@ -133,7 +133,7 @@ export function createMetrics(): Metrics {
   });
   const connectorErrors = new Counter({
     name: 'airlock_connector_errors_total',
-    help: 'Failed calls to external systems, by HTTP status, timeout or unsent.',
+    help: 'Failed writes to external systems, by HTTP status, timeout or unsent.',
     labelNames: ['system', 'status'] as const,
     registers,
   });
@@ -159,7 +159,7 @@ export function createMetrics(): Metrics {
   });
   const storeOpSeconds = new Histogram({
     name: 'airlock_store_op_duration_seconds',
-    help: 'Store writes from submission until durable, by op; on SQLite the wait for the group commit included.',
+    help: 'Store writes from submission until durable (or failed), by op; on SQLite the wait for the group commit included.',
     labelNames: ['op'] as const,
     buckets: LATENCY_BUCKETS,
     registers,
