@@ -124,17 +124,6 @@ function keyState(
   return row.locked_until > now ? { kind: 'in_flight' } : null;
 }
 
-/** The action a key names, if any. */
-export async function actionOfKey(db: Kysely<Database>, ref: KeyRef): Promise<string | null> {
-  const row = await db
-    .selectFrom('idempotency_keys')
-    .select('action_id')
-    .where('agent', '=', ref.agent)
-    .where('key', '=', ref.key)
-    .executeTakeFirst();
-  return row?.action_id ?? null;
-}
-
 /** The answer a key keeps: what a request with it was answered. */
 export interface KeyAnswer {
   readonly ref: KeyRef;
