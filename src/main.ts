@@ -21,7 +21,7 @@ import { GATEWAY_OPS_MODULE, gatewayOps } from './gateway-ops.js';
 import { createServer } from './http/index.js';
 import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
 import { createLogger, type Logger } from './logging.js';
-import { createMetrics, type Metrics, type QueueDepth, timeConnector } from './metrics/index.js';
+import { createMetrics, type Metrics, measureConnector, type QueueDepth } from './metrics/index.js';
 import { createOutcomeNotifier } from './notify/action-outcome.js';
 import { compilePolicies } from './policy/index.js';
 import { createSandbox, DEMO_RECORDS, type Sandbox } from './sandbox/index.js';
@@ -62,7 +62,7 @@ export function createConnectors(
         system,
         telemetry,
       );
-      return [system, metrics ? timeConnector(connector, system, metrics) : connector];
+      return [system, metrics ? measureConnector(connector, system, metrics) : connector];
     }),
   );
 }

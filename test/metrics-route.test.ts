@@ -71,33 +71,38 @@ describe.each(BACKENDS)('GET /metrics on %s', (backend) => {
     );
   });
 
-  it('times a proposal from request to answer, its calls to the system and its store writes', async () => {
+  /** A gateway whose agent may set a ticket's status, a sandbox behind it, and one ticket. */
+  async function withTicket() {
     sandbox = await startSandbox();
     const [ticket] = sandbox.seed({ tickets: [{ subject: 'Where is my order?' }] })
-      .tickets as Array<{
-      id: string;
-      revision: number;
-    }>;
+      .tickets as Array<{ id: string; revision: number }>;
     const gateway = await start({
       agents: { bot: { keySha256: sha256(AGENT_KEY), operations: ['ticket.set_status'] } },
       connectors: { helpdesk: { kind: 'sandbox', url: sandbox.url } },
     });
+    const propose = (key: string) =>
+      gateway.app.inject({
+        method: 'POST',
+        url: '/v1/actions',
+        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
+        payload: {
+          operation: 'ticket.set_status',
+          target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
+          params: { status: 'pending' },
+          basis: { revision: String(ticket?.revision) },
+        },
+      });
+    const metricLines = async () =>
+      (await gateway.app.inject({ method: 'GET', url: '/metrics' })).body.split('\n');
+    return { sandbox, propose, metricLines };
+  }
 
-    const proposed = await gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'metrics-route-1' },
-      payload: {
-        operation: 'ticket.set_status',
-        target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
-        params: { status: 'pending' },
-        basis: { revision: String(ticket?.revision) },
-      },
-    });
-    expect(proposed.json()).toMatchObject({ status: 'executed' });
+  it('times a proposal from request to answer, its calls to the system and its store writes', async () => {
+    const { propose, metricLines } = await withTicket();
 
-    const response = await gateway.app.inject({ method: 'GET', url: '/metrics' });
-    const lines = response.body.split('\n');
+    expect((await propose('metrics-route-1')).json()).toMatchObject({ status: 'executed' });
+
+    const lines = await metricLines();
     expect(lines).toContain(
       'airlock_pipeline_duration_seconds_count{operation="ticket.set_status"} 1',
     );
@@ -111,6 +116,22 @@ describe.each(BACKENDS)('GET /metrics on %s', (backend) => {
     // The accepted action and its outbox row, then its outcome: two durable writes.
     expect(lines).toContain('airlock_store_op_duration_seconds_count{op="acceptAction"} 1');
     expect(lines).toContain('airlock_store_op_duration_seconds_count{op="updateLeasedAction"} 1');
+  });
+
+  it('counts a read and a write the system refused as connector errors', async () => {
+    const { sandbox, propose, metricLines } = await withTicket();
+
+    sandbox.faults.add({ operation: 'ticket.read', status: 503 });
+    const refused = await propose('metrics-route-2');
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json()).toMatchObject({ type: expect.stringMatching(/connector-unavailable$/) });
+    // Then a write the system fails once: retried, executed, and counted.
+    sandbox.faults.add({ operation: 'ticket.update', status: 500 });
+    expect((await propose('metrics-route-3')).json()).toMatchObject({ status: 'executed' });
+
+    const lines = await metricLines();
+    expect(lines).toContain('airlock_connector_errors_total{system="helpdesk",status="503"} 1');
+    expect(lines).toContain('airlock_connector_errors_total{system="helpdesk",status="500"} 1');
   });
 
   it('has no route when metrics are disabled', async () => {

@@ -353,6 +353,7 @@ describe('sandbox connector: execute', () => {
       offline.read({ system: 'sandbox', type: 'ticket', id: world.ticket }),
     ).rejects.toMatchObject({
       code: 'connector-unavailable',
+      failure: 'unsent',
     });
   });
 
@@ -444,6 +445,21 @@ describe('sandbox connector: execute', () => {
       expect(outcome.kind === 'permanent' && outcome.message, request.operation).toMatch(message);
     }
     expect(sandbox.state.writes).toHaveLength(0);
+  });
+
+  it('throws how a read failed: the system’s status, or a timeout', async () => {
+    const ticket = { system: 'sandbox', type: 'ticket', id: world.ticket };
+    sandbox.faults.add({ operation: 'ticket.read', status: 503 });
+    await expect(connector.read(ticket)).rejects.toMatchObject({
+      code: 'connector-unavailable',
+      status: 503,
+      failure: 503,
+    });
+    sandbox.faults.add({ operation: 'ticket.read', delayMs: 3000 });
+    await expect(connector.related(ticket)).rejects.toMatchObject({
+      code: 'connector-unavailable',
+      failure: 'timeout',
+    });
   });
 
   it('reads records with their revision, and declares a ticket’s requester related', async () => {

@@ -176,6 +176,7 @@ describe('sandbox connector: ambiguous outcomes and reconcile', () => {
     expect(await patient.reconcile(write)).toMatchObject({
       kind: 'unknown',
       message: expect.stringMatching(/503/),
+      failure: 503,
     });
     const create = writeRequest(
       'contact.create',
@@ -183,6 +184,6 @@ describe('sandbox connector: ambiguous outcomes and reconcile', () => {
       { email: 'g@example.com' },
     );
     sandbox.faults.add({ operation: 'contact.read', status: 429 });
-    expect((await patient.reconcile(create)).kind).toBe('unknown');
+    expect(await patient.reconcile(create)).toMatchObject({ kind: 'unknown', failure: 429 });
   });
 });

@@ -6,7 +6,6 @@ import type {
   Effect,
   RecordRef,
   RecordSnapshot,
-  WriteOutcome,
   WriteRequest,
 } from '../connectors/connector.js';
 import { crashPoint } from '../crash-point.js';
@@ -178,7 +177,6 @@ async function attemptAction(
   const outcome = await connector.execute(request);
   crashPoint('action:after-connector-call');
   deps.breakers.record(target.system, outcome.kind === 'retry' || outcome.kind === 'ambiguous');
-  countFailedCall(deps.metrics, target.system, outcome);
 
   switch (outcome.kind) {
     case 'applied':
@@ -358,17 +356,6 @@ async function reschedule(
     }),
   });
   return { ...row, ...patch };
-}
-
-/** A write that failed, in the metrics by its status (its duration is the connector's). */
-function countFailedCall(
-  metrics: Metrics | undefined,
-  system: string,
-  outcome: WriteOutcome,
-): void {
-  if (outcome.kind === 'applied') return;
-  if (outcome.kind === 'ambiguous') metrics?.connectorError(system, 'timeout');
-  else metrics?.connectorError(system, outcome.status ?? 'unsent');
 }
 
 /** What every log line about an action carries. */

@@ -1,3 +1,5 @@
+import { AppError } from '../errors.js';
+
 /** A record in an external system: `system` is the connector's name in the config. */
 export interface RecordRef {
   readonly system: string;
@@ -63,16 +65,40 @@ export type ReconcileOutcome =
   | { readonly kind: 'applied'; readonly effect: Effect }
   | { readonly kind: 'not_applied' }
   /** The system could not be asked (down, rate-limited): reconcile again later. */
-  | { readonly kind: 'unknown'; readonly message: string };
+  | { readonly kind: 'unknown'; readonly message: string; readonly failure: CallFailure };
+
+/**
+ * How a call to a system failed: the HTTP status it answered, `timeout` (sent, no complete answer
+ * in time: a write's outcome is unknown) or `unsent` (never reached it: connection refused, DNS).
+ */
+export type CallFailure = number | 'timeout' | 'unsent';
+
+/** What `read` and `related` throw when the system did not answer with the record. */
+export class ConnectorCallError extends AppError {
+  readonly failure: CallFailure;
+  constructor(
+    failure: CallFailure,
+    code: string,
+    status: number,
+    message: string,
+    options: { details?: Record<string, unknown> } = {},
+  ) {
+    super(code, status, message, options);
+    this.failure = failure;
+  }
+}
 
 /** One adapter per external system. Small on purpose: everything else is Airlock's. */
 export interface Connector {
-  /** The record as it is now, or null when it does not exist. Throws on transport errors. */
+  /**
+   * The record as it is now, or null when it does not exist. Throws a `ConnectorCallError` when
+   * the system did not answer with it (down, rate-limited, timed out).
+   */
   read(ref: RecordRef): Promise<RecordSnapshot | null>;
   /** Executes one write; never throws for an HTTP or transport failure, answers an outcome. */
   execute(request: WriteRequest): Promise<WriteOutcome>;
   /** Whether a write whose outcome was ambiguous landed, found by its key or marker. */
   reconcile(request: WriteRequest): Promise<ReconcileOutcome>;
-  /** Records the connector declares related to `ref` (a ticket's requester contact). */
+  /** Records the connector declares related to `ref` (a ticket's requester contact). Throws as `read`. */
   related(ref: RecordRef): Promise<RecordRef[]>;
 }

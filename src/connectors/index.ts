@@ -1,11 +1,13 @@
-export type {
-  Connector,
-  Effect,
-  ReconcileOutcome,
-  RecordRef,
-  RecordSnapshot,
-  WriteOutcome,
-  WriteRequest,
+export {
+  type CallFailure,
+  type Connector,
+  ConnectorCallError,
+  type Effect,
+  type ReconcileOutcome,
+  type RecordRef,
+  type RecordSnapshot,
+  type WriteOutcome,
+  type WriteRequest,
 } from './connector.js';
 export {
   createSandboxConnector,

@@ -1,16 +1,17 @@
-import { AppError, describeIssues } from '../errors.js';
-import type {
-  Connector,
-  ReconcileOutcome,
-  RecordRef,
-  RecordSnapshot,
-  WriteOutcome,
+import { describeIssues } from '../errors.js';
+import {
+  type Connector,
+  ConnectorCallError,
+  type ReconcileOutcome,
+  type RecordRef,
+  type RecordSnapshot,
+  type WriteOutcome,
 } from './connector.js';
 import { crmOperations } from './sandbox/crm-operations.js';
 import { createSandboxHttp, type HttpResult } from './sandbox/http.js';
 import type { SandboxContext, SandboxOperation } from './sandbox/operation.js';
 import { orderOperations } from './sandbox/order-operations.js';
-import { problemText, retryAfterMs } from './sandbox/outcome.js';
+import { failureOf, problemText, retryAfterMs } from './sandbox/outcome.js';
 import { fetchRecord } from './sandbox/records.js';
 import { ticketOperations } from './sandbox/ticket-operations.js';
 
@@ -77,7 +78,12 @@ export function createSandboxConnector(options: SandboxConnectorOptions): Connec
       try {
         return await resolved.operation.reconcile(ctx, request, resolved.params);
       } catch (error) {
-        return { kind: 'unknown', message: `connector error: ${String(error)}` };
+        // As for execute: not expected, and the lookup may have been sent.
+        return {
+          kind: 'unknown',
+          message: `connector error: ${String(error)}`,
+          failure: 'timeout',
+        };
       }
     },
 
@@ -120,14 +126,21 @@ function relatedOf(ctx: SandboxContext, type: string, data: Record<string, unkno
   return links.map((link) => ({ system: ctx.system, type: link.type, id: link.id }));
 }
 
-function readError(ref: RecordRef, result: HttpResult): AppError {
+function readError(ref: RecordRef, result: HttpResult): ConnectorCallError {
   const what = `${ref.type} ${ref.id}`;
+  const failure = failureOf(result);
   if (result.kind !== 'response') {
-    return new AppError('connector-unavailable', 503, `reading ${what}: ${result.message}`);
+    return new ConnectorCallError(
+      failure,
+      'connector-unavailable',
+      503,
+      `reading ${what}: ${result.message}`,
+    );
   }
   const retry = result.status === 429 || result.status >= 500;
   const after = retryAfterMs(result.headers);
-  return new AppError(
+  return new ConnectorCallError(
+    failure,
     retry ? 'connector-unavailable' : 'connector-error',
     retry ? 503 : 502,
     `reading ${what}: ${problemText(result)}`,

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CallFailure } from '../connectors/index.js';
 import type { ActionStatus, ApprovalStatus } from '../store/index.js';
 
 /** How an action ended up, as stored: every status but the two an action passes through. */
@@ -9,13 +10,6 @@ export type ApprovalOutcome = Exclude<ApprovalStatus, 'pending'>;
 
 /** A write Airlock refused to make, by why it would have been wrong. */
 export type PreventedWrite = 'duplicate' | 'stale' | 'wrong_record' | 'not_permitted';
-
-/**
- * A write to an external system that failed: the HTTP status the system answered, `timeout`
- * (sent, no answer in time: the outcome is unknown) or `unsent` (never reached the system:
- * connection refused, DNS, circuit open).
- */
-export type ConnectorErrorStatus = number | 'timeout' | 'unsent';
 
 /** Actions waiting or in flight, read from the store when scraped. */
 export interface QueueDepth {
@@ -47,7 +41,8 @@ export interface Metrics {
   approvalOutcome(outcome: ApprovalOutcome): void;
   /** A write that would have been wrong and was not made. */
   writePrevented(kind: PreventedWrite): void;
-  connectorError(system: string, status: ConnectorErrorStatus): void;
+  /** A call to an external system that failed: by its status, `timeout` or `unsent`. */
+  connectorError(system: string, status: CallFailure): void;
   /** Seconds from a webhook request's arrival to its answer (after the commit). */
   observeIngest(seconds: number): void;
   /** Seconds a proposal spent in the pipeline, from the request to its answer. */
@@ -133,7 +128,7 @@ export function createMetrics(): Metrics {
   });
   const connectorErrors = new Counter({
     name: 'airlock_connector_errors_total',
-    help: 'Failed writes to external systems, by HTTP status, timeout or unsent.',
+    help: 'Failed calls to external systems (reads, writes, reconciles), by HTTP status, timeout or unsent.',
     labelNames: ['system', 'status'] as const,
     registers,
   });

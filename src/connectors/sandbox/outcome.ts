@@ -1,4 +1,4 @@
-import type { Effect, ReconcileOutcome, WriteOutcome } from '../connector.js';
+import type { CallFailure, Effect, ReconcileOutcome, WriteOutcome } from '../connector.js';
 import type { HttpResult, ResponseHeaders } from './http.js';
 
 type Response = Extract<HttpResult, { kind: 'response' }>;
@@ -54,7 +54,13 @@ export function failedReadOutcome(result: HttpResult): WriteOutcome {
 /** A reconcile lookup that could not be answered: try again later. */
 export function unknownOutcome(result: HttpResult): ReconcileOutcome {
   const message = result.kind === 'response' ? problemText(result) : result.message;
-  return { kind: 'unknown', message };
+  return { kind: 'unknown', message, failure: failureOf(result) };
+}
+
+/** A failed call's status, or how it got no answer. */
+export function failureOf(result: HttpResult): CallFailure {
+  if (result.kind === 'response') return result.status;
+  return result.kind === 'lost' ? 'timeout' : 'unsent';
 }
 
 /** `Retry-After` in milliseconds: delay-seconds or an HTTP date; null when absent or unreadable. */
