@@ -185,6 +185,16 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       type: 'urn:airlock:problem:idempotency-key-reuse',
       previousAction: first.json().action,
     });
+    // The first request again, its basis stale now: still the action's key, not a stale-basis
+    // refusal (which, stored under the key, would tell the agent its write never happened).
+    for (let i = 0; i < 2; i++) {
+      const resent = await propose(setStatus(ticket.id, ticket.revision), 'k-old');
+      expect(resent.statusCode).toBe(422);
+      expect(resent.json()).toMatchObject({
+        type: 'urn:airlock:problem:idempotency-key-reuse',
+        previousAction: first.json().action,
+      });
+    }
     expect(await writes()).toHaveLength(1);
   });
 
@@ -533,6 +543,18 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     });
     expect(await writes()).toHaveLength(0);
     expect(await store.db.selectFrom('actions').select('id').execute()).toHaveLength(0);
+
+    // Not even its key: a dry run after the ticket moved is checked against it afresh, and
+    // the real proposal may then use the key.
+    await call(sandbox.url as string, 'PUT', `/api/tickets/${ticket.id}`, { status: 'open' });
+    const again = await propose(
+      { ...setStatus(ticket.id, ticket.revision + 1), dryRun: true },
+      'k-dry',
+    );
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.json()).toMatchObject({ currentRevision: String(ticket.revision + 1) });
+    const real = await propose(setStatus(ticket.id, ticket.revision + 1), 'k-dry');
+    expect(real.json()).toMatchObject({ status: 'executed' });
   });
 
   it('retries 5xx and 429 answers, then executes once', async () => {

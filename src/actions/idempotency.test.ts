@@ -9,7 +9,7 @@ const ref = { agent: 'support-bot', key: 'key-1' };
 const LOCK = 30_000;
 
 /** The action the key names, as stored. */
-async function actionOfKey(store: Store, key: KeyRef): Promise<string | null> {
+async function keyHolder(store: Store, key: KeyRef): Promise<string | null> {
   const row = await store.db
     .selectFrom('idempotency_keys')
     .select('action_id')
@@ -49,7 +49,7 @@ describe.each(BACKENDS)('idempotency keys on %s', (backend) => {
     expect(claims.filter((found) => found.kind === 'claimed')).toHaveLength(1);
     expect(claims.filter((found) => found.kind === 'in_flight')).toHaveLength(49);
     const winner = claims.findIndex((found) => found.kind === 'claimed');
-    expect(await actionOfKey(store, ref)).toBe(`act_${winner}`);
+    expect(await keyHolder(store, ref)).toBe(`act_${winner}`);
   });
 
   it('lets exactly one of 50 concurrent refusals store its answer under one key', async () => {
@@ -100,7 +100,7 @@ describe.each(BACKENDS)('idempotency keys on %s', (backend) => {
       { kind: 'resume', actionId: 'act_1' },
     ]);
     expect(successors.filter((found) => found.kind === 'in_flight')).toHaveLength(9);
-    expect(await actionOfKey(store, ref)).toBe('act_1');
+    expect(await keyHolder(store, ref)).toBe('act_1');
   });
 
   it('lets a retry take over a key held without an action, once', async () => {
@@ -112,7 +112,7 @@ describe.each(BACKENDS)('idempotency keys on %s', (backend) => {
     const retries = await Promise.all([claim(later, 'act_a'), claim(later, 'act_b')]);
     expect(retries.map((found) => found.kind).sort()).toEqual(['claimed', 'in_flight']);
     const winner = retries[0]?.kind === 'claimed' ? 'act_a' : 'act_b';
-    expect(await actionOfKey(store, ref)).toBe(winner);
+    expect(await keyHolder(store, ref)).toBe(winner);
   });
 
   it('prunes answered keys past retention, and the key is new again', async () => {

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { AppError } from '../errors.js';
 import type { Database, IdempotencyKeyTable } from '../store/index.js';
 
 /** What claiming an idempotency key found. */
@@ -151,8 +152,39 @@ export async function answerKey(
   args: KeyClaimArgs & Omit<KeyAnswer, 'ref'>,
 ): Promise<KeyClaim> {
   const claim = await claimKey(db, args);
-  if (claim.kind === 'claimed') await completeKey(db, args);
+  if (claim.kind !== 'claimed') return claim;
+  // A key pruned while its action is kept: that action is the key's answer, not this refusal.
+  const earlier = await actionOfKey(db, args.ref);
+  if (earlier) throw keyNamedAction(args.ref, earlier);
+  await completeKey(db, args);
   return claim;
+}
+
+/** The action an agent's key named, if any: kept after the key's own answer was pruned. */
+export function actionOfKey(db: Kysely<Database>, ref: KeyRef) {
+  return db
+    .selectFrom('actions')
+    .select(['id', 'status', 'lease_owner', 'created_at'])
+    .where('agent', '=', ref.agent)
+    .where('idempotency_key', '=', ref.key)
+    .executeTakeFirst();
+}
+
+/**
+ * The refusal of a key whose answer was pruned while the action it named is kept (422): that
+ * action's writes carry the key down to the systems, so anything else under it would be taken
+ * there for the first.
+ */
+export function keyNamedAction(
+  ref: KeyRef,
+  earlier: { readonly id: string; readonly created_at: number },
+): AppError {
+  return new AppError(
+    'idempotency-key-reuse',
+    422,
+    `this Idempotency-Key named action ${earlier.id}, accepted ${new Date(earlier.created_at).toISOString()}; its answer is no longer kept, but the action is: use a new key`,
+    { details: { idempotencyKey: ref.key, previousAction: earlier.id } },
+  );
 }
 
 /** Deletes keys older than `before` (epoch ms) that are no longer in flight. */

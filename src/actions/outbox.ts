@@ -2,16 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
 import { type AuditEntry, appendAudits } from '../audit/index.js';
 import type { RecordRef } from '../connectors/connector.js';
-import { AppError } from '../errors.js';
 import { approvalIdOf, firstIdAt } from '../ids.js';
 import type { ActionTable, Database, Dialect } from '../store/index.js';
 import type { ActionRow } from './action-view.js';
 import {
+  actionOfKey,
   claimKey,
   completeKey,
   type KeyAnswer,
   type KeyClaim,
   type KeyRef,
+  keyNamedAction,
 } from './idempotency.js';
 import { type RateLimitRule, releaseRateLimitSlots, takeRateLimitSlots } from './rate-limits.js';
 
@@ -77,20 +78,14 @@ export type Accepted =
  * record key orders concurrent accepts of one record, as SQLite's single writer does.
  *
  * Throws `idempotency-key-reuse` (422) for a key whose record was pruned while an action it
- * named is kept: that action's writes carry the key down to the systems, so a second action
- * under it would be taken there for the first.
+ * named is kept (`keyNamedAction`).
  */
 export async function acceptAction(db: Kysely<Database>, args: Acceptance): Promise<Accepted> {
   const { action, target, lease } = args;
   if (args.dialect === 'postgres') {
     await sql`select pg_advisory_xact_lock(hashtext(${action.record_key}))`.execute(db);
   }
-  const earlier = await db
-    .selectFrom('actions')
-    .select(['id', 'status', 'lease_owner', 'created_at'])
-    .where('agent', '=', action.agent)
-    .where('idempotency_key', '=', action.idempotency_key)
-    .executeTakeFirst();
+  const earlier = await actionOfKey(db, args.ref);
   if (earlier?.id === action.id) {
     // Accepted already by this very call, whose answer was lost (a writer thread that died
     // after its commit): the action stands as committed.
@@ -105,14 +100,7 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
     actionId: action.id,
   });
   if (claim.kind !== 'claimed') return { kind: 'taken', claim };
-  if (earlier) {
-    throw new AppError(
-      'idempotency-key-reuse',
-      422,
-      `this Idempotency-Key named action ${earlier.id}, accepted ${new Date(earlier.created_at).toISOString()}; its answer is no longer kept, but the action is: use a new key`,
-      { details: { idempotencyKey: action.idempotency_key, previousAction: earlier.id } },
-    );
-  }
+  if (earlier) throw keyNamedAction(args.ref, earlier);
   let leased = false;
   let fresh = false;
   if (lease) {

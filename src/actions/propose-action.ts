@@ -229,7 +229,8 @@ async function answerProposal(
     answer = { kind: 'error', error, replayed: false };
   }
   const { key: held, ...reply } = answer;
-  if (held === 'settled') return reply;
+  // A dry run has no effect to deduplicate: it takes no key, and each is checked afresh.
+  if (held === 'settled' || proposal.dryRun) return reply;
   if (held === 'held') {
     await deps.ops.run('completeKey', { ref: key.ref, ...toStored(reply) });
     return reply;
