@@ -21,6 +21,7 @@ import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/store
 import { runCli } from './helpers/subprocess.js';
 
 const AGENT_KEY = 'ak_undo_test_agent';
+const SECOND_ADMIN_TOKEN = 'test-second-admin-token';
 
 describe.each(BACKENDS)('undo on %s', (backend) => {
   let database: TestDatabase;
@@ -38,6 +39,11 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
     gateway = await createTestApp(
       store,
       testConfig(database.url, {
+        operators: {
+          root: { role: 'admin', tokenSha256: sha256(ADMIN_TOKEN) },
+          ana: { role: 'approver', tokenSha256: sha256(APPROVER_TOKEN) },
+          kim: { role: 'admin', tokenSha256: sha256(SECOND_ADMIN_TOKEN) },
+        },
         agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
         connectors: { helpdesk: connector },
         actions: { wait: '2s' },
@@ -90,10 +96,12 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
     });
     expect(await status(ticket.id)).toBe('open');
 
-    // Asking again replays the first undo: nothing is written twice.
-    const again = await undo(original);
-    expect(again.headers['idempotent-replayed']).toBe('true');
-    expect(again.json().action).toBe(undone.json().action);
+    // Asking again replays the first undo, whoever asks: nothing is written twice.
+    for (const token of [ADMIN_TOKEN, SECOND_ADMIN_TOKEN]) {
+      const again = await undo(original, token);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.json().action).toBe(undone.json().action);
+    }
     expect(await writes()).toHaveLength(2);
 
     const trace = await traceOf(store, original);

@@ -1,6 +1,7 @@
 import { AppError } from '../errors.js';
 import type { ActionRow } from './action-view.js';
 import { catalogue } from './catalogue.js';
+import type { Proposal } from './proposal.js';
 import { type ProposalAnswer, type ProposeDeps, proposeAction } from './propose-action.js';
 
 /** The agent name undos are proposed under; its keys (`undo:<action id>`) make an undo once. */
@@ -10,8 +11,8 @@ export const UNDO_AGENT = 'airlock-undo';
  * Undoes an executed, reversible action by proposing its inverse through the same pipeline:
  * policy runs, and the basis is the revision the original write left, so a record changed
  * since is refused as stale (409) rather than overwritten. Proposed by `UNDO_AGENT` with the
- * key `undo:<id>`: asking twice replays the first undo. The decision names the original
- * (`context.undoOf`) and who asked, which links the two in the trace. Throws
+ * key `undo:<id>`: asking twice replays the first undo, whoever asks. The decision names the
+ * original (`context.undoOf`) and who asked first, which links the two in the trace. Throws
  * `action-not-found` (404) or `not-undoable` (409).
  */
 export async function undoAction(
@@ -27,17 +28,30 @@ export async function undoAction(
   if (!row)
     throw new AppError('action-not-found', 404, `no action ${id}`, { details: { action: id } });
   const { inverse, revision } = undoPlan(row);
-  return proposeAction(deps, { name: UNDO_AGENT, operations: [inverse.operation] }, `undo:${id}`, {
+  const key = `undo:${id}`;
+  return proposeAction(deps, { name: UNDO_AGENT, operations: [inverse.operation] }, key, {
     operation: inverse.operation,
     target: JSON.parse(row.target),
     params: inverse.params,
     basis: { revision },
-    decision: {
+    // Whoever asks later gets the first undo replayed: its request names the first asker.
+    decision: (await firstUndoDecision(deps, key)) ?? {
       model: 'airlock',
       summary: `undo of ${id} (${row.operation}), asked by ${by}`,
       context: { undoOf: id, by },
     },
   });
+}
+
+/** The decision of the undo accepted under `key`, if one was. */
+async function firstUndoDecision(deps: ProposeDeps, key: string) {
+  const first = await deps.store.db
+    .selectFrom('actions')
+    .select('decision')
+    .where('agent', '=', UNDO_AGENT)
+    .where('idempotency_key', '=', key)
+    .executeTakeFirst();
+  return first?.decision ? (JSON.parse(first.decision) as Proposal['decision']) : undefined;
 }
 
 /** The inverse of an executed action and the revision its write left; `not-undoable` if none. */
