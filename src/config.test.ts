@@ -87,20 +87,27 @@ describe('loadConfig', () => {
     const file = join(dir, 'airlock.yaml');
     writeFileSync(
       file,
-      `server: { port: 9000 }\nretention: { idempotencyKeys: 12h }\nsources:\n  demo: { scheme: github, secrets: [a] }\n`,
+      `server: { port: 9000 }\nretention: { idempotencyKeys: 12h }\nsources:\n  demo: { scheme: github, secrets: [a] }\nagents:\n  demo-agent: { keySha256: "${'a'.repeat(64)}", operations: [ticket.reply] }\n`,
     );
     const env = {
       AIRLOCK_SERVER__HOST: '0.0.0.0',
       AIRLOCK_RETENTION__IDEMPOTENCY_KEYS: '2h',
       AIRLOCK_SOURCES__DEMO__TOLERANCE_SECONDS: '60',
+      // A name with a dash, as a variable can spell it.
+      AIRLOCK_AGENTS__DEMO_AGENT__OPERATIONS: '[ticket.reply, ticket.add_note]',
       AIRLOCK_DATABASE_URL: 'postgres://db.internal/airlock',
-      AIRLOCK_TEST_DATABASE_URL: 'ignored: not a config key',
+      // Not the config's: the first key is no section of it.
+      AIRLOCK_TEST_DATABASE_URL: 'postgres://elsewhere/test',
+      AIRLOCK_KEY: 'ak_an_agents_own_key',
+      AIRLOCK_AGENT_KEY: 'ak_an_agents_own_key',
     };
     const config = loadConfig({ file, env });
     expect(config.server.host).toBe('0.0.0.0');
     expect(config.server.port).toBe(9000);
     expect(config.retention.idempotencyKeys).toBe(2 * 3_600_000);
     expect(config.sources.demo?.toleranceSeconds).toBe(60);
+    expect(Object.keys(config.agents)).toEqual(['demo-agent']);
+    expect(config.agents['demo-agent']?.operations).toEqual(['ticket.reply', 'ticket.add_note']);
     expect(config.store.url).toBe('postgres://db.internal/airlock');
     expect(loadConfig({ file, env, flags: { port: 7000 } }).server.port).toBe(7000);
   });

@@ -359,12 +359,11 @@ export interface LoadConfigOptions {
 }
 
 /** Variables that look like config overrides but are not. */
-const NOT_CONFIG = new Set(['AIRLOCK_CONFIG', 'AIRLOCK_DATABASE_URL']);
-
 /**
  * Reads the config once: defaults < file < environment < flags, validated, frozen.
  * Environment overrides are `AIRLOCK_<KEY>__<KEY>…`, words separated by `_`
- * (`AIRLOCK_RETENTION__IDEMPOTENCY_KEYS=12h`, `AIRLOCK_SERVER__PORT=9000`), values read as YAML;
+ * (`AIRLOCK_RETENTION__IDEMPOTENCY_KEYS=12h`, `AIRLOCK_SERVER__PORT=9000`), values read as YAML
+ * (`applyEnvironment`);
  * `AIRLOCK_DATABASE_URL` sets `store.url`. Throws AppError `config-invalid` naming each bad key.
  */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
@@ -406,14 +405,24 @@ function readConfigFile(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * Sets each `AIRLOCK_<KEY>__<KEY>…` whose first key is a section of the config; other
+ * `AIRLOCK_` variables (`AIRLOCK_CONFIG`, an agent's own `AIRLOCK_KEY`) are not the config's.
+ */
 function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   if (env.AIRLOCK_DATABASE_URL) setPath(raw, ['store', 'url'], env.AIRLOCK_DATABASE_URL);
+  const sections = new Set(Object.keys(configSchema(env).shape).map(comparable));
   for (const [variable, value] of Object.entries(env)) {
     if (!variable.startsWith('AIRLOCK_') || value === undefined) continue;
-    if (NOT_CONFIG.has(variable) || variable.startsWith('AIRLOCK_TEST_')) continue;
-    const path = variable.slice('AIRLOCK_'.length).split('__').map(camelCase);
+    const path = variable.slice('AIRLOCK_'.length).split('__');
+    if (!sections.has(comparable(path[0] ?? ''))) continue;
     setPath(raw, path, parseEnvValue(value));
   }
+}
+
+/** A key as a variable's segment can spell it: case, `_` and `-` aside (`demo-agent`, `DEMO_AGENT`). */
+function comparable(key: string): string {
+  return key.toLowerCase().replace(/[-_]/g, '');
 }
 
 function camelCase(segment: string): string {
@@ -428,12 +437,15 @@ function parseEnvValue(value: string): unknown {
   }
 }
 
-/** Sets a nested key, matching existing keys case-insensitively (source names are free-form). */
+/**
+ * Sets a nested key. A segment names an existing key however it is spelled (names of agents and
+ * sources are free-form: `DEMO_AGENT` is `demo-agent`); a new key is the segment in camelCase.
+ */
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let node = target;
   for (const [index, segment] of path.entries()) {
-    const existing = Object.keys(node).find((key) => key.toLowerCase() === segment.toLowerCase());
-    const key = existing ?? segment;
+    const existing = Object.keys(node).find((key) => comparable(key) === comparable(segment));
+    const key = existing ?? camelCase(segment);
     if (index === path.length - 1) {
       node[key] = value;
       return;
