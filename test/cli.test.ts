@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,21 @@ describe('airlock CLI', () => {
     );
     expect(badOperation.code).toBe(2);
     expect(badOperation.stderr).toContain('unknown operation ticket.delete');
+  });
+
+  it('refuses to read a store that is not there, rather than report on a new empty one', async () => {
+    const emptyDir = mkdtempSync(join(dir, 'empty-'));
+    const dbFile = join(emptyDir, 'airlock.db');
+    const configFile = writeConfig(emptyDir, { store: { url: `sqlite:${dbFile}` } });
+    for (const args of [
+      ['audit', 'verify'],
+      ['events', 'list'],
+    ]) {
+      const result = await airlock(...args, '--config', configFile);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toContain(`airlock: store-not-found: no store at ${dbFile}`);
+    }
+    expect(existsSync(dbFile)).toBe(false);
   });
 
   it('refuses to start on a bad config, naming the key, with exit 1', async () => {

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { rateLimitRules, retryAction, undoAction } from '../actions/index.js';
 import { addAgent } from '../agents/index.js';
 import { type Config, loadConfig } from '../config.js';
 import { DELIVERY_OPS_MODULE, type DeliveryOps, deliveryOps } from '../dispatch/index.js';
-import { coerceError } from '../errors.js';
+import { AppError, coerceError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/index.js';
 import { assembleGateway, startGateway } from '../main.js';
 import {
@@ -207,12 +209,16 @@ agents
   )
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
   .action(async (name: string, options: ConfigOption & { operations: string[] }) => {
-    await withStore(options, async (store, config) => {
-      const key = await addAgent(store, config.agents, name, options.operations);
-      process.stdout.write(
-        `agent ${name} may propose ${options.operations.join(', ')}\nkey (shown once, store it now): ${key}\n`,
-      );
-    });
+    await withStore(
+      options,
+      async (store, config) => {
+        const key = await addAgent(store, config.agents, name, options.operations);
+        process.stdout.write(
+          `agent ${name} may propose ${options.operations.join(', ')}\nkey (shown once, store it now): ${key}\n`,
+        );
+      },
+      { create: true },
+    );
   });
 
 const actions = program.command('actions').description('proposed actions');
@@ -279,11 +285,25 @@ function configFile(options: ConfigOption): string | undefined {
   return options.config ?? process.env.AIRLOCK_CONFIG;
 }
 
+/**
+ * Runs `fn` on the configured store. A SQLite file that is not there is refused unless `create`:
+ * a command that reads would otherwise report on a new, empty store (`audit verify` saying ok).
+ */
 async function withStore<T>(
   options: ConfigOption,
   fn: (store: Store, config: Config) => Promise<T>,
+  { create = false } = {},
 ): Promise<T> {
-  const config = loadConfig({ file: configFile(options) });
+  const file = configFile(options);
+  const config = loadConfig({ file });
+  const path = config.store.url.startsWith('sqlite:') ? config.store.url.slice(7) : null;
+  if (!create && path && path !== ':memory:' && !existsSync(path)) {
+    throw new AppError(
+      'store-not-found',
+      404,
+      `no store at ${resolve(path)} (store.url ${config.store.url}, from ${file ?? 'the defaults: no --config and no AIRLOCK_CONFIG'}); a relative path is taken from the current directory`,
+    );
+  }
   const store = await openStore(config.store.url, { poolSize: 2 });
   try {
     return await fn(store, config);
