@@ -9,6 +9,7 @@ import { type Config, loadConfig } from '../config.js';
 import { DELIVERY_OPS_MODULE, type DeliveryOps, deliveryOps } from '../dispatch/index.js';
 import { AppError, coerceError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/index.js';
+import { createLogger } from '../logging.js';
 import { assembleGateway, startGateway } from '../main.js';
 import {
   type ChaosOptions,
@@ -253,7 +254,9 @@ actions
   .option('--as <name>', 'who asks, recorded with the undo; default cli:<OS user>')
   .action(async (id: string, options: ConfigOption & { as?: string }) => {
     await withStore(options, async (store, config) => {
-      const gateway = await assembleGateway(config, store, { startWorker: false });
+      // Its log goes to stderr: stdout is the answer, JSON a script can read.
+      const log = createLogger(config.log, process.stderr);
+      const gateway = await assembleGateway(config, store, { startWorker: false, log });
       try {
         const answer = await undoAction(
           gateway.propose,
