@@ -75,9 +75,31 @@ describe('airlock events redeliver and agents enable', () => {
     expect(unknown.stderr).toMatch(/nothing-to-redeliver: evt_0 has no dead-lettered/);
   });
 
-  it('enables an agent endpoint (a no-op when it was not disabled)', async () => {
-    const enabled = await runCli(['agents', 'enable', 'bot', '--config', configFile]);
+  it('enables an agent endpoint (a no-op when it was not disabled), and only a push agent’s', async () => {
+    const pushConfig = writeConfig(mkdtempSync(join(dir, 'push-')), {
+      store: { url },
+      agents: {
+        ...agents,
+        pushed: {
+          keySha256: sha256(`${KEY}-pushed`),
+          operations: ['ticket.add_note'],
+          deliver: {
+            url: 'http://127.0.0.1:9/events',
+            secret: 'whsec_ZGVsaXZlcnktY2xpLXRlc3Qtc2VjcmV0',
+            allowPrivateNetwork: true,
+          },
+        },
+      },
+    });
+    const enabled = await runCli(['agents', 'enable', 'pushed', '--config', pushConfig]);
     expect(enabled.code).toBe(0);
-    expect(enabled.stdout).toBe("bot's endpoint was not disabled\n");
+    expect(enabled.stdout).toBe("pushed's endpoint was not disabled\n");
+    for (const name of ['bot', 'nobody']) {
+      const refused = await runCli(['agents', 'enable', name, '--config', pushConfig]);
+      expect(refused.code, name).toBe(1);
+      expect(refused.stderr).toBe(
+        `airlock: agent-not-found: no agent ${name} with a push endpoint (agents.${name}.deliver.url) in the config\n`,
+      );
+    }
   });
 });

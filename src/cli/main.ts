@@ -191,7 +191,14 @@ agents
   .argument('<name>', 'agent name')
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
   .action(async (name: string, options: ConfigOption) => {
-    await withDeliveryOps(options, async (ops) => {
+    await withDeliveryOps(options, async (ops, _store, config) => {
+      if (!config.agents[name]?.deliver?.url) {
+        throw new AppError(
+          'agent-not-found',
+          404,
+          `no agent ${name} with a push endpoint (agents.${name}.deliver.url) in the config`,
+        );
+      }
       const enabled = await ops.run('enableEndpoint', { agent: name });
       process.stdout.write(
         enabled ? `pushing to ${name} again\n` : `${name}'s endpoint was not disabled\n`,
@@ -318,12 +325,12 @@ async function withStore<T>(
 /** `withStore` with the store ops of event delivery, stopped before the store closes. */
 function withDeliveryOps(
   options: ConfigOption,
-  fn: (ops: DeliveryOps, store: Store) => Promise<void>,
+  fn: (ops: DeliveryOps, store: Store, config: Config) => Promise<void>,
 ): Promise<void> {
-  return withStore(options, async (store) => {
+  return withStore(options, async (store, config) => {
     const ops = createOpRunner(store, deliveryOps, DELIVERY_OPS_MODULE);
     try {
-      await fn(ops, store);
+      await fn(ops, store, config);
     } finally {
       await ops.close();
     }
