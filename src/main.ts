@@ -17,6 +17,7 @@ import {
 import type { Config } from './config.js';
 import { type Connector, createSandboxConnector } from './connectors/index.js';
 import { Dispatcher } from './dispatch/index.js';
+import { AppError } from './errors.js';
 import { GATEWAY_OPS_MODULE, gatewayOps } from './gateway-ops.js';
 import { createServer } from './http/index.js';
 import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
@@ -285,19 +286,23 @@ export async function startGateway(config: Config): Promise<Gateway> {
   }
   const { app } = modules;
   const stopPruning = schedulePruning(store, config, app);
+  let sandbox: Sandbox | undefined;
+  let url: string;
   try {
-    await app.listen({ host: config.server.host, port: config.server.port });
+    const { host, port } = config.server;
+    await explainListen('the gateway', 'server.port (or --port)', host, port, () =>
+      app.listen({ host, port }),
+    );
+    const address = app.server.address();
+    const bound = typeof address === 'object' && address ? address.port : port;
+    url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    sandbox = config.sandbox.enabled ? await startSandbox(config, url) : undefined;
   } catch (error) {
     stopPruning();
     await modules.close();
     await store.close();
     throw error;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.server.port;
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  const url = `http://${host}:${port}`;
-  const sandbox = config.sandbox.enabled ? await startSandbox(config, url) : undefined;
   if (sandbox) app.log.info({ url: sandbox.url }, 'built-in sandbox listening');
   if (config.dashboard.enabled) app.log.info({ url: `${url}/ui` }, 'dashboard for operators');
   let closing: Promise<void> | undefined;
@@ -326,8 +331,32 @@ async function startSandbox(config: Config, gatewayUrl: string): Promise<Sandbox
     },
   });
   if (config.sandbox.seed) sandbox.seed(DEMO_RECORDS);
-  await sandbox.listen(config.sandbox.port, config.sandbox.host);
+  const { host, port } = config.sandbox;
+  await explainListen('the built-in sandbox', 'sandbox.port', host, port, () =>
+    sandbox.listen(port, host),
+  );
   return sandbox;
+}
+
+/** Runs `listen`; a port taken is `port-in-use`, naming what wanted it and the key that moves it. */
+async function explainListen(
+  what: string,
+  key: string,
+  host: string,
+  port: number,
+  listen: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await listen();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new AppError(
+      'port-in-use',
+      503,
+      `${what} cannot listen on ${host}:${port}: the port is taken; choose another with ${key}`,
+      { cause: error },
+    );
+  }
 }
 
 /** Prunes the inbox and idempotency keys past their retention now and every `pruneInterval`. */

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -101,6 +102,59 @@ describe('airlock CLI', () => {
       expect(result.stderr).toContain(`airlock: store-not-found: no store at ${dbFile}`);
     }
     expect(existsSync(dbFile)).toBe(false);
+  });
+
+  it('names the store it cannot open, without its password', async () => {
+    const badDir = mkdtempSync(join(dir, 'bad-store-'));
+    const notADatabase = join(badDir, 'airlock.db');
+    writeFileSync(notADatabase, 'not a database');
+    const sqlite = await airlock(
+      'events',
+      'list',
+      '--config',
+      writeConfig(badDir, { store: { url: `sqlite:${notADatabase}` } }),
+    );
+    expect(sqlite.code).toBe(1);
+    expect(sqlite.stderr).toBe(
+      `airlock: store-unavailable: cannot open the store sqlite:${notADatabase}: file is not a database\n`,
+    );
+    const port = await freePort();
+    const postgres = await airlock(
+      'events',
+      'list',
+      '--config',
+      writeConfig(badDir, { store: { url: `postgres://airlock:s3cret@127.0.0.1:${port}/x` } }),
+    );
+    expect(postgres.code).toBe(1);
+    expect(postgres.stderr).toMatch(
+      `airlock: store-unavailable: cannot open the store postgres://airlock:***@127.0.0.1:${port}/x: `,
+    );
+    expect(postgres.stderr).not.toContain('s3cret');
+  });
+
+  it('says which port is taken and how to move it, with exit 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const portDir = mkdtempSync(join(dir, 'port-'));
+      const configFile = writeConfig(portDir, {
+        store: { url: `sqlite:${join(portDir, 'airlock.db')}` },
+        sandbox: { enabled: true, port },
+      });
+      const sandboxTaken = await airlock('start', '--config', configFile, '--port', '0');
+      expect(sandboxTaken.code).toBe(1);
+      expect(sandboxTaken.stderr).toContain(
+        `airlock: port-in-use: the built-in sandbox cannot listen on 127.0.0.1:${port}: the port is taken; choose another with sandbox.port\n`,
+      );
+      const gatewayTaken = await airlock('start', '--config', configFile, '--port', String(port));
+      expect(gatewayTaken.code).toBe(1);
+      expect(gatewayTaken.stderr).toContain(
+        `airlock: port-in-use: the gateway cannot listen on 127.0.0.1:${port}: the port is taken; choose another with server.port (or --port)\n`,
+      );
+    } finally {
+      taken.close();
+    }
   });
 
   it('refuses to start on a bad config, naming the key, with exit 1', async () => {

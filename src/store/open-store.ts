@@ -1,3 +1,4 @@
+import { AppError } from '../errors.js';
 import { migrate } from './migrate.js';
 import { createPostgresStore } from './postgres.js';
 import { createSqliteStore } from './sqlite.js';
@@ -10,8 +11,35 @@ export interface OpenStoreOptions {
   readonly migrate?: boolean;
 }
 
-/** Opens the store named by `url` (`sqlite:PATH` or `postgres://…`) and brings its schema up to date. */
+/**
+ * Opens the store named by `url` (`sqlite:PATH` or `postgres://…`) and brings its schema up to
+ * date. Throws `store-unavailable` naming the store (its password left out) and the reason.
+ */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  try {
+    return await open(url, options);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new AppError('store-unavailable', 503, `cannot open the store ${shown(url)}: ${reason}`, {
+      cause: error,
+    });
+  }
+}
+
+/** A store URL as it may be shown: without its password. */
+function shown(url: string): string {
+  if (url.startsWith('sqlite:')) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.href;
+  } catch {
+    return '(an unreadable URL)';
+  }
+}
+
+async function open(url: string, options: OpenStoreOptions): Promise<Store> {
   const store = url.startsWith('sqlite:')
     ? createSqliteStore(url.slice('sqlite:'.length))
     : await createPostgresStore(url, options.poolSize ?? 10);
