@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pruneKeys } from '../src/actions/idempotency.js';
 import { getAction, OPERATION_NAMES, retryAction } from '../src/actions/index.js';
-import { proposalSchema } from '../src/actions/proposal.js';
+import { MAX_JSON_DEPTH, proposalSchema } from '../src/actions/proposal.js';
 import type { Store } from '../src/store/index.js';
 import { acceptActionAt } from './helpers/action-ops.js';
 import {
@@ -269,7 +269,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   });
 
   it('refuses unknown operations, bad params, wrong targets and operations the agent may not propose', async () => {
-    const { ticket, order } = await start();
+    const { ticket, order, contact } = await start();
     const cases: Array<[Record<string, unknown>, number, string, string?]> = [
       [
         { ...setStatus(ticket.id, ticket.revision), operation: 'ticket.delete' },
@@ -298,6 +298,17 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
         'unknown-system',
       ],
       [{ ...setStatus('999999', 1) }, 422, 'target-not-found'],
+      [
+        {
+          // The connector's own property, which it finds its creates by: never an agent's to set.
+          operation: 'contact.update',
+          target: { system: 'crm', type: 'contact', id: contact.id },
+          params: { changes: { airlock_key: 'support-bot:k-forged' } },
+          basis: { revision: String(contact.revision) },
+        },
+        422,
+        'invalid-params',
+      ],
       [setStatus(ticket.id, ticket.revision), 403, 'not-permitted', NARROW_KEY],
       [{ operation: 'ticket.set_status' }, 400, 'invalid-request'],
     ];
@@ -323,7 +334,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(await writes()).toHaveLength(0);
   });
 
-  it('answers a NUL character in an id with 400, never a database error', async () => {
+  it('answers a NUL character or a lone surrogate in an id with 400, never a 500', async () => {
     const { ticket } = await start();
     const nul = await propose(
       {
@@ -334,6 +345,23 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     );
     expect(nul.statusCode).toBe(400);
     expect(nul.json().type).toBe('urn:airlock:problem:invalid-request');
+    // Valid JSON, but no Unicode text: it cannot be put in a URL or sent to a system as UTF-8.
+    const illFormed: Array<[string, Record<string, unknown>]> = [
+      ['target.id', { target: { system: 'helpdesk', type: 'ticket', id: '\ud800' } }],
+      ['target.system', { target: { system: 'help\udc00', type: 'ticket', id: ticket.id } }],
+      ['basis.events.0', { basis: { revision: String(ticket.revision), events: ['evt_\ud83d'] } }],
+    ];
+    for (const [field, change] of illFormed) {
+      const answer = await propose(
+        { ...setStatus(ticket.id, ticket.revision), ...change },
+        `k-${field}`,
+      );
+      expect(answer.statusCode, field).toBe(400);
+      expect(answer.json(), field).toMatchObject({
+        type: 'urn:airlock:problem:invalid-request',
+        detail: expect.stringContaining(`${field}: must be well-formed Unicode`),
+      });
+    }
     const path = await gateway.app.inject({
       method: 'GET',
       url: '/v1/trace/evt%00x',
@@ -341,6 +369,83 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     });
     expect(path.statusCode).toBe(400);
     expect(path.json().type).toBe('urn:airlock:problem:bad-url');
+  });
+
+  it('answers JSON nested too deep in params or the decision context with 400 naming it', async () => {
+    const { ticket } = await start();
+    // 40 KB: a client's mistake, or an attempt to exhaust the stack, never a 500.
+    const deep = `{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const proposal = setStatus(ticket.id, ticket.revision);
+    for (const [field, body] of [
+      ['params', { ...proposal, params: 'DEEP' }],
+      ['decision.context', { ...proposal, decision: { model: 'm', context: 'DEEP' } }],
+    ] as const) {
+      const answer = await gateway.app.inject({
+        method: 'POST',
+        url: '/v1/actions',
+        headers: {
+          authorization: `Bearer ${AGENT_KEY}`,
+          'idempotency-key': `k-deep-${field}`,
+          'content-type': 'application/json',
+        },
+        payload: JSON.stringify(body).replace('"DEEP"', deep),
+      });
+      expect(answer.statusCode, field).toBe(400);
+      expect(answer.json(), field).toMatchObject({
+        type: 'urn:airlock:problem:invalid-request',
+        detail: `${field}: must not nest objects and arrays more than ${MAX_JSON_DEPTH} levels deep`,
+      });
+    }
+    // As deep as allowed is fine: the context is kept, never interpreted.
+    let context: unknown = 'leaf';
+    for (let level = 1; level < MAX_JSON_DEPTH; level += 1) context = [context];
+    const allowed = await propose(
+      {
+        ...setStatus(ticket.id, ticket.revision),
+        decision: { model: 'm', context: { nested: context } },
+      },
+      'k-deep-allowed',
+    );
+    expect(allowed.json()).toMatchObject({ status: 'executed' });
+    expect(await writes()).toHaveLength(1);
+  });
+
+  it('reads a target by any id it accepts, and answers an id the system has not with 422', async () => {
+    const { ticket } = await start();
+    // Up to 500 characters are accepted: the sandbox must take them in its URL, not answer 414.
+    for (const id of ['x'.repeat(101), 'é/?#'.repeat(125)]) {
+      for (const [type, system] of [
+        ['ticket', 'helpdesk'],
+        ['contact', 'crm'],
+      ]) {
+        const answer = await propose(
+          {
+            ...setStatus(ticket.id, ticket.revision),
+            operation: type === 'ticket' ? 'ticket.set_status' : 'contact.update',
+            target: { system, type, id },
+            params: type === 'ticket' ? { status: 'open' } : { changes: { name: 'Ada' } },
+          },
+          `k-long-${type}-${id.length}-${id[0]}`,
+        );
+        expect(answer.statusCode, `${type} ${id.length}`).toBe(422);
+        expect(answer.json().type).toBe('urn:airlock:problem:target-not-found');
+      }
+    }
+    const tooLong = await propose(
+      {
+        ...setStatus(ticket.id, ticket.revision),
+        target: { system: 'helpdesk', type: 'ticket', id: 'x'.repeat(501) },
+      },
+      'k-too-long',
+    );
+    expect(tooLong.statusCode).toBe(400);
+    const read = await gateway.app.inject({
+      method: 'GET',
+      url: `/v1/records/crm/contact/${encodeURIComponent('é/?#'.repeat(125))}`,
+      headers: { authorization: `Bearer ${AGENT_KEY}` },
+    });
+    expect(read.statusCode).toBe(404);
+    expect(read.json().type).toBe('urn:airlock:problem:record-not-found');
   });
 
   it('binds the target to the record the basis events concern', async () => {

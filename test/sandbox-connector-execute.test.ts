@@ -460,6 +460,14 @@ describe('sandbox connector: execute', () => {
       code: 'connector-unavailable',
       failure: 'timeout',
     });
+    // A 4xx to a read of one record: the system refuses that id, which is the caller's to fix.
+    const refused = { system: 'sandbox', type: 'contact', id: 'x'.repeat(501) };
+    await expect(connector.read(refused)).rejects.toMatchObject({
+      code: 'invalid-target',
+      status: 422,
+      failure: 414,
+    });
+    expect(await connector.read({ ...refused, id: 'x'.repeat(500) })).toBeNull();
   });
 
   it('reads records with their revision, and declares a ticket’s requester related', async () => {

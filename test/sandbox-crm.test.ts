@@ -146,6 +146,10 @@ describe('sandbox CRM (HubSpot profile)', () => {
         'invalid-id-property',
       ],
       ['GET', `/crm/v3/objects/deals/${contact.body.id}`, undefined, 404, 'not-found'],
+      ['GET', `${CONTACTS}/%ff`, undefined, 400, 'bad-url'],
+      // Ids as long as the gateway's target ids (500) are looked up; longer ones are refused.
+      ['GET', `${CONTACTS}/${'é'.repeat(500)}`, undefined, 404, 'not-found'],
+      ['GET', `${CONTACTS}/${'x'.repeat(501)}`, undefined, 414, 'url-too-long'],
     ];
     for (const [method, where, body, status, code] of cases) {
       const answer = await call(sandbox.url, method, where, body);

@@ -45,7 +45,7 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
           kim: { role: 'admin', tokenSha256: sha256(SECOND_ADMIN_TOKEN) },
         },
         agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
-        connectors: { helpdesk: connector },
+        connectors: { helpdesk: connector, crm: { ...connector, timeout: '500ms' } },
         actions: { wait: '2s' },
       }),
     );
@@ -106,6 +106,50 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
 
     const trace = await traceOf(store, original);
     expect(trace.actions.map((action) => action.id)).toEqual([original, undone.json().action]);
+  });
+
+  it('refuses to undo a write whose state before is unknown, rather than clear fields', async () => {
+    await start();
+    const [contact] = sandbox.seed({ contacts: [{ properties: { email: 'ada@example.com' } }] })
+      .contacts as Array<{ id: string; revision: number }>;
+    const setCompany = (company: string, revision: string) =>
+      gateway.app.inject({
+        method: 'POST',
+        url: '/v1/actions',
+        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': `k-${company}` },
+        payload: {
+          operation: 'contact.update',
+          target: { system: 'crm', type: 'contact', id: contact?.id },
+          params: { changes: { company } },
+          basis: { revision },
+        },
+      });
+    const acme = await setCompany('Acme', String(contact?.revision));
+    expect(acme.json()).toMatchObject({
+      status: 'executed',
+      effect: { before: { company: null } },
+    });
+    // The sandbox applies the next update, then answers after the connector's 500 ms: the write
+    // is found by reconcile, which sees the contact only as the write left it.
+    await call(sandbox.url, 'POST', '/_faults', {
+      operation: 'contact.update',
+      times: 1,
+      delayMs: 1500,
+    });
+    const beta = await setCompany('Beta', acme.json().effect.revision);
+    expect(beta.json()).toMatchObject({
+      status: 'executed',
+      effect: { before: null, after: { company: 'Beta' } },
+    });
+
+    const refused = await undo(beta.json().action);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({
+      type: 'urn:airlock:problem:not-undoable',
+      detail: expect.stringContaining('the state before it is unknown'),
+    });
+    const now = await call(sandbox.url, 'GET', `/crm/v3/objects/contacts/${contact?.id}`);
+    expect(now.body.properties.company).toBe('Beta');
   });
 
   it('refuses to undo over a change made since, and refuses what cannot be undone', async () => {

@@ -15,15 +15,17 @@ export interface OperationSpec {
   readonly reversible: boolean;
   /**
    * The operation and params that undo this one, given what it changed; only when reversible.
-   * `before` is the effect's before-state of the fields the operation changed.
+   * `before` is the effect's before-state of the fields the operation changed: null, or without
+   * a field, when it is not known (a write found by reconcile, which sees only the state after).
+   * Null when the inverse needs a value `before` does not hold: it is never guessed.
    */
   inverse?(
     params: Record<string, unknown>,
-    before: Readonly<Record<string, unknown>>,
+    before: Readonly<Record<string, unknown>> | null,
   ): {
     operation: string;
     params: Record<string, unknown>;
-  };
+  } | null;
   /** How the connector makes a retry safe: said in the docs and the trace. */
   readonly retrySafety: string;
 }
@@ -36,6 +38,32 @@ export interface CatalogueLimits {
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const fixed = (risk: Risk) => () => risk;
+
+/**
+ * The values `fields` had before, or null when `before` does not hold every one of them. A field
+ * held as null was empty; one that is absent is unknown.
+ */
+function priorValues(
+  before: Readonly<Record<string, unknown>> | null,
+  fields: readonly string[],
+): Record<string, unknown> | null {
+  if (!before || !fields.every((field) => Object.hasOwn(before, field))) return null;
+  return Object.fromEntries(fields.map((field) => [field, before[field]]));
+}
+
+/** The inverse of a set-style operation: set `field` back to what it was, when that is known. */
+const setBack =
+  (operation: string, field: string) =>
+  (_params: unknown, before: Readonly<Record<string, unknown>> | null) => {
+    const prior = priorValues(before, [field]);
+    return prior && { operation, params: prior };
+  };
+
+/**
+ * Property names the gateway keeps for itself: connectors write `airlock_key` into the records
+ * they create and find those creates by it, so a value an agent set could pass for one.
+ */
+const RESERVED_PROPERTY = /^airlock_/i;
 
 const ticketStatus = z.enum(['new', 'open', 'pending', 'hold', 'solved', 'closed']);
 const fieldValue = z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]);
@@ -63,7 +91,16 @@ const paramsSchemas = {
   }),
   'contact.update': z.strictObject({
     changes: z
-      .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/), fieldValue)
+      .record(
+        z
+          .string()
+          .regex(/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/)
+          .refine(
+            (name) => !RESERVED_PROPERTY.test(name),
+            'properties named airlock_… are reserved to the gateway',
+          ),
+        fieldValue,
+      )
       .refine((changes) => Object.keys(changes).length > 0, 'change at least one field'),
   }),
   'deal.set_stage': z.strictObject({ stage: text(100) }),
@@ -111,10 +148,7 @@ const specs: OperationSpec[] = [
     params: paramsSchemas['ticket.set_status'],
     risk: fixed('medium'),
     reversible: true,
-    inverse: (_params, before) => ({
-      operation: 'ticket.set_status',
-      params: { status: before.status },
-    }),
+    inverse: setBack('ticket.set_status', 'status'),
     retrySafety: 'conditional on the expected revision; setting a status twice is idempotent',
   },
   {
@@ -124,10 +158,7 @@ const specs: OperationSpec[] = [
     params: paramsSchemas['ticket.assign'],
     risk: fixed('low'),
     reversible: true,
-    inverse: (_params, before) => ({
-      operation: 'ticket.assign',
-      params: { assignee: before.assignee },
-    }),
+    inverse: setBack('ticket.assign', 'assignee'),
     retrySafety: 'conditional on the expected revision; assigning twice is idempotent',
   },
   {
@@ -159,17 +190,10 @@ const specs: OperationSpec[] = [
     params: paramsSchemas['contact.update'],
     risk: fixed('medium'),
     reversible: true,
-    inverse: (params, before) => ({
-      operation: 'contact.update',
-      params: {
-        changes: Object.fromEntries(
-          Object.keys(params.changes as Record<string, unknown>).map((field) => [
-            field,
-            before[field] ?? null,
-          ]),
-        ),
-      },
-    }),
+    inverse: (params, before) => {
+      const prior = priorValues(before, Object.keys(params.changes as Record<string, unknown>));
+      return prior && { operation: 'contact.update', params: { changes: prior } };
+    },
     retrySafety: 'setting fields twice is idempotent; the gateway re-reads and compares first',
   },
   {
@@ -179,10 +203,7 @@ const specs: OperationSpec[] = [
     params: paramsSchemas['deal.set_stage'],
     risk: fixed('medium'),
     reversible: true,
-    inverse: (_params, before) => ({
-      operation: 'deal.set_stage',
-      params: { stage: before.stage },
-    }),
+    inverse: setBack('deal.set_stage', 'stage'),
     retrySafety: 'setting a stage twice is idempotent; the gateway re-reads and compares first',
   },
   {

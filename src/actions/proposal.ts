@@ -1,24 +1,47 @@
 import { z } from 'zod';
+import { MAX_RECORD_ID_LENGTH } from '../connectors/index.js';
 
-/** Text kept in columns and compared in queries: PostgreSQL text cannot hold a NUL. */
+/**
+ * How deeply objects and arrays may nest in the free-form JSON of a proposal (`params`,
+ * `decision.context`), the object itself being level 1. Generous for what agents send, and a
+ * bound on every walk over the proposal (the fingerprint, the audit's canonical JSON).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Identifiers, kept in columns, compared in queries and sent to systems in URLs: PostgreSQL text
+ * cannot hold a NUL, and a lone surrogate is not text at all (it has no UTF-8 form).
+ */
 const text = (max: number) =>
   z
     .string()
     .min(1)
     .max(max)
-    .refine((value) => !value.includes('\u0000'), 'must not contain a NUL character');
+    .refine((value) => !value.includes('\u0000'), 'must not contain a NUL character')
+    .refine(
+      (value) => value.isWellFormed(),
+      'must be well-formed Unicode (it holds a lone surrogate)',
+    );
+
+/** A JSON object the gateway keeps or hands on without walking it deeper than `MAX_JSON_DEPTH`. */
+const jsonObject = z
+  .record(z.string(), z.unknown())
+  .refine(
+    (value) => nestingDepth(value, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH,
+    `must not nest objects and arrays more than ${MAX_JSON_DEPTH} levels deep`,
+  );
 
 const recordRef = z.strictObject({
   system: text(100),
   type: text(100),
-  id: text(500),
+  id: text(MAX_RECORD_ID_LENGTH),
 });
 
 /** The body of `POST /v1/actions`, as DESIGN.md gives it. */
 export const proposalSchema = z.strictObject({
   operation: text(100),
   target: recordRef,
-  params: z.record(z.string(), z.unknown()).default({}),
+  params: jsonObject.default({}),
   basis: z
     .strictObject({
       /** The record revision the agent decided on. */
@@ -32,7 +55,7 @@ export const proposalSchema = z.strictObject({
     .strictObject({
       model: z.string().max(200).optional(),
       summary: z.string().max(5000).optional(),
-      context: z.record(z.string(), z.unknown()).optional(),
+      context: jsonObject.optional(),
     })
     .optional(),
   dryRun: z.boolean().default(false),
@@ -43,4 +66,21 @@ export type ProposalTarget = Proposal['target'];
 
 export function recordKey(target: ProposalTarget): string {
   return `${target.system}:${target.type}:${target.id}`;
+}
+
+/**
+ * How deeply objects and arrays nest in `value` (a scalar: 0), walked without recursion and no
+ * further than `limit + 1` levels, so any depth is measured in bounded stack and time.
+ */
+export function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    if (depth > limit) break;
+    for (const inner of Object.values(item)) pending.push([inner, depth + 1]);
+  }
+  return deepest;
 }

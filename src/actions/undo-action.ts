@@ -13,7 +13,8 @@ export const UNDO_AGENT = 'airlock-undo';
  * since is refused as stale (409) rather than overwritten. Proposed by `UNDO_AGENT` with the
  * key `undo:<id>`: asking twice replays the first undo, whoever asks. The decision names the
  * original (`context.undoOf`) and who asked first, which links the two in the trace. Throws
- * `action-not-found` (404) or `not-undoable` (409).
+ * `action-not-found` (404) or `not-undoable` (409): not reversible, not executed, or the state
+ * before it is not known, which is never guessed.
  */
 export async function undoAction(
   deps: ProposeDeps,
@@ -67,8 +68,11 @@ function undoPlan(row: ActionRow) {
     ? (JSON.parse(row.effect) as { before: Record<string, unknown> | null; revision: string })
     : null;
   if (!effect) throw refuse('its effect was not recorded');
-  return {
-    inverse: spec.inverse(JSON.parse(row.params), effect.before ?? {}),
-    revision: effect.revision,
-  };
+  const inverse = spec.inverse(JSON.parse(row.params), effect.before);
+  if (!inverse) {
+    throw refuse(
+      'the state before it is unknown (its write was confirmed by reconcile, which sees only the state after)',
+    );
+  }
+  return { inverse, revision: effect.revision };
 }

@@ -1,5 +1,11 @@
 import { AppError } from '../errors.js';
 
+/**
+ * The longest record id (UTF-16 code units) the gateway takes in a proposal's target and hands a
+ * connector; a connector must be able to read any id up to it (the sandbox takes it in a path).
+ */
+export const MAX_RECORD_ID_LENGTH = 500;
+
 /** A record in an external system: `system` is the connector's name in the config. */
 export interface RecordRef {
   readonly system: string;

@@ -3,6 +3,7 @@ export {
   type Connector,
   ConnectorCallError,
   type Effect,
+  MAX_RECORD_ID_LENGTH,
   type ReconcileOutcome,
   type RecordRef,
   type RecordSnapshot,

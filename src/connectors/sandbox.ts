@@ -126,6 +126,12 @@ function relatedOf(ctx: SandboxContext, type: string, data: Record<string, unkno
   return links.map((link) => ({ system: ctx.system, type: link.type, id: link.id }));
 }
 
+/**
+ * A read that did not answer the record. Not answered, 408, 429 or 5xx: 503, try again. Another
+ * 4xx refuses the request for this one record, whose only variable part is the id: 422
+ * `invalid-target`, the caller's to fix; unless it refuses our credentials (401, 403, 407), or
+ * the answer is no error at all: 502, the gateway's.
+ */
 function readError(ref: RecordRef, result: HttpResult): ConnectorCallError {
   const what = `${ref.type} ${ref.id}`;
   const failure = failureOf(result);
@@ -137,13 +143,27 @@ function readError(ref: RecordRef, result: HttpResult): ConnectorCallError {
       `reading ${what}: ${result.message}`,
     );
   }
-  const retry = result.status === 429 || result.status >= 500;
-  const after = retryAfterMs(result.headers);
+  const { status } = result;
+  const message = `reading ${what}: ${problemText(result)}`;
+  if (status === 408 || status === 429 || status >= 500) {
+    const after = retryAfterMs(result.headers);
+    return new ConnectorCallError(
+      failure,
+      'connector-unavailable',
+      503,
+      message,
+      after === null ? {} : { details: { retryAfterSeconds: Math.ceil(after / 1000) } },
+    );
+  }
+  const credentials = status === 401 || status === 403 || status === 407;
+  if (status < 400 || credentials) {
+    return new ConnectorCallError(failure, 'connector-error', 502, message);
+  }
   return new ConnectorCallError(
     failure,
-    retry ? 'connector-unavailable' : 'connector-error',
-    retry ? 503 : 502,
-    `reading ${what}: ${problemText(result)}`,
-    after === null ? {} : { details: { retryAfterSeconds: Math.ceil(after / 1000) } },
+    'invalid-target',
+    422,
+    `${ref.system} refuses to read ${what}: ${problemText(result)}`,
+    { details: { target: ref, status } },
   );
 }

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { ProposeDeps } from '../actions/index.js';
 import type { ApprovalDeps } from '../approvals/index.js';
 import type { Config } from '../config.js';
+import { MAX_RECORD_ID_LENGTH } from '../connectors/index.js';
 import { registerDashboard } from '../dashboard/index.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { AppError } from '../errors.js';
@@ -55,6 +56,11 @@ export async function createServer({
     // failures are logged where they are answered.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
+    // `/v1/records/:system/:type/:id` takes any id a proposal's target may have.
+    routerOptions: { maxParamLength: MAX_RECORD_ID_LENGTH },
+    // What the router refuses before any route (a path that does not decode, a param over the
+    // limit) is answered like every other error, as problem+json.
+    frameworkErrors: (error, request, reply) => replyWithError(error, request, reply),
   });
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>

@@ -19,8 +19,8 @@ export function registerTraceRoutes(
 ): void {
   const viewer = requireOperator(deps.config.operators, 'viewer');
 
-  // A wildcard, not `:id`: the router refuses a `:param` over 100 characters, and idempotency
-  // keys (up to 255) and record references are longer than that.
+  // A wildcard, not `:id`: the router refuses a `:param` longer than a record id (500), and
+  // record references (`system:type:id`) are longer than that.
   app.get('/v1/trace/*', { preHandler: viewer }, async (request) => {
     const { '*': id } = parseInput(params, request.params, 'query');
     return traceOf(deps.store, id);

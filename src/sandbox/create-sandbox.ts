@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { MAX_RECORD_ID_LENGTH } from '../connectors/index.js';
 import { AppError } from '../errors.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { type ChaosOptions, type ChaosReport, createChaos, reportChaos } from './chaos.js';
@@ -80,6 +81,11 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     logger: { level: options.logLevel ?? 'silent' },
     // A held-back answer must not keep close() waiting on its connection.
     forceCloseConnections: true,
+    // Ids and unique values (`airlock_key`: agent and key, up to 320) come in the path: take any
+    // id Airlock accepts in a target, not Fastify's default of 100.
+    routerOptions: { maxParamLength: MAX_RECORD_ID_LENGTH },
+    // A path the router cannot decode or a param over the limit: problem+json too.
+    frameworkErrors: (error, request, reply) => replyWithProblem(error, request, reply),
   });
   app.setErrorHandler((error, request, reply) => replyWithProblem(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
