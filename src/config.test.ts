@@ -91,6 +91,8 @@ describe('loadConfig', () => {
     );
     const env = {
       AIRLOCK_SERVER__HOST: '0.0.0.0',
+      // Empty is unset: the file's port stands.
+      AIRLOCK_SERVER__PORT: '',
       AIRLOCK_RETENTION__IDEMPOTENCY_KEYS: '2h',
       AIRLOCK_SOURCES__DEMO__TOLERANCE_SECONDS: '60',
       // A name with a dash, as a variable can spell it.

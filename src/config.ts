@@ -413,7 +413,8 @@ function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
   if (env.AIRLOCK_DATABASE_URL) setPath(raw, ['store', 'url'], env.AIRLOCK_DATABASE_URL);
   const sections = new Set(Object.keys(configSchema(env).shape).map(comparable));
   for (const [variable, value] of Object.entries(env)) {
-    if (!variable.startsWith('AIRLOCK_') || value === undefined) continue;
+    // Empty is unset, as shells and container runtimes leave it (not port 0, a random one).
+    if (!variable.startsWith('AIRLOCK_') || !value) continue;
     const path = variable.slice('AIRLOCK_'.length).split('__');
     if (!sections.has(comparable(path[0] ?? ''))) continue;
     setPath(raw, path, parseEnvValue(value));
