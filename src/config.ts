@@ -203,7 +203,10 @@ function configSchema(env: NodeJS.ProcessEnv) {
                */
               url: z.url({ protocol: /^https?$/ }).optional(),
               secret: standardWebhooksSecret(env).optional(),
-              /** Event types handed to the agent: globs over the type, or its last `:` part. */
+              /**
+               * Event types handed to the agent: globs over the type, or its last `:` part,
+               * matched ignoring case.
+               */
               events: z.array(z.string().trim().min(1).max(200)).default([]),
               /** Only events of these sources; all when omitted. */
               sources: z.array(name).optional(),

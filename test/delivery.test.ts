@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { ackDelivery } from '../src/dispatch/delivery-ops.js';
@@ -7,9 +8,10 @@ import { pruneInbox } from '../src/ingest/index.js';
 import { ADMIN_TOKEN, sha256, type TestApp, useTestGateways } from './helpers/gateway.js';
 import { startReceiver } from './helpers/sandbox.js';
 import { BACKENDS } from './helpers/stores.js';
-import { signStandardWebhook } from './helpers/webhooks.js';
+import { signHubspot, signStandardWebhook } from './helpers/webhooks.js';
 
 const KEY = 'ak_delivery_test_agent';
+const HUBSPOT_SECRET = 'hubspot-client-secret';
 const PUSH_SECRET = 'whsec_cHVzaC1zZWNyZXQtZm9yLWFpcmxvY2stdGVzdHM=';
 
 function agentConfig(deliver: Record<string, unknown>) {
@@ -249,21 +251,114 @@ describe.each(BACKENDS)('delivery to agents on %s', (backend) => {
     ]);
   });
 
-  it('hands a late message or comment over all the same: news is never superseded', async () => {
+  // Zendesk's comment and HubSpot's message, each matched by the default globs whatever its case.
+  it.each(['zen:event-type:ticket.comment_added', 'conversation.newMessage'])(
+    'hands a late %s over all the same: news is never superseded',
+    async (type) => {
+      const gateway = await start(agentConfig({ events: ['*'] }));
+      const now = Date.now();
+      const newer = await send(gateway, 'T-12', { at: new Date(now) });
+      const [first] = await lease(gateway);
+      expect(first?.events[0]?.id).toBe(newer);
+      await settle(gateway, first?.id as string, 'ack');
+      // A customer's message whose webhook was held back until after the newer event was acked.
+      const message = await send(gateway, 'T-12', { at: new Date(now - 60_000), type });
+      const [late] = await lease(gateway);
+      expect(late?.events.map((e) => e.id)).toEqual([message]);
+      expect(late?.context.skipped).toEqual([]);
+    },
+  );
+
+  it('refuses an event time far in the future, which would make every later event look old', async () => {
     const gateway = await start(agentConfig({ events: ['*'] }));
-    const now = Date.now();
-    const newer = await send(gateway, 'T-12', { at: new Date(now) });
-    const [first] = await lease(gateway);
-    expect(first?.events[0]?.id).toBe(newer);
-    await settle(gateway, first?.id as string, 'ack');
-    // A customer's comment whose webhook was held back until after the newer event was acked.
-    const comment = await send(gateway, 'T-12', {
-      at: new Date(now - 60_000),
-      type: 'zen:event-type:ticket.comment_added',
+    const body = JSON.stringify({
+      type: 'ticket.updated',
+      timestamp: '2099-01-01T00:00:00Z',
+      data: { type: 'ticket', id: 'T-30' },
     });
-    const [late] = await lease(gateway);
-    expect(late?.events.map((e) => e.id)).toEqual([comment]);
-    expect(late?.context.skipped).toEqual([]);
+    const refused = await postSigned(gateway, body, 'msg_2099');
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().problems).toEqual([
+      expect.stringMatching(/^timestamp: 2099-01-01T00:00:00.000Z is not a time from /),
+    ]);
+    // The record's later events are each handed over, none superseded.
+    for (const offset of [0, 1_000]) {
+      const event = await send(gateway, 'T-30', { at: new Date(Date.now() + offset) });
+      const [delivery] = await lease(gateway);
+      expect(delivery?.events.map((e) => e.id)).toEqual([event]);
+      await settle(gateway, delivery?.id as string, 'ack');
+    }
+  });
+
+  it('hands over the rest of a lease when a stored event has a time no Date can hold', async () => {
+    const gateway = await start(agentConfig({ events: ['*'] }));
+    const bad = await send(gateway, 'T-31');
+    const good = await send(gateway, 'T-32');
+    // As Stripe's `created: 1e13` was stored before ingest checked the range.
+    await gateway.store.db
+      .updateTable('events')
+      .set({ occurred_at: 1e16 })
+      .where('id', '=', bad)
+      .execute();
+    const leased = await lease(gateway);
+    expect(leased.map((d) => d.events.map((e) => [e.id, e.occurredAt]))).toEqual([
+      [[bad, null]],
+      [[good, expect.any(String)]],
+    ]);
+    for (const url of ['/v1/events', `/v1/events/${bad}`, `/v1/trace/${bad}`]) {
+      const response = await gateway.app.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(response.statusCode, `${url}: ${response.body}`).toBe(200);
+    }
+  });
+
+  it('hands over the payload of a body that begins with a byte-order mark', async () => {
+    const gateway = await start(agentConfig({ events: ['*'] }));
+    const payload = { type: 'ticket.updated', data: { type: 'ticket', id: 'T-33' } };
+    const body = `\uFEFF${JSON.stringify(payload)}`;
+    const response = await postSigned(gateway, body, 'msg_bom');
+    expect(response.statusCode).toBe(202);
+    const [delivery] = await lease(gateway);
+    expect(delivery?.events[0]?.payload).toEqual(payload);
+  });
+
+  it('hands the items of a HubSpot batch over in the order they came', async () => {
+    const url = 'https://airlock.example.com/hooks/crm';
+    const gateway = await start({
+      ...agentConfig({ events: ['*'] }),
+      sources: { crm: { scheme: 'hubspot-v3', secrets: [HUBSPOT_SECRET], url } },
+    });
+    const at = Date.now() - 5_000;
+    // eventId 10 sorts before 9 as text: the batch's order is what counts.
+    const items = [9, 10].map((eventId, n) => ({
+      eventId,
+      subscriptionId: 7,
+      portalId: 62515,
+      appId: 1,
+      occurredAt: at + n * 1_000,
+      subscriptionType: 'contact.propertyChange',
+      attemptNumber: 0,
+      objectId: 501,
+      propertyName: 'lifecyclestage',
+      propertyValue: n === 0 ? 'lead' : 'customer',
+    }));
+    const body = JSON.stringify(items);
+    const response = await gateway.app.inject({
+      method: 'POST',
+      url: '/hooks/crm',
+      headers: signHubspot(url, body, HUBSPOT_SECRET),
+      payload: body,
+    });
+    expect(response.statusCode).toBe(202);
+    const [nine, ten] = response.json().events.map((e: { event: string }) => e.event);
+    for (const event of [nine, ten]) {
+      const [delivery] = await lease(gateway);
+      expect(delivery?.events.map((e) => e.id)).toEqual([event]);
+      await settle(gateway, delivery?.id as string, 'ack');
+    }
   });
 
   it('delivers the events of a burst on one record together under a settle window', async () => {
@@ -443,3 +538,13 @@ describe('delivery on PostgreSQL, where two instances interleave', () => {
     expect(row.status).toBe('acked');
   });
 });
+
+/** A Standard Webhooks request of `body` as it is, signed, to the `demo` source. */
+function postSigned(gateway: { app: FastifyInstance }, body: string, id: string) {
+  return gateway.app.inject({
+    method: 'POST',
+    url: '/hooks/demo',
+    headers: signStandardWebhook(body, id),
+    payload: body,
+  });
+}

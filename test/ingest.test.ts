@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pruneInbox } from '../src/ingest/index.js';
 import type { Store } from '../src/store/index.js';
@@ -10,7 +9,7 @@ import {
   useTestGateways,
 } from './helpers/gateway.js';
 import { BACKENDS, countRows, createTestDatabase } from './helpers/stores.js';
-import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
+import { signHubspot, signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
 const HUBSPOT_SECRET = 'hubspot-client-secret';
 
@@ -150,20 +149,7 @@ describe.each(BACKENDS)('POST /hooks/:source on %s', (backend) => {
     }));
     const send = (batch: unknown[]) => {
       const body = JSON.stringify(batch);
-      const timestamp = String(Date.now());
-      const signature = createHmac('sha256', HUBSPOT_SECRET)
-        .update(`POST${url}${body}${timestamp}`)
-        .digest('base64');
-      return post(
-        app,
-        body,
-        {
-          'content-type': 'application/json',
-          'x-hubspot-signature-v3': signature,
-          'x-hubspot-request-timestamp': timestamp,
-        },
-        'crm',
-      );
+      return post(app, body, signHubspot(url, body, HUBSPOT_SECRET), 'crm');
     };
 
     const first = await send(items);

@@ -1,6 +1,7 @@
 import type { Connector, RecordRef } from '../connectors/connector.js';
-import { eventPayload } from '../ingest/events.js';
+import { eventPayload, isoTime } from '../ingest/events.js';
 import type { OpRunner } from '../store/op-runner.js';
+import type { EventTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { deliveryOps, LeasedDelivery } from './delivery-ops.js';
 import type { DeliveredEvent, Delivery, SkippedEvent } from './wire.js';
@@ -14,7 +15,7 @@ export interface HandOverDeps {
   readonly now: () => number;
 }
 
-/** Deliveries ready to hand over, and those whose record could not be read (to give back). */
+/** Deliveries ready to hand over, and those that could not be put together (to give back). */
 export interface Prepared {
   readonly ready: Delivery[];
   readonly failed: { readonly id: string; readonly reason: string }[];
@@ -24,7 +25,8 @@ export interface Prepared {
  * Puts leased deliveries together: their events with payloads, and the context, which is the
  * record read through its connector now, its revision, and the record's events since the last
  * delivery that were not handed over (echoes, superseded). A delivery whose record cannot be
- * read is not handed over without its context: it is given back to be tried again. What each
+ * read is not handed over without its context: it is given back to be tried again. Each is put
+ * together on its own, so one that fails never holds back the others of the lease. What each
  * was handed over with goes to the audit log.
  */
 export async function prepareDeliveries(
@@ -34,17 +36,16 @@ export async function prepareDeliveries(
   pull: boolean,
 ): Promise<Prepared> {
   if (leased.length === 0) return { ready: [], failed: [] };
-  const events = await loadDeliveredEvents(
+  const rows = await loadEventRows(
     deps.store,
     leased.flatMap((delivery) => delivery.events),
   );
   const results = await Promise.all(
     leased.map(async (delivery) => {
       try {
-        return { delivery: await assemble(deps, agent, delivery, events, pull) };
+        return { delivery: await assemble(deps, agent, delivery, rows, pull) };
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        return { failed: { id: delivery.id, reason: `the record could not be read: ${reason}` } };
+        return { failed: { id: delivery.id, reason: messageOf(error) } };
       }
     }),
   );
@@ -69,12 +70,16 @@ async function assemble(
   deps: HandOverDeps,
   agent: string,
   leased: LeasedDelivery,
-  events: ReadonlyMap<string, DeliveredEvent>,
+  rows: ReadonlyMap<string, EventRow>,
   pull: boolean,
 ): Promise<Delivery> {
+  const delivered = leased.events.flatMap((id) => {
+    const row = rows.get(id);
+    return row ? [deliveredEvent(row)] : [];
+  });
   const record = recordOf(leased.recordKey);
   const connector = record ? deps.connectors.get(record.system) : undefined;
-  const snapshot = record && connector ? await connector.read(record) : null;
+  const snapshot = await readRecord(connector, record);
   const note = !record
     ? 'the event is about no record'
     : !connector
@@ -82,10 +87,6 @@ async function assemble(
       : !snapshot
         ? 'the record does not exist'
         : undefined;
-  const delivered = leased.events.flatMap((id) => {
-    const event = events.get(id);
-    return event ? [event] : [];
-  });
   return {
     type: 'airlock.delivery',
     id: leased.id,
@@ -114,10 +115,28 @@ function recordOf(recordKey: string): RecordRef | null {
   return system && type ? { system, type, id: rest.join(':') } : null;
 }
 
-async function loadDeliveredEvents(
-  store: Store,
-  ids: readonly string[],
-): Promise<Map<string, DeliveredEvent>> {
+/** The record as its connector reads it now; a failure says it was the read that failed. */
+async function readRecord(connector: Connector | undefined, record: RecordRef | null) {
+  if (!record || !connector) return null;
+  try {
+    return await connector.read(record);
+  } catch (error) {
+    throw new Error(`the record could not be read: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What a delivered event is put together from: its row, and the body of its request. */
+type EventRow = Pick<
+  EventTable,
+  'id' | 'source' | 'type' | 'occurred_at' | 'received_at' | 'item_index'
+> & { readonly body: Buffer };
+
+/** The rows of the delivered events, by event id. */
+async function loadEventRows(store: Store, ids: readonly string[]): Promise<Map<string, EventRow>> {
   const rows = await store.db
     .selectFrom('events')
     .innerJoin('webhook_requests', 'webhook_requests.id', 'events.request_id')
@@ -132,19 +151,18 @@ async function loadDeliveredEvents(
     ])
     .where('events.id', 'in', ids)
     .execute();
-  return new Map(
-    rows.map((row) => [
-      row.id,
-      {
-        id: row.id,
-        source: row.source,
-        type: row.type,
-        occurredAt: row.occurred_at === null ? null : new Date(row.occurred_at).toISOString(),
-        receivedAt: new Date(row.received_at).toISOString(),
-        payload: eventPayload(row.body, row.item_index),
-      },
-    ]),
-  );
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+function deliveredEvent(row: EventRow): DeliveredEvent {
+  return {
+    id: row.id,
+    source: row.source,
+    type: row.type,
+    occurredAt: isoTime(row.occurred_at),
+    receivedAt: new Date(row.received_at).toISOString(),
+    payload: eventPayload(row.body, row.item_index),
+  };
 }
 
 /**

@@ -3,7 +3,10 @@ import type { Config } from '../config.js';
 /** What one agent is handed: plain data, so it can cross to a writer thread. */
 export interface Subscription {
   readonly agent: string;
-  /** Event type globs (`*` any run of characters), matched against the type or its last `:` part. */
+  /**
+   * Event type globs (`*` any run of characters), matched case-insensitively against the type or
+   * its last `:` part.
+   */
   readonly events: readonly string[];
   /** Only these sources; every source when null. */
   readonly sources: readonly string[] | null;
@@ -48,10 +51,15 @@ export function supersedable(subscription: Subscription, type: string | null): b
   return !subscription.neverSupersede.some((pattern) => typeMatches(pattern, type));
 }
 
+/**
+ * Whether a glob matches an event type (null: untyped, only `*`), or the type's last `:` part.
+ * Case is ignored: providers spell one word `comment_added` and `newMessage`, and a glob written
+ * for one must not miss the other.
+ */
 export function typeMatches(pattern: string, type: string | null): boolean {
   if (pattern === '*') return true;
   if (type === null) return false;
-  const glob = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
+  const glob = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`, 'i');
   return glob.test(type) || glob.test(type.slice(type.lastIndexOf(':') + 1));
 }
 

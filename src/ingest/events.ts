@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import { AppError } from '../errors.js';
 import { checkPageLimit } from '../page-limit.js';
 import type { EventTable, Store } from '../store/index.js';
+import { parseJsonBody } from './schemes/payload.js';
 
 /** A record reference: `system:type:id` (the id may itself contain `:`). */
 export interface RecordRef {
@@ -123,7 +124,7 @@ export function toEvent(row: Selectable<EventTable>): InboxEvent {
       row.record_system && row.record_type && row.record_id
         ? { system: row.record_system, type: row.record_type, id: row.record_id }
         : null,
-    occurredAt: row.occurred_at === null ? null : new Date(row.occurred_at).toISOString(),
+    occurredAt: isoTime(row.occurred_at),
     receivedAt: new Date(row.received_at).toISOString(),
     duplicates: row.duplicates,
     lastDuplicateAt:
@@ -131,10 +132,23 @@ export function toEvent(row: Selectable<EventTable>): InboxEvent {
   };
 }
 
-/** An event's payload: the JSON body, or its item of a batched body; null if not JSON. */
+/**
+ * ISO 8601 of an epoch-ms time from a row; null when there is none, or when it is no instant a
+ * Date can hold (a provider's time stored before ingest checked the range).
+ */
+export function isoTime(ms: number | null): string | null {
+  if (ms === null) return null;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/**
+ * An event's payload: the JSON body, or its item of a batched body; null if not JSON. Decoded
+ * as ingest decodes it (`parseJsonBody`: strict UTF-8, a byte-order mark skipped).
+ */
 export function eventPayload(body: Uint8Array, itemIndex: number | null): unknown {
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
+    const parsed = parseJsonBody(Buffer.from(body));
     if (itemIndex === null) return parsed;
     return Array.isArray(parsed) ? (parsed[itemIndex] ?? null) : null;
   } catch {

@@ -34,8 +34,17 @@ export interface Candidate {
 /** How a batch is written, whatever the dialect; the dialect supplies the statements. */
 export interface BatchPlan {
   readonly requestIds: readonly string[];
-  /** Every event of the batch in (source, dedup key) order. */
+  /**
+   * Every event of the batch in the order it arrived: request by request, each request's events
+   * in the order it carries them. Events are appended (audit sequence, hence delivery order) in
+   * this order.
+   */
   readonly candidates: readonly Candidate[];
+  /**
+   * The same in (source, dedup key) order: the order to take the keys' locks in, so two
+   * transactions on PostgreSQL wait on each other's keys in the same order and cannot deadlock.
+   */
+  readonly lockOrder: readonly Candidate[];
   /** Whether delivery `index` brought at least one new event, so its raw request is kept. */
   storesRequest(index: number, firstCopies: ReadonlyMap<Candidate, string>): boolean;
   /** The answers, given the stored id of each candidate that turned out to be a duplicate. */
@@ -90,15 +99,15 @@ export function planBatch(deliveries: readonly InboxDelivery[]): BatchPlan {
       event,
     })),
   );
-  // Write in key order, so two transactions on PostgreSQL wait on each other's keys in the
-  // same order and cannot deadlock.
   const candidates = byDelivery.flat();
-  candidates.sort(
+  // A stable sort: of two copies of one event in a batch, the first to arrive is stored.
+  const lockOrder = candidates.toSorted(
     (a, b) => compare(a.source, b.source) || compare(a.event.dedupKey, b.event.dedupKey),
   );
   return {
     requestIds,
     candidates,
+    lockOrder,
     storesRequest: (index, firstCopies) =>
       (byDelivery[index] ?? []).some((candidate) => !firstCopies.has(candidate)),
     answers: (firstCopies) => {
@@ -138,7 +147,7 @@ async function appendInTransaction(
 ): Promise<AcceptedEvent[][]> {
   const plan = planBatch(deliveries);
   const inserted = new Set<string>();
-  for (const chunk of chunks(plan.candidates, 500)) {
+  for (const chunk of chunks(plan.lockOrder, 500)) {
     const rows = await trx
       .insertInto('events')
       .values(

@@ -8,7 +8,7 @@ import type { Store } from '../store/index.js';
 import { inSpan, type Telemetry } from '../telemetry/index.js';
 import type { AcceptedEvent, InboxDelivery } from './inbox.js';
 import { createInboxWriter } from './inbox-writer.js';
-import { type SchemeOptions, schemes, type WebhookRequest } from './schemes/index.js';
+import { checkEvents, type SchemeOptions, schemes, type WebhookRequest } from './schemes/index.js';
 
 /** What a webhook request came to: one entry per event it carried. */
 export interface IngestResult {
@@ -85,7 +85,11 @@ export function createIngestor({
     if (!verdict.ok) {
       throw new AppError(verdict.code, 401, verdict.detail, { details: { source: sourceName } });
     }
-    const events = scheme.identify(request, options);
+    const events = checkEvents(scheme.identify(request, options), {
+      receivedAt,
+      aheadMs: source.toleranceSeconds * 1000,
+      fields: scheme.fields,
+    });
     const system = source.system ?? sourceName;
     const accepted = await committer.submit({
       source: sourceName,

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 
 /** The secret test configs give their `demo` Standard Webhooks source. */
@@ -29,4 +30,21 @@ export function ticketEventBody(ticketId: string, type = 'ticket.updated'): stri
     timestamp: new Date().toISOString(),
     data: { type: 'ticket', id: ticketId, status: 'open' },
   });
+}
+
+/** Headers of a HubSpot v3 request to `url`, signed with `secret` at `timestamp` (epoch ms). */
+export function signHubspot(
+  url: string,
+  body: string,
+  secret: string,
+  timestamp = Date.now(),
+): Record<string, string> {
+  const signature = createHmac('sha256', secret)
+    .update(`POST${url}${body}${timestamp}`)
+    .digest('base64');
+  return {
+    'content-type': 'application/json',
+    'x-hubspot-signature-v3': signature,
+    'x-hubspot-request-timestamp': String(timestamp),
+  };
 }

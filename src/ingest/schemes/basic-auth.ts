@@ -1,5 +1,5 @@
 import { readNonEmptyHeader, rejected, VERIFIED } from './headers.js';
-import { identifyCredentialedPayload } from './payload-identity.js';
+import { CREDENTIALED_PAYLOAD_FIELDS, identifyCredentialedPayload } from './payload-identity.js';
 import type { EventIdentity, VerifyResult, WebhookRequest, WebhookScheme } from './scheme.js';
 import { matchesAnySecret } from './shared-secret.js';
 
@@ -50,4 +50,9 @@ function identify(request: WebhookRequest): EventIdentity[] {
 }
 
 /** Requests authenticated by HTTP Basic credentials instead of a signature. */
-export const basicAuth: WebhookScheme = { name: 'basic-auth', verify, identify };
+export const basicAuth: WebhookScheme = {
+  name: 'basic-auth',
+  verify,
+  identify,
+  fields: CREDENTIALED_PAYLOAD_FIELDS,
+};

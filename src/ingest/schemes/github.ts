@@ -59,4 +59,13 @@ function identify(request: WebhookRequest): EventIdentity[] {
 }
 
 /** GitHub repository and organisation webhooks. */
-export const github: WebhookScheme = { name: 'github', verify, identify };
+export const github: WebhookScheme = {
+  name: 'github',
+  verify,
+  identify,
+  fields: {
+    providerEventId: 'x-github-delivery header',
+    type: 'x-github-event header and action',
+    'record.id': 'repository.full_name and number',
+  },
+};

@@ -1,5 +1,5 @@
 import { readConfiguredHeader, rejected, VERIFIED } from './headers.js';
-import { identifyCredentialedPayload } from './payload-identity.js';
+import { CREDENTIALED_PAYLOAD_FIELDS, identifyCredentialedPayload } from './payload-identity.js';
 import type {
   EventIdentity,
   SchemeOptions,
@@ -37,6 +37,7 @@ export const headerToken: WebhookScheme = {
   name: 'header-token',
   verify,
   identify,
+  fields: CREDENTIALED_PAYLOAD_FIELDS,
   secretHeaders: (options) =>
     options.signatureHeader ? [options.signatureHeader.toLowerCase()] : [],
 };

@@ -44,4 +44,14 @@ function identify(request: WebhookRequest, options: SchemeOptions): EventIdentit
 }
 
 /** A plain HMAC-SHA256 of the body in one header, configured per source. */
-export const hmacSha256: WebhookScheme = { name: 'hmac-sha256', verify, identify };
+export const hmacSha256: WebhookScheme = {
+  name: 'hmac-sha256',
+  verify,
+  identify,
+  fields: {
+    providerEventId: 'eventIdHeader header',
+    type: 'type',
+    'record.type': 'record.type',
+    'record.id': 'record.id',
+  },
+};

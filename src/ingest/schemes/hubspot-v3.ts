@@ -120,4 +120,15 @@ function identify(request: WebhookRequest): EventIdentity[] {
 }
 
 /** HubSpot app webhooks with signature v3 (`X-HubSpot-Signature-v3`). */
-export const hubspotV3: WebhookScheme = { name: 'hubspot-v3', verify, identify };
+export const hubspotV3: WebhookScheme = {
+  name: 'hubspot-v3',
+  verify,
+  identify,
+  fields: {
+    providerEventId: 'eventId',
+    type: 'subscriptionType',
+    'record.type': 'subscriptionType or objectTypeId',
+    'record.id': 'objectId',
+    occurredAt: 'occurredAt',
+  },
+};

@@ -14,8 +14,10 @@ import { stripe } from './stripe.js';
 import { zendesk } from './zendesk.js';
 
 export { checkSchemeOptions, checkSecret } from './check-config.js';
+export { checkEvents } from './check-events.js';
 export type {
   Acknowledgement,
+  EventField,
   EventIdentity,
   RecordRef,
   SchemeName,

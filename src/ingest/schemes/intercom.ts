@@ -56,4 +56,15 @@ function identify(request: WebhookRequest): EventIdentity[] {
 }
 
 /** Intercom webhook notifications (HMAC-SHA1 signed). */
-export const intercom: WebhookScheme = { name: 'intercom', verify, identify };
+export const intercom: WebhookScheme = {
+  name: 'intercom',
+  verify,
+  identify,
+  fields: {
+    providerEventId: 'id',
+    type: 'topic',
+    'record.type': 'data.item.type',
+    'record.id': 'data.item.id',
+    occurredAt: 'created_at',
+  },
+};

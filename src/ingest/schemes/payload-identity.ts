@@ -1,5 +1,13 @@
 import { contentHash, idText, isJsonObject, type JsonObject, parseJsonBody } from './payload.js';
-import type { EventIdentity, RecordRef } from './scheme.js';
+import type { EventIdentity, RecordRef, WebhookScheme } from './scheme.js';
+
+/** Where `identifyCredentialedPayload` reads each field, for problems with them. */
+export const CREDENTIALED_PAYLOAD_FIELDS: WebhookScheme['fields'] = {
+  providerEventId: 'meta.id',
+  type: 'type, or meta.entity and meta.action',
+  'record.type': 'record.type or meta.entity',
+  'record.id': 'record.id or meta.entity_id',
+};
 
 /** The body as JSON when it is, else undefined: a generic sender need not send JSON. */
 function tryParseJson(body: Buffer): unknown {

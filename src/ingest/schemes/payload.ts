@@ -7,8 +7,12 @@ export type JsonObject = Record<string, unknown>;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The AppError for a body that is not what the provider sends (HTTP 400). */
-export function malformed(message: string, cause?: unknown): AppError {
-  return new AppError('malformed-body', 400, message, { cause });
+export function malformed(
+  message: string,
+  cause?: unknown,
+  details?: Record<string, unknown>,
+): AppError {
+  return new AppError('malformed-body', 400, message, { cause, ...(details ? { details } : {}) });
 }
 
 /** Hex SHA-256 of the raw body: the identity of a payload that carries no id of its own. */

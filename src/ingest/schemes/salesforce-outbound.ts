@@ -134,5 +134,10 @@ export const salesforceOutbound: WebhookScheme = {
   name: 'salesforce-outbound',
   verify,
   identify,
+  fields: {
+    providerEventId: 'Notification Id',
+    'record.type': 'sObject xsi:type',
+    'record.id': 'sObject Id',
+  },
   acknowledge: () => ACK,
 };

@@ -43,6 +43,9 @@ export interface EventIdentity {
   readonly itemIndex: number | null;
 }
 
+/** The parts of an `EventIdentity` taken from the request, as a malformed-body problem names them. */
+export type EventField = 'providerEventId' | 'type' | 'record.type' | 'record.id' | 'occurredAt';
+
 /** Per-source settings a scheme reads; the config validates them. */
 export interface SchemeOptions {
   /**
@@ -99,6 +102,12 @@ export interface WebhookScheme {
    * is not what the provider sends.
    */
   identify(request: WebhookRequest, options: SchemeOptions): EventIdentity[];
+  /**
+   * Where `identify` reads each field in the provider's request (`created`, `webhook-id header`),
+   * so that a problem with it names what the sender wrote. The ingestor checks every identified
+   * event before storing it (`checkEvents`).
+   */
+  readonly fields?: Partial<Readonly<Record<EventField, string>>>;
   /**
    * Present when the provider needs a particular answer to stop retrying (Salesforce's SOAP
    * `Ack`): the edge then answers every accepted request, new or duplicate, with HTTP 200 and this

@@ -147,4 +147,15 @@ function identify(request: WebhookRequest): EventIdentity[] {
 }
 
 /** Standard Webhooks (standardwebhooks.com), symmetric `v1` signatures with `whsec_` secrets. */
-export const standardWebhooks: WebhookScheme = { name: 'standard-webhooks', verify, identify };
+export const standardWebhooks: WebhookScheme = {
+  name: 'standard-webhooks',
+  verify,
+  identify,
+  fields: {
+    providerEventId: 'webhook-id header',
+    type: 'type',
+    'record.type': 'data.record.type or data.type',
+    'record.id': 'data.record.id or data.id',
+    occurredAt: 'timestamp',
+  },
+};

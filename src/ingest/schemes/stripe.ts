@@ -93,4 +93,15 @@ function identify(request: WebhookRequest): EventIdentity[] {
 }
 
 /** Stripe webhook endpoints (`Stripe-Signature`). */
-export const stripe: WebhookScheme = { name: 'stripe', verify, identify };
+export const stripe: WebhookScheme = {
+  name: 'stripe',
+  verify,
+  identify,
+  fields: {
+    providerEventId: 'id',
+    type: 'type',
+    'record.type': 'data.object.object',
+    'record.id': 'data.object.id',
+    occurredAt: 'created',
+  },
+};

@@ -121,4 +121,15 @@ function identify(request: WebhookRequest): EventIdentity[] {
 }
 
 /** Zendesk webhooks, both event subscriptions and trigger/automation webhooks. */
-export const zendesk: WebhookScheme = { name: 'zendesk', verify, identify };
+export const zendesk: WebhookScheme = {
+  name: 'zendesk',
+  verify,
+  identify,
+  fields: {
+    providerEventId: 'id',
+    type: 'type',
+    'record.type': 'subject',
+    'record.id': 'subject or ticket.id',
+    occurredAt: 'time',
+  },
+};
