@@ -28,11 +28,11 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
 
   closeAfterEach(() => [gateway, store, database, sandbox]);
 
-  async function start(values: Record<string, unknown> = {}) {
+  async function start(values: Record<string, unknown> = {}, connectorTimeout = '500ms') {
     sandbox = await startSandbox();
     database = createTestDatabase(backend);
     store = await database.open();
-    const connector = { kind: 'sandbox', url: sandbox.url, timeout: '500ms' };
+    const connector = { kind: 'sandbox', url: sandbox.url, timeout: connectorTimeout };
     gateway = await createTestApp(
       store,
       testConfig(database.url, {
@@ -725,6 +725,27 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       );
     },
   );
+
+  it('answers 202 within actions.wait while the first attempt’s write is still under way', async () => {
+    const { ticket } = await start({ actions: { wait: '300ms' } }, '5s');
+    // The sandbox holds the write 3 s, then applies it and answers.
+    await fault({ operation: 'ticket.update', times: 1, applyAfterMs: 3_000 });
+    const body = setStatus(ticket.id, ticket.revision);
+    const started = performance.now();
+    const early = await propose(body, 'k-slow');
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(early.statusCode).toBe(202);
+    expect(early.json()).toMatchObject({ status: 'executing' });
+    const id = early.json().action as string;
+
+    // The attempt went on: executed once, and the key answers with its outcome.
+    await waitUntil(async () => (await getAction(store, id)).status === 'executed');
+    const replayed = await propose(body, 'k-slow');
+    expect(replayed.statusCode).toBe(200);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.json()).toMatchObject({ action: id, status: 'executed' });
+    expect(await writes()).toHaveLength(1);
+  });
 
   it('retries a dead action when asked, once, and refuses to retry an executed one', async () => {
     const { ticket } = await start({ actions: { wait: '3s', maxAttempts: 1 } });

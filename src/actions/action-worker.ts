@@ -38,6 +38,8 @@ export class ActionWorker {
   readonly #owner = randomUUID();
   readonly #settled = new EventEmitter();
   readonly #active = new Set<Promise<void>>();
+  /** Every attempt under way, the claimed ones and those of requests, awaited by `stop`. */
+  readonly #attempts = new Set<Promise<unknown>>();
   #running = false;
   #loop: Promise<void> = Promise.resolve();
   #wake: (() => void) | null = null;
@@ -60,7 +62,7 @@ export class ActionWorker {
     this.#running = false;
     this.notify();
     await this.#loop;
-    await Promise.all(this.#active);
+    await Promise.all(this.#attempts);
   }
 
   /** Something became due (a new action): look now rather than at the next poll. */
@@ -79,6 +81,16 @@ export class ActionWorker {
    * attempt lasts; returns the row as the attempt left it (null if the lease was lost).
    */
   async runLeased(row: ActionRow, first?: FirstAttempt): Promise<ActionRow | null> {
+    const attempt = this.#runLeased(row, first);
+    this.#attempts.add(attempt);
+    try {
+      return await attempt;
+    } finally {
+      this.#attempts.delete(attempt);
+    }
+  }
+
+  async #runLeased(row: ActionRow, first?: FirstAttempt): Promise<ActionRow | null> {
     try {
       const after = await this.#whileLeased(row, () => executeAction(this.#deps, row, first));
       if (after.status === 'queued' || after.status === 'executing') {

@@ -427,17 +427,48 @@ async function evaluate(
     return { ...(await answerFromKey(deps, ref, accepted.claim)), key: 'settled' };
   }
   if (acceptance.approval) deps.onApprovalRequested?.(approvalIdOf(acceptance.action.id));
-  if (accepted.leased) {
-    const after = await deps.worker.runLeased(acceptedRow(acceptance, true), {
-      current: accepted.fresh ? current : undefined,
+  if (accepted.leased)
+    return runFirstAttempt(deps, acceptance, accepted.fresh ? current : undefined);
+  if (!needsApproval) deps.worker.notify();
+  return { ...(await answerFromAction(deps, acceptance.action.id)), key: 'held' };
+}
+
+/**
+ * The first attempt of an action accepted under this request's lease, run by the request, whose
+ * answer waits for it up to `waitMs`. Past that, the request answers 202 with the action as it
+ * is then, and the attempt goes on: its settling commit stores the key's answer, or, when it is
+ * rescheduled, the answer it gets then is stored as the request would have stored it.
+ */
+async function runFirstAttempt(
+  deps: ProposeDeps,
+  acceptance: Acceptance,
+  current: RecordSnapshot | null | undefined,
+): Promise<Evaluated> {
+  const { ref } = acceptance;
+  const row = acceptedRow(acceptance, true);
+  const outcome = (async (): Promise<Evaluated> => {
+    const after = await deps.worker.runLeased(row, {
+      current,
       // Stored with the outcome, in the same commit.
-      answer: (row) => ({ ref, ...toStored(answerFromRow(row)) }),
+      answer: (settled) => ({ ref, ...toStored(answerFromRow(settled)) }),
     });
     if (after && isSettled(after)) return { ...answerFromRow(after), key: 'settled' };
-  } else if (!needsApproval) {
-    deps.worker.notify();
-  }
-  return { ...(await answerFromAction(deps, acceptance.action.id)), key: 'held' };
+    return { ...(await answerFromAction(deps, row.id)), key: 'held' };
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), deps.waitMs);
+  });
+  const done = await Promise.race([outcome, waited]).finally(() => clearTimeout(timer));
+  if (done) return done;
+  outcome
+    .then(async (late) => {
+      if (late.key === 'held') await deps.ops.run('completeKey', { ref, ...toStored(late) });
+    })
+    .catch((err: unknown) =>
+      deps.log?.error({ err, action_id: row.id }, 'a first attempt failed after its answer'),
+    );
+  return { ...answerFromRow(row), key: 'settled' };
 }
 
 const isSettled = (row: ActionRow) => row.status !== 'queued' && row.status !== 'executing';
