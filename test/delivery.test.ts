@@ -6,7 +6,7 @@ import { ackDelivery } from '../src/dispatch/delivery-ops.js';
 import type { Delivery } from '../src/dispatch/wire.js';
 import { pruneInbox } from '../src/ingest/index.js';
 import { ADMIN_TOKEN, sha256, type TestApp, useTestGateways } from './helpers/gateway.js';
-import { startReceiver } from './helpers/sandbox.js';
+import { startReceiver, startSandbox } from './helpers/sandbox.js';
 import { BACKENDS } from './helpers/stores.js';
 import { signHubspot, signStandardWebhook } from './helpers/webhooks.js';
 
@@ -312,6 +312,39 @@ describe.each(BACKENDS)('delivery to agents on %s', (backend) => {
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
       });
       expect(response.statusCode, `${url}: ${response.body}`).toBe(200);
+    }
+  });
+
+  it('gives back, uncounted, a delivery whose record cannot be read, and hands it over later', async () => {
+    const sandbox = await startSandbox();
+    try {
+      const [ticket] = sandbox.seed({ tickets: [{ subject: 'Refund?' }] }).tickets as [
+        { id: string },
+      ];
+      // One attempt only: a read failure that counted would dead-letter the event at once.
+      const gateway = await start({
+        ...agentConfig({ events: ['*'], maxAttempts: 1 }),
+        connectors: { demo: { kind: 'sandbox', url: sandbox.url, timeout: '1s' } },
+      });
+      const event = await send(gateway, ticket.id);
+      // The system is down for three leases.
+      sandbox.faults.add({ operation: 'ticket.read', status: 503, times: 3 });
+      for (let i = 0; i < 3; i++) {
+        expect(await lease(gateway)).toEqual([]);
+        const [row] = await gateway.store.db
+          .selectFrom('deliveries')
+          .select(['status', 'attempts', 'last_error'])
+          .execute();
+        expect(row).toMatchObject({ status: 'pending', attempts: 0 });
+        expect(row?.last_error).toMatch(/the record could not be read: .*503/);
+        // Due again now, rather than in UNSENT_RETRY_MS.
+        await gateway.store.db.updateTable('deliveries').set({ next_attempt_at: 0 }).execute();
+      }
+      const [delivery] = await lease(gateway);
+      expect(delivery).toMatchObject({ attempt: 1, context: { revision: expect.any(String) } });
+      expect(delivery?.events.map((e) => e.id)).toEqual([event]);
+    } finally {
+      await sandbox.close();
     }
   });
 

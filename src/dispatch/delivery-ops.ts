@@ -28,6 +28,8 @@ const FANOUT_LOCK_KEY = 0x44_69_73_70_61; // "Dispa"
 const MAX_EVENTS_PER_DELIVERY = 50;
 /** Longest wait before another attempt, whatever the attempt count or a Retry-After says. */
 export const MAX_RETRY_DELAY_MS = 3_600_000;
+/** When a delivery never handed over (its record unreadable: the system is down) is tried again. */
+export const UNSENT_RETRY_MS = 10_000;
 
 type Row = Selectable<DeliveryTable>;
 
@@ -463,6 +465,11 @@ export async function nackDelivery(
     maxAttempts: number;
     /** No attempt can succeed (a forbidden address): dead-letter it now. */
     final?: boolean;
+    /**
+     * It was never handed over (its record could not be read for the context): the lease's
+     * attempt is not counted, and it cannot die of it. Tried again after `UNSENT_RETRY_MS`.
+     */
+    unsent?: boolean;
     dialect: Dialect;
   },
 ): Promise<Settled> {
@@ -478,19 +485,20 @@ export async function nackDelivery(
     );
   }
   const attempts = Math.max(...open.map((row) => row.attempts));
-  const dead = args.final === true || attempts >= args.maxAttempts;
-  const nextAttemptAt = dead
-    ? null
-    : args.now + Math.min(args.delayMs ?? backoffMs(attempts), MAX_RETRY_DELAY_MS);
+  const unsent = args.unsent === true;
+  const dead = args.final === true || (!unsent && attempts >= args.maxAttempts);
+  const delayMs = args.delayMs ?? (unsent ? UNSENT_RETRY_MS : backoffMs(attempts));
+  const nextAttemptAt = dead ? null : args.now + Math.min(delayMs, MAX_RETRY_DELAY_MS);
   await db
     .updateTable('deliveries')
-    .set({
+    .set((eb) => ({
+      ...(unsent ? { attempts: eb('attempts', '-', 1) } : {}),
       status: dead ? 'dead' : 'pending',
       next_attempt_at: nextAttemptAt ?? args.now,
       lease_until: null,
       last_error: args.reason.slice(0, 2_000),
       updated_at: args.now,
-    })
+    }))
     .where('agent', '=', args.agent)
     .where('delivery_id', '=', delivery)
     .where('status', 'in', ['leased', 'pending'])

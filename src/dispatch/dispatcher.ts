@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { postSignedOnce } from '../notify/signed-post.js';
 import type { LeasedDelivery, Settled } from './delivery-ops.js';
-import { type HandOverDeps, prepareDeliveries } from './hand-over.js';
+import { type HandOverDeps, type Prepared, prepareDeliveries } from './hand-over.js';
 import { type Subscription, subscriptionsOf } from './subscriptions.js';
 import type { Delivery } from './wire.js';
 
@@ -100,7 +100,7 @@ export class Dispatcher {
       dialect: this.#deps.store.dialect,
     });
     const { ready, failed } = await prepareDeliveries(this.#deps, agent, leased, true);
-    await Promise.all(failed.map(({ id, reason }) => this.nack(agent, id, null, reason)));
+    await Promise.all(this.#giveBack(agent, failed));
     return ready;
   }
 
@@ -114,13 +114,16 @@ export class Dispatcher {
     });
   }
 
-  /** Gives a delivery back; `final` dead-letters it now (no attempt can succeed). */
+  /**
+   * Gives a delivery back. `final` dead-letters it now (no attempt can succeed); `unsent`: it was
+   * never handed over (see `nackDelivery`).
+   */
   nack(
     agent: string,
     id: string,
     delayMs: number | null,
     reason: string,
-    final = false,
+    how: { final?: boolean; unsent?: boolean } = {},
   ): Promise<Settled> {
     const deliver = this.#deliverOf(agent);
     return this.#deps.ops.run('nackDelivery', {
@@ -130,9 +133,14 @@ export class Dispatcher {
       delayMs,
       reason,
       maxAttempts: deliver.maxAttempts,
-      final,
+      ...how,
       dialect: this.#deps.store.dialect,
     });
+  }
+
+  /** Gives back the deliveries that could not be put together: none was handed over. */
+  #giveBack(agent: string, failed: Prepared['failed']): Promise<Settled>[] {
+    return failed.map(({ id, reason }) => this.nack(agent, id, null, reason, { unsent: true }));
   }
 
   /**
@@ -240,7 +248,7 @@ export class Dispatcher {
     const { ready, failed } = await prepareDeliveries(this.#deps, agent, leased, false);
     // Settled, not all: one failing ack must not leave the others running unwatched.
     const outcomes = await Promise.allSettled([
-      ...failed.map(({ id, reason }) => this.nack(agent, id, null, reason)),
+      ...this.#giveBack(agent, failed),
       ...ready.map((delivery) => this.#push(agent, delivery)),
     ]);
     for (const outcome of outcomes) {
@@ -268,7 +276,7 @@ export class Dispatcher {
     if ('error' in answer) {
       log?.warn({ agent, delivery: delivery.id, reason: answer.error }, 'push failed');
       // A forbidden address stays forbidden: no retry can succeed.
-      await this.nack(agent, delivery.id, null, answer.error, answer.ssrf);
+      await this.nack(agent, delivery.id, null, answer.error, { final: answer.ssrf });
       return;
     }
     if (answer.status >= 200 && answer.status < 300) {
