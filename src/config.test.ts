@@ -48,6 +48,10 @@ describe('loadConfig', () => {
     ],
     [{ sources: { demo: { scheme: 'hmac-sha256', secrets: ['s'] } } }, 'sources.demo'],
     [{ sources: { 'Bad Name': { scheme: 'github', secrets: ['s'] } } }, 'sources'],
+    [
+      { agents: { 'airlock-undo': { keySha256: 'a'.repeat(64), operations: ['ticket.tag'] } } },
+      'agents',
+    ],
     [{ operators: { ann: { role: 'king', tokenSha256: 'a'.repeat(64) } } }, 'operators.ann.role'],
     [
       { operators: { ann: { role: 'viewer', tokenSha256: 'not-hex' } } },

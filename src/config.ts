@@ -88,6 +88,11 @@ const name = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'expected lower-case letters, digits, - or _');
 
+/** An agent's name: `airlock-…` names are the gateway's own (`airlock-undo` proposes undos). */
+export const agentName = name.refine((value) => !value.startsWith('airlock-'), {
+  error: 'names starting with airlock- are reserved to the gateway',
+});
+
 const SCHEME_NAMES = Object.keys(schemes) as [SchemeName, ...SchemeName[]];
 
 export const OPERATOR_ROLES = ['viewer', 'approver', 'admin'] as const;
@@ -189,7 +194,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
     sources: z.record(name, source).default({}),
     agents: z
       .record(
-        name,
+        agentName,
         z.strictObject({
           keySha256: sha256Hex,
           operations: z.array(z.enum(OPERATION_NAMES as [string, ...string[]])).min(1),

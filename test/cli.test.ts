@@ -75,7 +75,20 @@ describe('airlock CLI', () => {
       configFile,
     );
     expect(badName.code).toBe(2);
-    expect(badName.stderr).toContain('agent names are lower-case letters');
+    expect(badName.stderr).toContain('agent name: expected lower-case letters, digits, - or _');
+    const reserved = await airlock(
+      'agents',
+      'add',
+      'airlock-undo',
+      '--operations',
+      'ticket.tag',
+      '--config',
+      configFile,
+    );
+    expect(reserved.code).toBe(2);
+    expect(reserved.stderr).toContain(
+      'agent name: names starting with airlock- are reserved to the gateway',
+    );
     const badOperation = await airlock(
       'agents',
       'add',

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { rateLimitRules, retryAction, undoAction } from '../actions/index.js';
 import { addAgent } from '../agents/index.js';
-import { type Config, loadConfig } from '../config.js';
+import { agentName, type Config, loadConfig } from '../config.js';
 import { DELIVERY_OPS_MODULE, type DeliveryOps, deliveryOps } from '../dispatch/index.js';
 import { AppError, coerceError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/index.js';
@@ -285,8 +285,9 @@ addAgentCommands(program);
 addDemoCommand(program);
 
 function parseAgentName(value: string): string {
-  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(value)) {
-    throw new InvalidArgumentError('agent names are lower-case letters, digits, - or _');
+  const parsed = agentName.safeParse(value);
+  if (!parsed.success) {
+    throw new InvalidArgumentError(`agent name: ${parsed.error.issues[0]?.message}`);
   }
   return value;
 }
