@@ -337,7 +337,7 @@ describe.each(BACKENDS)('delivery to agents on %s', (backend) => {
           .execute();
         expect(row).toMatchObject({ status: 'pending', attempts: 0 });
         expect(row?.last_error).toMatch(/the record could not be read: .*503/);
-        // Due again now, rather than in UNSENT_RETRY_MS.
+        // Due again now, rather than after unsentDelayMs.
         await gateway.store.db.updateTable('deliveries').set({ next_attempt_at: 0 }).execute();
       }
       const [delivery] = await lease(gateway);

@@ -28,8 +28,15 @@ const FANOUT_LOCK_KEY = 0x44_69_73_70_61; // "Dispa"
 const MAX_EVENTS_PER_DELIVERY = 50;
 /** Longest wait before another attempt, whatever the attempt count or a Retry-After says. */
 export const MAX_RETRY_DELAY_MS = 3_600_000;
-/** When a delivery never handed over (its record unreadable: the system is down) is tried again. */
-export const UNSENT_RETRY_MS = 10_000;
+/**
+ * When a delivery never handed over (its system did not answer) is tried again, given how long
+ * it has waited: a quarter of that, from 1 s to 5 min. Its attempts are not counted, so the wait
+ * so far stands in for them: a blip is tried again within a second or two, an outage less and
+ * less often.
+ */
+export function unsentDelayMs(waitingMs: number): number {
+  return Math.min(Math.max(waitingMs / 4, 1_000), 300_000);
+}
 
 type Row = Selectable<DeliveryTable>;
 
@@ -466,8 +473,8 @@ export async function nackDelivery(
     /** No attempt can succeed (a forbidden address): dead-letter it now. */
     final?: boolean;
     /**
-     * It was never handed over (its record could not be read for the context): the lease's
-     * attempt is not counted, and it cannot die of it. Tried again after `UNSENT_RETRY_MS`.
+     * It was never handed over (its record's system did not answer): the lease's attempt is
+     * not counted, and it cannot die of it. Tried again after `unsentDelayMs`.
      */
     unsent?: boolean;
     dialect: Dialect;
@@ -487,7 +494,8 @@ export async function nackDelivery(
   const attempts = Math.max(...open.map((row) => row.attempts));
   const unsent = args.unsent === true;
   const dead = args.final === true || (!unsent && attempts >= args.maxAttempts);
-  const delayMs = args.delayMs ?? (unsent ? UNSENT_RETRY_MS : backoffMs(attempts));
+  const waiting = args.now - Math.min(...open.map((row) => row.created_at));
+  const delayMs = args.delayMs ?? (unsent ? unsentDelayMs(waiting) : backoffMs(attempts));
   const nextAttemptAt = dead ? null : args.now + Math.min(delayMs, MAX_RETRY_DELAY_MS);
   await db
     .updateTable('deliveries')

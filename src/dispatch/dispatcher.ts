@@ -138,9 +138,9 @@ export class Dispatcher {
     });
   }
 
-  /** Gives back the deliveries that could not be put together: none was handed over. */
+  /** Gives back the deliveries that could not be put together; none was handed over. */
   #giveBack(agent: string, failed: Prepared['failed']): Promise<Settled>[] {
-    return failed.map(({ id, reason }) => this.nack(agent, id, null, reason, { unsent: true }));
+    return failed.map(({ id, reason, unsent }) => this.nack(agent, id, null, reason, { unsent }));
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Connector, RecordRef } from '../connectors/connector.js';
+import { coerceError } from '../errors.js';
 import { eventPayload, isoTime } from '../ingest/events.js';
 import type { OpRunner } from '../store/op-runner.js';
 import type { EventTable } from '../store/schema.js';
@@ -18,14 +19,19 @@ export interface HandOverDeps {
 /** Deliveries ready to hand over, and those that could not be put together (to give back). */
 export interface Prepared {
   readonly ready: Delivery[];
-  readonly failed: { readonly id: string; readonly reason: string }[];
+  /**
+   * `unsent`: only because the record's system did not answer (down, timed out): not the
+   * delivery's fault, so it is not counted as an attempt. Any other failure counts.
+   */
+  readonly failed: { readonly id: string; readonly reason: string; readonly unsent: boolean }[];
 }
 
 /**
  * Puts leased deliveries together: their events with payloads, and the context, which is the
  * record read through its connector now, its revision, and the record's events since the last
  * delivery that were not handed over (echoes, superseded). A delivery whose record cannot be
- * read is not handed over without its context: it is given back to be tried again. Each is put
+ * read is not handed over without its context: it is given back to be tried again (`unsent`
+ * when its system did not answer). Each is put
  * together on its own, so one that fails never holds back the others of the lease. What each
  * was handed over with goes to the audit log.
  */
@@ -45,7 +51,8 @@ export async function prepareDeliveries(
       try {
         return { delivery: await assemble(deps, agent, delivery, rows, pull) };
       } catch (error) {
-        return { failed: { id: delivery.id, reason: messageOf(error) } };
+        const unsent = error instanceof SystemDown;
+        return { failed: { id: delivery.id, reason: messageOf(error), unsent } };
       }
     }),
   );
@@ -115,13 +122,18 @@ function recordOf(recordKey: string): RecordRef | null {
   return system && type ? { system, type, id: rest.join(':') } : null;
 }
 
+/** The read of a record failed because its system did not answer (a 5xx of the connector's). */
+class SystemDown extends Error {}
+
 /** The record as its connector reads it now; a failure says it was the read that failed. */
 async function readRecord(connector: Connector | undefined, record: RecordRef | null) {
   if (!record || !connector) return null;
   try {
     return await connector.read(record);
   } catch (error) {
-    throw new Error(`the record could not be read: ${messageOf(error)}`, { cause: error });
+    const message = `the record could not be read: ${messageOf(error)}`;
+    if (coerceError(error).status >= 500) throw new SystemDown(message, { cause: error });
+    throw new Error(message, { cause: error });
   }
 }
 
