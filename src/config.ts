@@ -260,6 +260,11 @@ function configSchema(env: NodeJS.ProcessEnv) {
           url: z.url(),
           /** Per connector call; a call that times out after sending is reconciled, not retried. */
           timeout: duration.default(10_000),
+          /**
+           * The record types proposals and deliveries name through this connector (all when
+           * absent). Needed when two names are one system, so that a record has one name.
+           */
+          types: z.array(z.string().min(1).max(100)).min(1).optional(),
         }),
       )
       .default({}),

@@ -15,7 +15,7 @@ import {
   startApprovalSweeper,
 } from './approvals/index.js';
 import type { Config } from './config.js';
-import { type Connector, createSandboxConnector } from './connectors/index.js';
+import { type Connector, createSandboxConnector, serveTypes } from './connectors/index.js';
 import { Dispatcher } from './dispatch/index.js';
 import { AppError } from './errors.js';
 import { GATEWAY_OPS_MODULE, gatewayOps } from './gateway-ops.js';
@@ -56,13 +56,25 @@ export function createConnectors(
   telemetry: Telemetry = TELEMETRY_OFF,
   metrics?: Metrics,
 ): Map<string, Connector> {
-  return new Map(
-    Object.entries(config.connectors).map(([system, options]) => {
-      const connector = traceConnector(
-        createSandboxConnector({ system, url: options.url, timeoutMs: options.timeout }),
+  const served = serveTypes(
+    new Map(
+      Object.entries(config.connectors).map(([system, options]) => [
         system,
-        telemetry,
-      );
+        {
+          connector: createSandboxConnector({
+            system,
+            url: options.url,
+            timeoutMs: options.timeout,
+          }),
+          at: `${options.kind} ${options.url}`,
+          types: options.types ?? null,
+        },
+      ]),
+    ),
+  );
+  return new Map(
+    [...served].map(([system, served]) => {
+      const connector = traceConnector(served, system, telemetry);
       return [system, metrics ? measureConnector(connector, system, metrics) : connector];
     }),
   );

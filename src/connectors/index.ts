@@ -15,3 +15,4 @@ export {
   SANDBOX_OPERATIONS,
   type SandboxConnectorOptions,
 } from './sandbox.js';
+export { type ServedConnector, serveTypes } from './served-types.js';

@@ -5,7 +5,8 @@ import type { RecordView } from './wire.js';
 /**
  * A record as it is now, read through its system's connector, for an agent to decide on (the
  * revision goes back as `basis.revision`). Throws `unknown-system` (404), `record-not-found`
- * (404), or `system-unavailable` (502) when the system could not be read.
+ * (404), a 4xx of the connector's (`invalid-target`), or `system-unavailable` (502) when the
+ * system could not be read.
  */
 export async function readRecordView(
   connectors: ReadonlyMap<string, Connector>,
@@ -22,6 +23,8 @@ export async function readRecordView(
   try {
     snapshot = await connector.read(ref);
   } catch (cause) {
+    // The caller's mistake (a type the system does not serve, an id it refuses) stays theirs.
+    if (cause instanceof AppError && cause.status < 500) throw cause;
     throw new AppError('system-unavailable', 502, `${ref.system} could not be read`, {
       cause,
       details: { system: ref.system },

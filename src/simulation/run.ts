@@ -250,7 +250,11 @@ export function gatewayConfig(dbFile: string, port: number, sandboxUrl: string) 
       helpdesk: { scheme: 'zendesk', secrets: [DEFAULT_HELPDESK_SECRET] },
       crm: { scheme: 'hubspot-v3', secrets: [DEFAULT_CRM_SECRET] },
     },
-    connectors: { helpdesk: connector, crm: connector },
+    // One sandbox under two names: each serves its own record types (README "Agents and actions").
+    connectors: {
+      helpdesk: { ...connector, types: ['ticket'] },
+      crm: { ...connector, types: ['contact', 'deal', 'note', 'email', 'order'] },
+    },
     operators: {
       approver: { role: 'approver', tokenSha256: sha256(OPERATOR_TOKEN) },
       demo: { role: 'admin', tokenSha256: sha256(DASHBOARD_TOKEN) },

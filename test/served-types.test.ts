@@ -1,0 +1,118 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSandboxConnector, serveTypes } from '../src/connectors/index.js';
+import type { Sandbox } from '../src/sandbox/index.js';
+import { sha256, useTestGateways } from './helpers/gateway.js';
+import { seedWorld, startSandbox, type World, writeRequest } from './helpers/sandbox.js';
+
+const AGENT_KEY = 'ak_served_types_agent';
+
+let sandbox: Sandbox & { url: string };
+let world: World;
+
+beforeEach(async () => {
+  sandbox = await startSandbox();
+  world = seedWorld(sandbox);
+});
+afterEach(() => sandbox.close());
+
+/** One sandbox under two names, each serving its own types, as the embedded config has it. */
+function twoNames() {
+  const named = (system: string, types: string[]) => ({
+    connector: createSandboxConnector({ system, url: sandbox.url, timeoutMs: 2000 }),
+    at: `sandbox ${sandbox.url}`,
+    types,
+  });
+  return serveTypes(
+    new Map([
+      ['helpdesk', named('helpdesk', ['ticket'])],
+      ['crm', named('crm', ['contact', 'deal', 'note', 'email', 'order'])],
+    ]),
+  );
+}
+
+describe('connectors that serve record types', () => {
+  it('give a record one name: another name refuses it, naming the one that serves it', async () => {
+    const connectors = twoNames();
+    const helpdesk = connectors.get('helpdesk');
+    const crm = connectors.get('crm');
+    const contact = { type: 'contact', id: world.contact };
+    expect(await crm?.read({ system: 'crm', ...contact })).toMatchObject({
+      data: { email: 'ada@example.com' },
+    });
+    await expect(helpdesk?.read({ system: 'helpdesk', ...contact })).rejects.toMatchObject({
+      code: 'invalid-target',
+      status: 422,
+      message: 'helpdesk does not serve contact records: name them through crm',
+    });
+    const writes = sandbox.state.writes.length;
+    const email = writeRequest('email.send', contact, { subject: 'Hi', body: 'Hello' });
+    expect(
+      await helpdesk?.execute({ ...email, target: { system: 'helpdesk', ...contact } }),
+    ).toMatchObject({ kind: 'permanent', status: 422 });
+    expect(sandbox.state.writes.length).toBe(writes);
+  });
+
+  it('name a related record by the name that serves its type', async () => {
+    const helpdesk = twoNames().get('helpdesk');
+    expect(
+      await helpdesk?.related({ system: 'helpdesk', type: 'ticket', id: world.ticket }),
+    ).toEqual([{ system: 'crm', type: 'contact', id: world.contact }]);
+  });
+
+  it('serve every type under a name without types, as before', async () => {
+    const only = serveTypes(
+      new Map([
+        [
+          'sandbox',
+          {
+            connector: createSandboxConnector({ system: 'sandbox', url: sandbox.url }),
+            at: `sandbox ${sandbox.url}`,
+            types: null,
+          },
+        ],
+      ]),
+    ).get('sandbox');
+    expect(await only?.read({ system: 'sandbox', type: 'contact', id: world.contact })).not.toBe(
+      null,
+    );
+    expect(await only?.related({ system: 'sandbox', type: 'ticket', id: world.ticket })).toEqual([
+      { system: 'sandbox', type: 'contact', id: world.contact },
+    ]);
+  });
+
+  const start = useTestGateways('sqlite');
+
+  it('refuse a proposal or a read naming a record through the other name, as 422', async () => {
+    const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
+    const gateway = await start({
+      agents: { bot: { keySha256: sha256(AGENT_KEY), operations: ['email.send'] } },
+      connectors: {
+        helpdesk: { ...connector, types: ['ticket'] },
+        crm: { ...connector, types: ['contact', 'deal', 'note', 'email', 'order'] },
+      },
+    });
+    const headers = { authorization: `Bearer ${AGENT_KEY}` };
+    const proposed = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { ...headers, 'idempotency-key': 'k-alias' },
+      payload: {
+        operation: 'email.send',
+        target: { system: 'helpdesk', type: 'contact', id: world.contact },
+        params: { subject: 'Hi', body: 'Hello' },
+      },
+    });
+    expect(proposed.statusCode).toBe(422);
+    expect(proposed.json()).toMatchObject({
+      type: 'urn:airlock:problem:invalid-target',
+      system: 'crm',
+    });
+    const read = await gateway.app.inject({
+      method: 'GET',
+      url: `/v1/records/helpdesk/contact/${world.contact}`,
+      headers,
+    });
+    expect(read.statusCode).toBe(422);
+    expect(sandbox.state.writes).toHaveLength(0);
+  });
+});
