@@ -3,6 +3,7 @@ import { createSandboxConnector, serveTypes } from '../src/connectors/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import { sha256, useTestGateways } from './helpers/gateway.js';
 import { seedWorld, startSandbox, type World, writeRequest } from './helpers/sandbox.js';
+import { DEMO_SECRET, signStandardWebhook } from './helpers/webhooks.js';
 
 const AGENT_KEY = 'ak_served_types_agent';
 
@@ -82,15 +83,84 @@ describe('connectors that serve record types', () => {
 
   const start = useTestGateways('sqlite');
 
-  it('refuse a proposal or a read naming a record through the other name, as 422', async () => {
+  /** A gateway with the two names, a `helpdesk` source, and an agent that leases its events. */
+  async function gatewayWithTwoNames() {
     const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
     const gateway = await start({
-      agents: { bot: { keySha256: sha256(AGENT_KEY), operations: ['email.send'] } },
+      sources: { helpdesk: { scheme: 'standard-webhooks', secrets: [DEMO_SECRET] } },
+      agents: {
+        bot: {
+          keySha256: sha256(AGENT_KEY),
+          operations: ['email.send'],
+          deliver: { events: ['*'] },
+        },
+      },
       connectors: {
         helpdesk: { ...connector, types: ['ticket'] },
         crm: { ...connector, types: ['contact', 'deal', 'note', 'email', 'order'] },
       },
     });
+    /** An event from the helpdesk source about a record of `type`; its id. */
+    const event = async (type: string, id: string) => {
+      const body = JSON.stringify({ type: `${type}.updated`, data: { type, id } });
+      const answer = await gateway.app.inject({
+        method: 'POST',
+        url: '/hooks/helpdesk',
+        headers: signStandardWebhook(body, `msg_${type}_${id}`),
+        payload: body,
+      });
+      expect(answer.statusCode).toBe(202);
+      return answer.json().event as string;
+    };
+    return { gateway, event };
+  }
+
+  it('bind a proposal to a record related through the other name', async () => {
+    const { gateway, event } = await gatewayWithTwoNames();
+    // The ticket's event, read through helpdesk, concerns its requester, whom crm serves.
+    const ticketEvent = await event('ticket', world.ticket);
+    const contact = await gateway.app.inject({
+      method: 'GET',
+      url: `/v1/records/crm/contact/${world.contact}`,
+      headers: { authorization: `Bearer ${AGENT_KEY}` },
+    });
+    const proposed = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-bound' },
+      payload: {
+        operation: 'email.send',
+        target: { system: 'crm', type: 'contact', id: world.contact },
+        params: { subject: 'About your ticket', body: 'It ships today.' },
+        basis: { revision: contact.json().revision, events: [ticketEvent] },
+      },
+    });
+    expect(proposed.json()).toMatchObject({ status: 'executed' });
+  });
+
+  it('hand over an event about a type its name does not serve without the record, saying why', async () => {
+    const { gateway, event } = await gatewayWithTwoNames();
+    const contactEvent = await event('contact', world.contact);
+    await gateway.dispatcher.catchUp();
+    const leased = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/events/lease',
+      headers: { authorization: `Bearer ${AGENT_KEY}` },
+      payload: {},
+    });
+    expect(leased.json().deliveries).toEqual([
+      expect.objectContaining({
+        events: [expect.objectContaining({ id: contactEvent })],
+        context: expect.objectContaining({
+          record: null,
+          note: 'the record cannot be read: helpdesk does not serve contact records: name them through crm',
+        }),
+      }),
+    ]);
+  });
+
+  it('refuse a proposal or a read naming a record through the other name, as 422', async () => {
+    const { gateway } = await gatewayWithTwoNames();
     const headers = { authorization: `Bearer ${AGENT_KEY}` };
     const proposed = await gateway.app.inject({
       method: 'POST',

@@ -75,12 +75,12 @@ function sameRecord(a: RecordRef, b: RecordRef): boolean {
 
 /**
  * When the basis names events, the target must be the record they concern or one the connector
- * declares related to it: a note meant for one customer cannot land on another's record.
- * Throws `unknown-basis-event` or `target-mismatch` (422).
+ * of that record declares related to it: a note meant for one customer cannot land on another's
+ * record. Throws `unknown-basis-event` or `target-mismatch` (422).
  */
 export async function checkTargetBinding(
   store: Store,
-  connector: Connector,
+  connectors: ReadonlyMap<string, Connector>,
   target: RecordRef,
   eventIds: readonly string[],
 ): Promise<void> {
@@ -102,7 +102,9 @@ export async function checkTargetBinding(
         ? { system: row.record_system, type: row.record_type, id: row.record_id }
         : null;
     if (about && sameRecord(about, target)) continue;
-    const related = about ? await connector.related(about) : [];
+    // Asked of the event's record's own connector: another name may not serve its type.
+    const connector = about ? connectors.get(about.system) : undefined;
+    const related = about && connector ? await connector.related(about) : [];
     if (related.some((ref) => sameRecord(ref, target))) continue;
     throw new AppError(
       'target-mismatch',

@@ -282,7 +282,6 @@ async function answerFromKey(
 /** The checks that need no store: the operation and params resolved, the connector found. */
 interface Started {
   readonly operation: ReturnType<typeof resolveOperation>;
-  readonly connector: Connector;
   /** For an update: the read of the record, under way, and when it began. */
   readonly read: { readonly at: number; readonly snapshot: Promise<RecordSnapshot> } | null;
 }
@@ -302,12 +301,12 @@ function start(deps: ProposeDeps, agent: Agent, proposal: Proposal): Started | {
       deps.limits,
     );
     const connector = connectorFor(deps.connectors, target.system);
-    if (operation.spec.kind !== 'update') return { operation, connector, read: null };
+    if (operation.spec.kind !== 'update') return { operation, read: null };
     const at = deps.now();
     const snapshot = readTarget(connector, target);
     // Handled where it is awaited; unawaited when the claim finds the key taken.
     snapshot.catch(() => {});
-    return { operation, connector, read: { at, snapshot } };
+    return { operation, read: { at, snapshot } };
   } catch (error) {
     return { error };
   }
@@ -328,9 +327,9 @@ async function evaluate(
   started: Started | { error: unknown },
 ): Promise<Evaluated> {
   if ('error' in started) throw started.error;
-  const { operation, connector, read } = started;
+  const { operation, read } = started;
   const { target } = proposal;
-  await checkTargetBinding(deps.store, connector, target, proposal.basis?.events ?? []);
+  await checkTargetBinding(deps.store, deps.connectors, target, proposal.basis?.events ?? []);
 
   const readAt = read?.at ?? deps.now();
   const current = read ? await read.snapshot : null;

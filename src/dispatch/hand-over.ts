@@ -1,5 +1,10 @@
-import type { Connector, RecordRef } from '../connectors/connector.js';
-import { coerceError } from '../errors.js';
+import {
+  type Connector,
+  ConnectorCallError,
+  type RecordRef,
+  type RecordSnapshot,
+} from '../connectors/connector.js';
+import { AppError } from '../errors.js';
 import { eventPayload, isoTime } from '../ingest/events.js';
 import type { OpRunner } from '../store/op-runner.js';
 import type { EventTable } from '../store/schema.js';
@@ -86,14 +91,16 @@ async function assemble(
   });
   const record = recordOf(leased.recordKey);
   const connector = record ? deps.connectors.get(record.system) : undefined;
-  const snapshot = await readRecord(connector, record);
+  const { snapshot, refused } = await readRecord(connector, record);
   const note = !record
     ? 'the event is about no record'
     : !connector
       ? `no connector is configured for system ${record.system}`
-      : !snapshot
-        ? 'the record does not exist'
-        : undefined;
+      : refused
+        ? `the record cannot be read: ${refused}`
+        : !snapshot
+          ? 'the record does not exist'
+          : undefined;
   return {
     type: 'airlock.delivery',
     id: leased.id,
@@ -122,17 +129,31 @@ function recordOf(recordKey: string): RecordRef | null {
   return system && type ? { system, type, id: rest.join(':') } : null;
 }
 
-/** The read of a record failed because its system did not answer (a 5xx of the connector's). */
+/** The read of a record failed because its system did not answer (down, timed out). */
 class SystemDown extends Error {}
 
-/** The record as its connector reads it now; a failure says it was the read that failed. */
-async function readRecord(connector: Connector | undefined, record: RecordRef | null) {
-  if (!record || !connector) return null;
+/**
+ * The record as its connector reads it now. A read the connector refuses as no fault of the
+ * system's (a 4xx: a type its name does not serve, an id it cannot take) is `refused`, and the
+ * events are handed over without the record, saying why, as for one that does not exist: no
+ * later read would answer otherwise. Any other failure throws, `SystemDown` when the system did
+ * not answer.
+ */
+async function readRecord(
+  connector: Connector | undefined,
+  record: RecordRef | null,
+): Promise<{ snapshot: RecordSnapshot | null; refused?: string }> {
+  if (!record || !connector) return { snapshot: null };
   try {
-    return await connector.read(record);
+    return { snapshot: await connector.read(record) };
   } catch (error) {
+    if (error instanceof AppError && error.status < 500) {
+      return { snapshot: null, refused: error.message };
+    }
     const message = `the record could not be read: ${messageOf(error)}`;
-    if (coerceError(error).status >= 500) throw new SystemDown(message, { cause: error });
+    if (error instanceof ConnectorCallError && error.code === 'connector-unavailable') {
+      throw new SystemDown(message, { cause: error });
+    }
     throw new Error(message, { cause: error });
   }
 }
