@@ -162,6 +162,11 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
     expect(refused.statusCode).toBe(409);
     expect(refused.json().type).toBe('urn:airlock:problem:stale-basis');
     expect(await status(ticket.id)).toBe('hold');
+    // Another admin asking gets that refusal, not a key reuse.
+    const again = await undo(original, SECOND_ADMIN_TOKEN);
+    expect(again.statusCode).toBe(409);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().type).toBe('urn:airlock:problem:stale-basis');
 
     const reply = await gateway.app.inject({
       method: 'POST',

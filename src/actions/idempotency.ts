@@ -39,12 +39,15 @@ export interface KeyClaimArgs {
  */
 export async function peekKey(
   db: Kysely<Database>,
-  args: Omit<KeyClaimArgs, 'lockMs'>,
+  args: Omit<KeyClaimArgs, 'lockMs' | 'fingerprint'> & {
+    /** Null: as the request that took the key (what it holds, whatever was asked). */
+    readonly fingerprint: string | null;
+  },
 ): Promise<Exclude<KeyClaim, { kind: 'claimed' }> | null> {
   const { ref, fingerprint, now } = args;
   const row = await readKey(db, ref);
   if (!row) return null;
-  const found = keyState(row, fingerprint, now);
+  const found = keyState(row, fingerprint ?? row.fingerprint, now);
   if (found) return found;
   return row.action_id ? { kind: 'resume', actionId: row.action_id } : null;
 }

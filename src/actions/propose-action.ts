@@ -240,7 +240,7 @@ async function answerProposal(
 }
 
 /** The answer for a key another request holds or held. */
-async function answerFromKey(
+export async function answerFromKey(
   deps: ProposeDeps,
   ref: KeyRef,
   claim: Exclude<KeyClaim, { kind: 'claimed' }>,

@@ -1,8 +1,14 @@
 import { AppError } from '../errors.js';
 import type { ActionRow } from './action-view.js';
 import { catalogue } from './catalogue.js';
+import { peekKey } from './idempotency.js';
 import type { Proposal } from './proposal.js';
-import { type ProposalAnswer, type ProposeDeps, proposeAction } from './propose-action.js';
+import {
+  answerFromKey,
+  type ProposalAnswer,
+  type ProposeDeps,
+  proposeAction,
+} from './propose-action.js';
 
 /** The agent name undos are proposed under; its keys (`undo:<action id>`) make an undo once. */
 export const UNDO_AGENT = 'airlock-undo';
@@ -30,13 +36,20 @@ export async function undoAction(
     throw new AppError('action-not-found', 404, `no action ${id}`, { details: { action: id } });
   const { inverse, revision } = undoPlan(row);
   const key = `undo:${id}`;
+  const first = await firstUndoDecision(deps, key);
+  if (!first) {
+    // Refused for whoever asked first (stale, denied): that answer stands for anyone.
+    const ref = { agent: UNDO_AGENT, key };
+    const held = await peekKey(deps.store.db, { ref, fingerprint: null, now: deps.now() });
+    if (held?.kind === 'replay') return answerFromKey(deps, ref, held);
+  }
   return proposeAction(deps, { name: UNDO_AGENT, operations: [inverse.operation] }, key, {
     operation: inverse.operation,
     target: JSON.parse(row.target),
     params: inverse.params,
     basis: { revision },
     // Whoever asks later gets the first undo replayed: its request names the first asker.
-    decision: (await firstUndoDecision(deps, key)) ?? {
+    decision: first ?? {
       model: 'airlock',
       summary: `undo of ${id} (${row.operation}), asked by ${by}`,
       context: { undoOf: id, by },
