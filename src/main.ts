@@ -56,27 +56,27 @@ export function createConnectors(
   telemetry: Telemetry = TELEMETRY_OFF,
   metrics?: Metrics,
 ): Map<string, Connector> {
-  const served = serveTypes(
+  // Outermost, the record types each name serves: a refusal there asks nothing of the system,
+  // so it is neither a traced call nor a connector error.
+  return serveTypes(
     new Map(
-      Object.entries(config.connectors).map(([system, options]) => [
-        system,
-        {
-          connector: createSandboxConnector({
-            system,
-            url: options.url,
-            timeoutMs: options.timeout,
-          }),
-          at: `${options.kind} ${options.url}`,
-          types: options.types ?? null,
-        },
-      ]),
+      Object.entries(config.connectors).map(([system, options]) => {
+        const sandbox = createSandboxConnector({
+          system,
+          url: options.url,
+          timeoutMs: options.timeout,
+        });
+        const traced = traceConnector(sandbox, system, telemetry);
+        return [
+          system,
+          {
+            connector: metrics ? measureConnector(traced, system, metrics) : traced,
+            at: `${options.kind} ${options.url}`,
+            types: options.types ?? null,
+          },
+        ];
+      }),
     ),
-  );
-  return new Map(
-    [...served].map(([system, served]) => {
-      const connector = traceConnector(served, system, telemetry);
-      return [system, metrics ? measureConnector(connector, system, metrics) : connector];
-    }),
   );
 }
 

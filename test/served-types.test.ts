@@ -91,7 +91,7 @@ describe('connectors that serve record types', () => {
       agents: {
         bot: {
           keySha256: sha256(AGENT_KEY),
-          operations: ['email.send'],
+          operations: ['email.send', 'contact.create'],
           deliver: { events: ['*'] },
         },
       },
@@ -183,6 +183,20 @@ describe('connectors that serve record types', () => {
       headers,
     });
     expect(read.statusCode).toBe(422);
+    // A create reads nothing first: it is refused before it is accepted all the same.
+    const created = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { ...headers, 'idempotency-key': 'k-alias-create' },
+      payload: {
+        operation: 'contact.create',
+        target: { system: 'helpdesk', type: 'contact', id: 'new' },
+        params: { email: 'grace@example.com' },
+      },
+    });
+    expect(created.statusCode).toBe(422);
+    expect(created.json().type).toBe('urn:airlock:problem:invalid-target');
+    expect(await gateway.store.db.selectFrom('actions').select('id').execute()).toEqual([]);
     expect(sandbox.state.writes).toHaveLength(0);
   });
 });

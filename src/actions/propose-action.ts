@@ -301,6 +301,7 @@ function start(deps: ProposeDeps, agent: Agent, proposal: Proposal): Started | {
       deps.limits,
     );
     const connector = connectorFor(deps.connectors, target.system);
+    connector.checkTarget?.(target);
     if (operation.spec.kind !== 'update') return { operation, read: null };
     const at = deps.now();
     const snapshot = readTarget(connector, target);

@@ -107,4 +107,9 @@ export interface Connector {
   reconcile(request: WriteRequest): Promise<ReconcileOutcome>;
   /** Records the connector declares related to `ref` (a ticket's requester contact). Throws as `read`. */
   related(ref: RecordRef): Promise<RecordRef[]>;
+  /**
+   * Throws (422 `invalid-target`) when a record like `ref` is not this connector's to read or
+   * write, before anything is asked of the system: a create proposed through the wrong name.
+   */
+  checkTarget?(ref: RecordRef): void;
 }

@@ -14,8 +14,8 @@ export interface ServedConnector {
  * Two names for one system (the embedded config's `helpdesk` and `crm`, one sandbox) would
  * otherwise give each record two identities, and what Airlock keys on a record (its order,
  * rate limits, the basis check) would not hold across them. So:
- * - reading or writing a type a name does not serve is refused: 422 `invalid-target`, naming
- *   the name that serves it;
+ * - reading, writing or proposing (`checkTarget`) a type a name does not serve is refused:
+ *   422 `invalid-target`, naming the name that serves it, with nothing asked of the system;
  * - a record a connector declares related is named by the name that serves its type (a
  *   ticket's requester, read through `helpdesk`, is `crm`'s contact).
  * A connector without `types` serves every type under its name, as before.
@@ -46,6 +46,9 @@ export function serveTypes(named: ReadonlyMap<string, ServedConnector>): Map<str
     [...named].map(([name, { connector, types }]) => {
       if (!types) return [name, connector];
       const limited: Connector = {
+        checkTarget: (ref) => {
+          if (!serves(name, ref.type)) throw refuse(ref);
+        },
         read: async (ref) => {
           if (!serves(name, ref.type)) throw refuse(ref);
           return connector.read(ref);
