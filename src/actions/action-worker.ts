@@ -38,7 +38,7 @@ export class ActionWorker {
   readonly #owner = randomUUID();
   readonly #settled = new EventEmitter();
   readonly #active = new Set<Promise<void>>();
-  /** Every attempt under way, the claimed ones and those of requests, awaited by `stop`. */
+  /** Every attempt under way, the claimed ones and those of requests (`track`), awaited by `stop`. */
   readonly #attempts = new Set<Promise<unknown>>();
   #running = false;
   #loop: Promise<void> = Promise.resolve();
@@ -80,13 +80,17 @@ export class ActionWorker {
    * Runs one attempt at an action this worker holds the lease of, renewing the lease while the
    * attempt lasts; returns the row as the attempt left it (null if the lease was lost).
    */
-  async runLeased(row: ActionRow, first?: FirstAttempt): Promise<ActionRow | null> {
-    const attempt = this.#runLeased(row, first);
-    this.#attempts.add(attempt);
+  runLeased(row: ActionRow, first?: FirstAttempt): Promise<ActionRow | null> {
+    return this.track(this.#runLeased(row, first));
+  }
+
+  /** `work` counted among the attempts under way, so that `stop` waits for it. */
+  async track<T>(work: Promise<T>): Promise<T> {
+    this.#attempts.add(work);
     try {
-      return await attempt;
+      return await work;
     } finally {
-      this.#attempts.delete(attempt);
+      this.#attempts.delete(work);
     }
   }
 

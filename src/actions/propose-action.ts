@@ -36,7 +36,10 @@ export interface ProposeDeps {
   readonly policies: CompiledPolicies;
   readonly limits: CatalogueLimits;
   readonly rateLimits: readonly RateLimitRule[];
-  readonly worker: Pick<ActionWorker, 'notify' | 'waitForSettled' | 'lease' | 'runLeased'>;
+  readonly worker: Pick<
+    ActionWorker,
+    'notify' | 'waitForSettled' | 'lease' | 'runLeased' | 'track'
+  >;
   /** How long to wait for the outcome before answering 202 queued. */
   readonly waitMs: number;
   /** How long an idempotency key stays claimed by a request that went silent. */
@@ -461,13 +464,16 @@ async function runFirstAttempt(
   });
   const done = await Promise.race([outcome, waited]).finally(() => clearTimeout(timer));
   if (done) return done;
-  outcome
-    .then(async (late) => {
-      if (late.key === 'held') await deps.ops.run('completeKey', { ref, ...toStored(late) });
-    })
-    .catch((err: unknown) =>
-      deps.log?.error({ err, action_id: row.id }, 'a first attempt failed after its answer'),
-    );
+  // Tracked by the worker, whose stop (before the store closes) waits for the late answer too.
+  void deps.worker.track(
+    outcome
+      .then(async (late) => {
+        if (late.key === 'held') await deps.ops.run('completeKey', { ref, ...toStored(late) });
+      })
+      .catch((err: unknown) =>
+        deps.log?.error({ err, action_id: row.id }, 'a first attempt failed after its answer'),
+      ),
+  );
   return { ...answerFromRow(row), key: 'settled' };
 }
 
