@@ -11,7 +11,7 @@ import { crmOperations } from './sandbox/crm-operations.js';
 import { createSandboxHttp, type HttpResult } from './sandbox/http.js';
 import type { SandboxContext, SandboxOperation } from './sandbox/operation.js';
 import { orderOperations } from './sandbox/order-operations.js';
-import { failureOf, problemText, retryAfterMs } from './sandbox/outcome.js';
+import { failureOf, isTransient, problemText, retryAfterMs } from './sandbox/outcome.js';
 import { fetchRecord } from './sandbox/records.js';
 import { ticketOperations } from './sandbox/ticket-operations.js';
 
@@ -145,7 +145,7 @@ function readError(ref: RecordRef, result: HttpResult): ConnectorCallError {
   }
   const { status } = result;
   const message = `reading ${what}: ${problemText(result)}`;
-  if (status === 408 || status === 429 || status >= 500) {
+  if (isTransient(status)) {
     const after = retryAfterMs(result.headers);
     return new ConnectorCallError(
       failure,

@@ -45,12 +45,13 @@ export function serveTypes(named: ReadonlyMap<string, ServedConnector>): Map<str
   return new Map(
     [...named].map(([name, { connector, types }]) => {
       if (!types) return [name, connector];
+      const checkTarget = (ref: RecordRef) => {
+        if (!serves(name, ref.type)) throw refuse(ref);
+      };
       const limited: Connector = {
-        checkTarget: (ref) => {
-          if (!serves(name, ref.type)) throw refuse(ref);
-        },
+        checkTarget,
         read: async (ref) => {
-          if (!serves(name, ref.type)) throw refuse(ref);
+          checkTarget(ref);
           return connector.read(ref);
         },
         execute: async (request) => {
@@ -61,7 +62,7 @@ export function serveTypes(named: ReadonlyMap<string, ServedConnector>): Map<str
         },
         reconcile: (request) => connector.reconcile(request),
         related: async (ref) => {
-          if (!serves(name, ref.type)) throw refuse(ref);
+          checkTarget(ref);
           const related = await connector.related(ref);
           return related.map((other) => ({ ...other, system: home(other) ?? other.system }));
         },

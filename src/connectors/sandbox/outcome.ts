@@ -29,10 +29,15 @@ export function failureOutcome(result: Response, conditional: boolean): WriteOut
   if (status === 409 && conditional && problemCode(result) !== 'unique-value-taken') {
     return { kind: 'conflict', status, message };
   }
-  if (status === 408 || status === 429 || status >= 500) {
+  if (isTransient(status)) {
     return { kind: 'retry', status, message, retryAfterMs: retryAfterMs(result.headers) };
   }
   return { kind: 'permanent', status, message };
+}
+
+/** A status worth asking again for, later: 408, 429 and 5xx. */
+export function isTransient(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
 }
 
 /**
