@@ -167,7 +167,7 @@ export async function answerKey(
 export function actionOfKey(db: Kysely<Database>, ref: KeyRef) {
   return db
     .selectFrom('actions')
-    .select(['id', 'status', 'lease_owner', 'created_at'])
+    .select(['id', 'status', 'lease_owner', 'created_at', 'decision'])
     .where('agent', '=', ref.agent)
     .where('idempotency_key', '=', ref.key)
     .executeTakeFirst();

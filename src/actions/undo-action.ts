@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 import type { ActionRow } from './action-view.js';
 import { catalogue } from './catalogue.js';
-import { peekKey } from './idempotency.js';
+import { actionOfKey, peekKey } from './idempotency.js';
 import type { Proposal } from './proposal.js';
 import {
   answerFromKey,
@@ -59,12 +59,7 @@ export async function undoAction(
 
 /** The decision of the undo accepted under `key`, if one was. */
 async function firstUndoDecision(deps: ProposeDeps, key: string) {
-  const first = await deps.store.db
-    .selectFrom('actions')
-    .select('decision')
-    .where('agent', '=', UNDO_AGENT)
-    .where('idempotency_key', '=', key)
-    .executeTakeFirst();
+  const first = await actionOfKey(deps.store.db, { agent: UNDO_AGENT, key });
   return first?.decision ? (JSON.parse(first.decision) as Proposal['decision']) : undefined;
 }
 
