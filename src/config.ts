@@ -382,10 +382,11 @@ export interface LoadConfigOptions {
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env;
   const raw = options.file ? readConfigFile(options.file) : structuredClone(options.values ?? {});
-  applyEnvironment(raw, env);
+  const schema = configSchema(env);
+  applyEnvironment(raw, env, Object.keys(schema.shape));
   if (options.flags?.port !== undefined) setPath(raw, ['server', 'port'], options.flags.port);
 
-  const result = configSchema(env).safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     const problems = describeIssues(result.error.issues, '(root)');
     throw new AppError('config-invalid', 400, `invalid config:\n  ${problems.join('\n  ')}`, {
@@ -422,9 +423,13 @@ function readConfigFile(file: string): Record<string, unknown> {
  * Sets each `AIRLOCK_<KEY>__<KEY>…` whose first key is a section of the config; other
  * `AIRLOCK_` variables (`AIRLOCK_CONFIG`, an agent's own `AIRLOCK_KEY`) are not the config's.
  */
-function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+function applyEnvironment(
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  sectionNames: readonly string[],
+): void {
   if (env.AIRLOCK_DATABASE_URL) setPath(raw, ['store', 'url'], env.AIRLOCK_DATABASE_URL);
-  const sections = new Set(Object.keys(configSchema(env).shape).map(comparable));
+  const sections = new Set(sectionNames.map(comparable));
   for (const [variable, value] of Object.entries(env)) {
     // Empty is unset, as shells and container runtimes leave it (not port 0, a random one).
     if (!variable.startsWith('AIRLOCK_') || !value) continue;

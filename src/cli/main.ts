@@ -18,7 +18,7 @@ import {
   DEFAULT_HELPDESK_SECRET,
   parseChaosSpec,
 } from '../sandbox/index.js';
-import { createOpRunner, openStore, type Store } from '../store/index.js';
+import { createOpRunner, openStore, type Store, sqlitePath } from '../store/index.js';
 import { addAgentCommands } from './agent-commands.js';
 import { addApprovalCommands } from './approvals-commands.js';
 import { parseOperations } from './arguments.js';
@@ -307,7 +307,7 @@ async function withStore<T>(
 ): Promise<T> {
   const file = configFile(options);
   const config = loadConfig({ file });
-  const path = config.store.url.startsWith('sqlite:') ? config.store.url.slice(7) : null;
+  const path = sqlitePath(config.store.url);
   if (!create && path && path !== ':memory:' && !existsSync(path)) {
     throw new AppError(
       'store-not-found',

@@ -2,7 +2,7 @@ export { startCheckpointer } from './checkpointer.js';
 export { migrate } from './migrate.js';
 export type { Migration } from './migrations/index.js';
 export { createOpRunner, type OpRunner, type OpTable } from './op-runner.js';
-export { type OpenStoreOptions, openStore } from './open-store.js';
+export { type OpenStoreOptions, openStore, sqlitePath } from './open-store.js';
 export type {
   ActionStatus,
   ActionTable,

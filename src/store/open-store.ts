@@ -27,9 +27,14 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   }
 }
 
+/** The file of a `sqlite:PATH` store URL; null for another store. */
+export function sqlitePath(url: string): string | null {
+  return url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : null;
+}
+
 /** A store URL as it may be shown: without its password. */
 function shown(url: string): string {
-  if (url.startsWith('sqlite:')) return url;
+  if (sqlitePath(url) !== null) return url;
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
@@ -40,9 +45,11 @@ function shown(url: string): string {
 }
 
 async function open(url: string, options: OpenStoreOptions): Promise<Store> {
-  const store = url.startsWith('sqlite:')
-    ? createSqliteStore(url.slice('sqlite:'.length))
-    : await createPostgresStore(url, options.poolSize ?? 10);
+  const path = sqlitePath(url);
+  const store =
+    path !== null
+      ? createSqliteStore(path)
+      : await createPostgresStore(url, options.poolSize ?? 10);
   if (options.migrate === false) return store;
   try {
     await migrate(store);
