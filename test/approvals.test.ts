@@ -144,6 +144,9 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
     const badStatus = await inject('GET', '/v1/approvals?status=maybe', VIEWER_TOKEN);
     expect(badStatus.statusCode).toBe(400);
     expect(badStatus.json().type).toBe('urn:airlock:problem:invalid-query');
+    const badCursor = await inject('GET', '/v1/approvals?cursor=junk', VIEWER_TOKEN);
+    expect(badCursor.statusCode).toBe(400);
+    expect(badCursor.json().type).toBe('urn:airlock:problem:invalid-query');
     const badComment = await inject('POST', `/v1/approvals/${approval}/approve`, APPROVER_TOKEN, {
       comment: 42,
     });

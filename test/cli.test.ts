@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,11 @@ describe('airlock CLI', () => {
     const help = await airlock('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('start');
+    const version = await airlock('--version');
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version,
+    );
     const unknown = await airlock('launch');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'launch'");
@@ -228,5 +233,8 @@ describe('airlock CLI', () => {
     const badRecord = await airlock('events', 'list', '--config', configFile, '--record', 'T-42');
     expect(badRecord.code).toBe(2);
     expect(badRecord.stderr).toContain('expected a record as system:type:id');
+    const badCursor = await airlock('events', 'list', '--config', configFile, '--cursor', 'junk');
+    expect(badCursor.code).toBe(1);
+    expect(badCursor.stderr).toContain('airlock: invalid-query: cursor must be');
   });
 });

@@ -250,6 +250,13 @@ describe.each(BACKENDS)('POST /hooks/:source on %s', (backend) => {
       type: 'urn:airlock:problem:invalid-query',
     });
     expect((await get('/v1/events?record=nocolons')).statusCode).toBe(400);
+    // A cursor is an event id: other text would be compared as one and give the first page.
+    for (const cursor of ['junk', 'act_0000000000000000000000000000000a', `${first.nextCursor}x`]) {
+      expect((await get(`/v1/events?cursor=${cursor}`)).json()).toMatchObject({
+        status: 400,
+        type: 'urn:airlock:problem:invalid-query',
+      });
+    }
     expect((await get('/v1/events/evt_missing')).json()).toMatchObject({
       status: 404,
       event: 'evt_missing',

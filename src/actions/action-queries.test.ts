@@ -65,6 +65,17 @@ describe.each(BACKENDS)('listing actions on %s', (backend) => {
     ]);
   });
 
+  it.each(['junk', 'evt_0191c2a2b0f07d6aa7b1c5a0d0e0f001', 'act_0191C2A2B0F07D6AA7B1C5A0D0E0F001'])(
+    'refuses the cursor %s, which no page printed',
+    async (cursor) => {
+      const { list } = await open();
+      await expect(list({ limit: 3, cursor })).rejects.toMatchObject({
+        code: 'invalid-query',
+        status: 400,
+      });
+    },
+  );
+
   it.each([0, 501, 1.5])('refuses a limit of %s', async (limit) => {
     const { list } = await open();
     await expect(list({ limit })).rejects.toMatchObject({ code: 'invalid-query', status: 400 });

@@ -1,7 +1,7 @@
 import { appendAudit } from '../audit/index.js';
 import { AppError } from '../errors.js';
 import { firstIdAt } from '../ids.js';
-import { checkPageLimit } from '../page-limit.js';
+import { checkPageCursor, checkPageLimit } from '../page-limit.js';
 import type { ActionStatus, Store } from '../store/index.js';
 import { type ActionView, toActionView } from './action-view.js';
 import { type RateLimitRule, takeRateLimitSlots } from './rate-limits.js';
@@ -135,11 +135,12 @@ export interface ActionPage {
 /**
  * Actions newest first, filtered, paged by keyset on the id. Ids start with their creation time
  * (UUIDv7), so the time window is a range of the primary key. Throws `invalid-query` (400) for
- * a limit out of range.
+ * a limit out of range or a cursor that is not an action id.
  */
 export async function listActions(store: Store, query: ListActionsQuery): Promise<ActionPage> {
   const { limit } = query;
   checkPageLimit(limit);
+  checkPageCursor(query.cursor, 'act');
   let select = store.db
     .selectFrom('actions')
     .selectAll()

@@ -5,6 +5,7 @@ import { checkActionAgain, connectorFor, type RecheckDeps } from '../actions/che
 import type { Connector } from '../connectors/connector.js';
 import { AppError } from '../errors.js';
 import type { ActionOutcome, Metrics } from '../metrics/index.js';
+import { checkPageCursor } from '../page-limit.js';
 import type { ApprovalStatus, ApprovalTable } from '../store/index.js';
 import type { ApprovalSettlement } from './approval-ops.js';
 import { approvalBinds } from './binding.js';
@@ -90,6 +91,7 @@ export async function listApprovals(
     newestFirst?: boolean;
   },
 ): Promise<{ approvals: ApprovalView[]; next: string | null }> {
+  checkPageCursor(options.cursor, 'apr');
   const newest = options.newestFirst === true;
   let query = deps.store.db
     .selectFrom('approvals')

@@ -19,6 +19,7 @@ import {
   parseChaosSpec,
 } from '../sandbox/index.js';
 import { createOpRunner, openStore, type Store, sqlitePath } from '../store/index.js';
+import { VERSION } from '../version.js';
 import { addAgentCommands } from './agent-commands.js';
 import { addApprovalCommands } from './approvals-commands.js';
 import { parseOperations } from './arguments.js';
@@ -33,6 +34,7 @@ interface ConfigOption {
 
 const program = new Command('airlock')
   .description('A gateway between AI agents and the systems they write to.')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride();
 

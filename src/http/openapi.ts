@@ -12,6 +12,7 @@ import {
   nackResponseSchema,
   recordViewSchema,
 } from '../dispatch/wire.js';
+import { VERSION } from '../version.js';
 
 /**
  * `GET /openapi.json` (public): the HTTP API as an OpenAPI 3.1 document. Request and delivery
@@ -142,7 +143,7 @@ export function openApiDocument(): Json {
     openapi: '3.1.0',
     info: {
       title: 'Airlock',
-      version: '0.1.0',
+      version: VERSION,
       description:
         'A gateway between AI agents and the CRM, helpdesk and order systems they act on. ' +
         'Errors are RFC 9457 problem documents with a stable `type` per cause.',

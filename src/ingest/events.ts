@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { AppError } from '../errors.js';
-import { checkPageLimit } from '../page-limit.js';
+import { checkPageCursor, checkPageLimit } from '../page-limit.js';
 import type { EventTable, Store } from '../store/index.js';
 import { parseJsonBody } from './schemes/payload.js';
 
@@ -92,6 +92,7 @@ export interface EventPage {
 export async function listEvents(store: Store, query: ListEventsQuery): Promise<EventPage> {
   const limit = query.limit ?? 50;
   checkPageLimit(limit);
+  checkPageCursor(query.cursor, 'evt');
   let select = store.db
     .selectFrom('events')
     .selectAll()

@@ -8,6 +8,7 @@ import { deriveIdempotencyKey } from '../client/idempotency-key.js';
 import type { RecordRef } from '../connectors/connector.js';
 import { coerceError } from '../errors.js';
 import { problemType } from '../http/problem.js';
+import { VERSION } from '../version.js';
 
 /** Where an MCP server's calls go: the gateway in this process, or one over HTTP. */
 export interface McpBackend {
@@ -33,7 +34,7 @@ export type ToolOutcome =
 
 export const RECORD_URI_TEMPLATE = 'airlock://records/{system}/{type}/{id}';
 
-const SERVER_INFO = { name: 'airlock', version: '0.1.0' };
+const SERVER_INFO = { name: 'airlock', version: VERSION };
 
 /**
  * An MCP server for one agent: a tool per operation it may propose, each call a proposal through
