@@ -23,7 +23,12 @@ function problemsOf(run: () => unknown): string[] {
 describe('loadConfig', () => {
   it('fills every default when nothing is given', () => {
     const config = loadConfig({ env: {} });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, trustProxy: false });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      trustProxy: false,
+      requestTimeout: 30_000,
+    });
     expect(config.store.url).toBe('sqlite:./data/airlock.db');
     expect(config.retention).toEqual({
       events: 7 * 86_400_000,
@@ -37,6 +42,7 @@ describe('loadConfig', () => {
   it.each([
     [{ server: { port: 'eighty' } }, 'server.port'],
     [{ server: { prot: 8080 } }, 'server'],
+    [{ server: { requestTimeout: 0 } }, 'server.requestTimeout'],
     [{ retention: { events: 'a week' } }, 'retention.events'],
     [{ ingest: { bodyLimit: '1 gallon' } }, 'ingest.bodyLimit'],
     [{ store: { url: 'mysql://x' } }, 'store.url'],

@@ -130,6 +130,15 @@ function configSchema(env: NodeJS.ProcessEnv) {
         port: z.coerce.number().int().min(0).max(65_535).default(8080),
         /** Trust X-Forwarded-* from a proxy in front (needed for HubSpot's signed URL). */
         trustProxy: z.boolean().default(false),
+        /**
+         * The most a client may take to send a whole request, headers and body. Past it the
+         * request is answered 408 and its connection closed, so a client that sends slowly or
+         * stops half way does not hold a connection for ever. Answers may take longer (a long
+         * poll, a proposal waiting for its outcome).
+         */
+        requestTimeout: duration
+          .refine((ms) => ms > 0, 'expected a duration above 0')
+          .default(30_000),
       })
       .prefault({}),
     log: z

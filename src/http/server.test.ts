@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { useTestGateways } from '../../test/helpers/gateway.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
@@ -25,5 +27,30 @@ describe('framework errors', () => {
         requestId: expect.any(String),
       });
     }
+  });
+});
+
+describe('a client that sends a request slowly', () => {
+  const start = useTestGateways('sqlite');
+
+  it('gets 408 and a closed connection once server.requestTimeout has passed', async () => {
+    const { app } = await start({ server: { requestTimeout: '1s' } });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+    const sent = Date.now();
+    // The headers promise 100 bytes of body; one comes, and then nothing.
+    socket.write(
+      'POST /hooks/demo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+    );
+    const closedAt = await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(closedAt - sent).toBeGreaterThanOrEqual(1_000);
+    expect(closedAt - sent).toBeLessThan(5_000);
   });
 });

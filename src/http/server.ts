@@ -51,6 +51,15 @@ export async function createServer({
     trustProxy: config.server.trustProxy,
     // Operator and agent APIs take small JSON; webhooks set their own limit.
     bodyLimit: 256 * 1024,
+    // Fastify sets the server's requestTimeout after creating it (0, none, by default); Node
+    // also needs it at creation, where it caps the headers' timeout (60 s), which must not be
+    // longer. Node looks for requests past their time every 30 s; a short timeout is kept to
+    // within a quarter of itself.
+    requestTimeout: config.server.requestTimeout,
+    http: {
+      requestTimeout: config.server.requestTimeout,
+      connectionsCheckingInterval: Math.min(30_000, Math.ceil(config.server.requestTimeout / 4)),
+    },
     return503OnClosing: true,
     // One log line per request costs more than the ingest itself at thousands per second;
     // failures are logged where they are answered.
