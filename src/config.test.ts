@@ -70,6 +70,69 @@ describe('loadConfig', () => {
     ).toBe(true);
   });
 
+  describe('two connector names for one system', () => {
+    const at = (url: string, types?: string[]) => ({ kind: 'sandbox', url, types });
+    const URL_A = 'http://127.0.0.1:8081';
+
+    it('refuses them unless each lists its types, none in both', () => {
+      const untyped = problemsOf(() =>
+        loadConfig({
+          env: {},
+          values: { connectors: { helpdesk: at(URL_A, ['ticket']), crm: at(`${URL_A}/`) } },
+        }),
+      );
+      expect(untyped).toEqual([
+        expect.stringMatching(
+          /^connectors\.crm\.types: helpdesk, crm are one system \(sandbox http:\/\/127\.0\.0\.1:8081\/\): each must list/,
+        ),
+      ]);
+      const shared = problemsOf(() =>
+        loadConfig({
+          env: {},
+          values: {
+            connectors: {
+              helpdesk: at(URL_A, ['ticket', 'contact']),
+              crm: at(URL_A, ['contact', 'deal']),
+            },
+          },
+        }),
+      );
+      expect(shared).toEqual([
+        expect.stringMatching(/^connectors\.crm\.types: contact is served by helpdesk too/),
+      ]);
+      // One place however the URL is spelled.
+      const spelled = problemsOf(() =>
+        loadConfig({
+          env: {},
+          values: {
+            connectors: {
+              a: at('http://LOCALHOST:80/', ['contact']),
+              b: at('http://localhost', ['contact']),
+            },
+          },
+        }),
+      );
+      expect(spelled).toEqual([
+        expect.stringMatching(/^connectors\.b\.types: contact is served by a too/),
+      ]);
+    });
+
+    it('takes them with disjoint types, and names of other systems without types', () => {
+      const config = loadConfig({
+        env: {},
+        values: {
+          connectors: {
+            helpdesk: at(URL_A, ['ticket']),
+            crm: at('http://localhost:8082/', ['contact']),
+            crm_eu: at('http://localhost:8083', ['contact', 'deal', 'order']),
+            other: at('http://127.0.0.1:9000'),
+          },
+        },
+      });
+      expect(Object.keys(config.connectors)).toEqual(['helpdesk', 'crm', 'crm_eu', 'other']);
+    });
+  });
+
   it('reads secrets given as env:NAME, and names the variable when it is missing', () => {
     const values = {
       sources: { demo: { scheme: 'standard-webhooks', secrets: ['env:DEMO_SECRET'] } },

@@ -98,6 +98,55 @@ const SCHEME_NAMES = Object.keys(schemes) as [SchemeName, ...SchemeName[]];
 export const OPERATOR_ROLES = ['viewer', 'approver', 'admin'] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 
+/** Where a connector connects to: two names with one place are one system. */
+export function connectorAt(options: { readonly kind: string; readonly url: string }): string {
+  // Normalised (host case, default port, a trailing slash), unless it is no URL at all: then
+  // the config is refused for it anyway.
+  return `${options.kind} ${URL.canParse(options.url) ? new URL(options.url).href : options.url}`;
+}
+
+/**
+ * Names that are one system must say which record types each serves, none in two of them:
+ * otherwise one record has two names, and what Airlock keys on a record (its order, rate
+ * limits, the basis check) does not hold across them.
+ */
+function checkOneNamePerRecord(
+  connectors: Record<string, { kind: string; url: string; types?: string[] | undefined }>,
+  ctx: z.RefinementCtx,
+): void {
+  const byPlace = new Map<string, Array<[string, { types?: string[] | undefined }]>>();
+  for (const [name, options] of Object.entries(connectors)) {
+    const at = connectorAt(options);
+    byPlace.set(at, [...(byPlace.get(at) ?? []), [name, options]]);
+  }
+  for (const [at, named] of byPlace) {
+    if (named.length < 2) continue;
+    const names = named.map(([name]) => name).join(', ');
+    const servedBy = new Map<string, string>();
+    for (const [name, options] of named) {
+      if (!options.types) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name, 'types'],
+          message: `${names} are one system (${at}): each must list the record types it serves`,
+        });
+        continue;
+      }
+      for (const type of options.types) {
+        const other = servedBy.get(type);
+        if (other && other !== name) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name, 'types'],
+            message: `${type} is served by ${other} too, and ${names} are one system (${at}): a record type may have one name only`,
+          });
+        }
+        servedBy.set(type, name);
+      }
+    }
+  }
+}
+
 function configSchema(env: NodeJS.ProcessEnv) {
   const source = z
     .strictObject({
@@ -276,6 +325,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
           types: z.array(z.string().min(1).max(100)).min(1).optional(),
         }),
       )
+      .superRefine(checkOneNamePerRecord)
       .default({}),
     /**
      * Run the built-in sandbox CRM + helpdesk in this process (the embedded demo): its webhooks

@@ -14,7 +14,7 @@ import {
   getApproval,
   startApprovalSweeper,
 } from './approvals/index.js';
-import type { Config } from './config.js';
+import { type Config, connectorAt } from './config.js';
 import { type Connector, createSandboxConnector, serveTypes } from './connectors/index.js';
 import { Dispatcher } from './dispatch/index.js';
 import { AppError } from './errors.js';
@@ -71,7 +71,7 @@ export function createConnectors(
           system,
           {
             connector: metrics ? measureConnector(traced, system, metrics) : traced,
-            at: `${options.kind} ${options.url}`,
+            at: connectorAt(options),
             types: options.types ?? null,
           },
         ];

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pruneKeys } from '../src/actions/idempotency.js';
 import { getAction, OPERATION_NAMES, retryAction } from '../src/actions/index.js';
 import { MAX_JSON_DEPTH, proposalSchema } from '../src/actions/proposal.js';
+import { CRM_TYPES, SANDBOX_TYPES } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
 import { acceptActionAt } from './helpers/action-ops.js';
 import {
@@ -40,7 +41,11 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
           'support-bot': { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] },
           narrow: { keySha256: sha256(NARROW_KEY), operations: ['ticket.add_note'] },
         },
-        connectors: { helpdesk: connector, crm: connector, orders: connector },
+        connectors: {
+          helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
+          crm: { ...connector, types: CRM_TYPES },
+          orders: { ...connector, types: ['order'] },
+        },
         actions: { wait: '3s', maxBackoff: '200ms' },
         ...values,
       }),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OPERATION_NAMES } from '../src/actions/index.js';
 import { verifyAudit } from '../src/audit/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
+import { CRM_TYPES, SANDBOX_TYPES } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
 import {
   APPROVER_TOKEN,
@@ -35,7 +36,10 @@ describe.each(BACKENDS)('the audit trail on %s', (backend) => {
       store,
       testConfig(database.url, {
         agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
-        connectors: { helpdesk: connector, orders: connector },
+        connectors: {
+          helpdesk: { ...connector, types: [...SANDBOX_TYPES.helpdesk, ...CRM_TYPES] },
+          orders: { ...connector, types: ['order'] },
+        },
         sources: {
           demo: {
             scheme: 'standard-webhooks',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { SANDBOX_TYPES } from '../src/sandbox/index.js';
 import { freePort, startGatewayProcess, writeConfig } from './helpers/gateway-process.js';
 import { call } from './helpers/sandbox.js';
 import { ROOT } from './helpers/subprocess.js';
@@ -19,8 +20,8 @@ describe('the embedded setting of airlock.yaml (npm start)', () => {
       log: { level: 'warn' },
       sandbox: { ...sample.sandbox, port: sandboxPort },
       connectors: {
-        helpdesk: { kind: 'sandbox', url: sandboxUrl },
-        crm: { kind: 'sandbox', url: sandboxUrl },
+        helpdesk: { kind: 'sandbox', url: sandboxUrl, types: SANDBOX_TYPES.helpdesk },
+        crm: { kind: 'sandbox', url: sandboxUrl, types: SANDBOX_TYPES.crm },
       },
     });
     const gateway = await startGatewayProcess(configFile, port);

@@ -4,6 +4,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
+import { SANDBOX_TYPES } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
 import {
   closeAfterEach,
@@ -41,7 +42,10 @@ describe.each(BACKENDS)('MCP on %s', (backend) => {
       store,
       testConfig(database.url, {
         agents: { 'mcp-bot': { keySha256: sha256(AGENT_KEY), operations: OPERATIONS } },
-        connectors: { helpdesk: connector, crm: connector },
+        connectors: {
+          helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
+          crm: { ...connector, types: SANDBOX_TYPES.crm },
+        },
         actions: { wait: '3s' },
       }),
     );

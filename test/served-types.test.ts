@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSandboxConnector, serveTypes } from '../src/connectors/index.js';
-import type { Sandbox } from '../src/sandbox/index.js';
+import { SANDBOX_TYPES, type Sandbox } from '../src/sandbox/index.js';
 import { sha256, useTestGateways } from './helpers/gateway.js';
 import { seedWorld, startSandbox, type World, writeRequest } from './helpers/sandbox.js';
 import { DEMO_SECRET, signStandardWebhook } from './helpers/webhooks.js';
@@ -18,15 +18,15 @@ afterEach(() => sandbox.close());
 
 /** One sandbox under two names, each serving its own types, as the embedded config has it. */
 function twoNames() {
-  const named = (system: string, types: string[]) => ({
+  const named = (system: string, types: readonly string[]) => ({
     connector: createSandboxConnector({ system, url: sandbox.url, timeoutMs: 2000 }),
     at: `sandbox ${sandbox.url}`,
     types,
   });
   return serveTypes(
     new Map([
-      ['helpdesk', named('helpdesk', ['ticket'])],
-      ['crm', named('crm', ['contact', 'deal', 'note', 'email', 'order'])],
+      ['helpdesk', named('helpdesk', SANDBOX_TYPES.helpdesk)],
+      ['crm', named('crm', SANDBOX_TYPES.crm)],
     ]),
   );
 }
@@ -96,8 +96,8 @@ describe('connectors that serve record types', () => {
         },
       },
       connectors: {
-        helpdesk: { ...connector, types: ['ticket'] },
-        crm: { ...connector, types: ['contact', 'deal', 'note', 'email', 'order'] },
+        helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
+        crm: { ...connector, types: SANDBOX_TYPES.crm },
       },
     });
     /** An event from the helpdesk source about a record of `type`; its id. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OPERATION_NAMES } from '../src/actions/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
+import { SANDBOX_TYPES } from '../src/sandbox/index.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { traceOf } from '../src/trace/index.js';
 import {
@@ -45,7 +46,10 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
           kim: { role: 'admin', tokenSha256: sha256(SECOND_ADMIN_TOKEN) },
         },
         agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
-        connectors: { helpdesk: connector, crm: { ...connector, timeout: '500ms' } },
+        connectors: {
+          helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
+          crm: { ...connector, timeout: '500ms', types: SANDBOX_TYPES.crm },
+        },
         actions: { wait: '2s' },
       }),
     );

@@ -30,6 +30,7 @@ export type {
   Ticket,
   TicketStatus,
 } from './records.js';
+export { CRM_TYPES, SANDBOX_TYPES } from './records.js';
 export type { SeedInput, SeedResult } from './seed.js';
 export type { Actor, AppliedWrite, FieldChange, SandboxState, SandboxSystem } from './state.js';
 export type { Delivery } from './webhook-delivery.js';

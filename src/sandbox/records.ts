@@ -46,6 +46,15 @@ export interface Ticket {
 export const CRM_TYPES = ['contact', 'deal', 'note', 'email'] as const;
 export type CrmType = (typeof CRM_TYPES)[number];
 
+/**
+ * The record types of the sandbox's helpdesk, and of its CRM with the orders: the connector
+ * `types` of one sandbox under two names (README "Agents and actions").
+ */
+export const SANDBOX_TYPES = {
+  helpdesk: ['ticket'],
+  crm: [...CRM_TYPES, 'order'],
+} as const satisfies Record<string, readonly string[]>;
+
 /** A CRM property value; HubSpot sends strings, the sandbox keeps what it was given. */
 export type PropertyValue = string | number | boolean | null;
 

@@ -13,6 +13,7 @@ import {
   createSandbox,
   DEFAULT_CRM_SECRET,
   DEFAULT_HELPDESK_SECRET,
+  SANDBOX_TYPES,
   type Sandbox,
 } from '../sandbox/index.js';
 import { type AgentFaults, DEFAULT_FAULTS } from './agent.js';
@@ -252,8 +253,8 @@ export function gatewayConfig(dbFile: string, port: number, sandboxUrl: string) 
     },
     // One sandbox under two names: each serves its own record types (README "Agents and actions").
     connectors: {
-      helpdesk: { ...connector, types: ['ticket'] },
-      crm: { ...connector, types: ['contact', 'deal', 'note', 'email', 'order'] },
+      helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
+      crm: { ...connector, types: SANDBOX_TYPES.crm },
     },
     operators: {
       approver: { role: 'approver', tokenSha256: sha256(OPERATOR_TOKEN) },

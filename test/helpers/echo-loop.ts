@@ -3,6 +3,7 @@ import { OPERATION_NAMES } from '../../src/actions/index.js';
 import {
   DEFAULT_CRM_SECRET,
   DEFAULT_HELPDESK_SECRET,
+  SANDBOX_TYPES,
   type Sandbox,
 } from '../../src/sandbox/index.js';
 import type { Store } from '../../src/store/index.js';
@@ -45,7 +46,10 @@ export async function startEchoLoop(
         helpdesk: { scheme: 'zendesk', secrets: [DEFAULT_HELPDESK_SECRET] },
         crm: { scheme: 'hubspot-v3', secrets: [DEFAULT_CRM_SECRET] },
       },
-      connectors: { helpdesk: connector, crm: connector },
+      connectors: {
+        helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
+        crm: { ...connector, types: SANDBOX_TYPES.crm },
+      },
       agents: {
         bot: {
           keySha256: sha256(LOOP_AGENT_KEY),
