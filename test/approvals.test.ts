@@ -63,18 +63,21 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
       ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
     });
 
-  /** Proposes to cancel the order (high risk: it waits for a human); the approval id. */
-  async function proposeCancel(order: { id: string; revision: number }, key = 'k-cancel') {
-    const proposed = await gateway.app.inject({
+  const propose = (key: string, payload: Record<string, unknown>) =>
+    gateway.app.inject({
       method: 'POST',
       url: '/v1/actions',
       headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
-      payload: {
-        operation: 'order.cancel',
-        target: { system: 'orders', type: 'order', id: order.id },
-        params: { reason: 'customer asked' },
-        basis: { revision: String(order.revision) },
-      },
+      payload,
+    });
+
+  /** Proposes to cancel the order (high risk: it waits for a human); the approval id. */
+  async function proposeCancel(order: { id: string; revision: number }, key = 'k-cancel') {
+    const proposed = await propose(key, {
+      operation: 'order.cancel',
+      target: { system: 'orders', type: 'order', id: order.id },
+      params: { reason: 'customer asked' },
+      basis: { revision: String(order.revision) },
     });
     expect(proposed.statusCode).toBe(202);
     expect(proposed.json()).toMatchObject({ status: 'pending_approval' });
@@ -85,6 +88,50 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
   const actionStatus = async (id: string) =>
     (await store.db.selectFrom('actions').select('status').where('id', '=', id).executeTakeFirst())
       ?.status;
+
+  it('holds a discount for a human once the order’s discounts would pass the threshold in all', async () => {
+    const order = await start();
+    const fresh = sandbox.seed({ orders: [{ currency: 'EUR', subtotal: 500 }] }).orders[0] as {
+      id: string;
+    };
+    /** Proposes a discount on the order's revision as it is now. */
+    const discount = async (id: string, amount: number, dryRun = false) => {
+      const revision = (await call(sandbox.url, 'GET', `/orders/${id}`)).body.order.revision;
+      const answer = await propose(`k-discount-${id}-${amount}`, {
+        operation: 'discount.apply',
+        target: { system: 'orders', type: 'order', id },
+        params: { amount, currency: 'EUR' },
+        basis: { revision: String(revision) },
+        dryRun,
+      });
+      return { status: answer.statusCode, body: answer.json() };
+    };
+    // 30, then 15: 45 in all, within the default threshold of 50, each at once.
+    expect(await discount(order.id, 30)).toMatchObject({
+      status: 200,
+      body: { status: 'executed', verdict: { kind: 'allow', risk: 'medium' } },
+    });
+    expect(await discount(order.id, 15)).toMatchObject({
+      status: 200,
+      body: { status: 'executed' },
+    });
+    // 10 more is 55: split under the threshold or not, it waits for a human.
+    expect(await discount(order.id, 10)).toMatchObject({
+      status: 202,
+      body: {
+        status: 'pending_approval',
+        verdict: {
+          kind: 'needs_approval',
+          risk: 'high',
+          reason: 'discount.apply is a high-risk operation',
+        },
+      },
+    });
+    expect(await writes()).toHaveLength(2);
+    // A dry run says the same; so does one discount above the threshold on its own.
+    const alone = await discount(fresh.id, 51, true);
+    expect(alone.body).toMatchObject({ dryRun: true, outcome: 'pending_approval', risk: 'high' });
+  });
 
   it('holds a high-risk action until an approver approves it, then executes it once', async () => {
     const order = await start();

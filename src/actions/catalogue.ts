@@ -10,8 +10,15 @@ export interface OperationSpec {
   /** `create` makes a new record (no basis revision to check); `update` changes the target. */
   readonly kind: 'create' | 'update';
   readonly params: z.ZodType<Record<string, unknown>>;
-  /** `high` always waits for a human approval. */
-  risk(params: Record<string, unknown>, limits: CatalogueLimits): Risk;
+  /**
+   * `high` always waits for a human approval. `record`: the target's fields as read now (null
+   * for a create, or where the record is not at hand, as in tool descriptions).
+   */
+  risk(
+    params: Record<string, unknown>,
+    limits: CatalogueLimits,
+    record: Readonly<Record<string, unknown>> | null,
+  ): Risk;
   readonly reversible: boolean;
   /**
    * The operation and params that undo this one, given what it changed; only when reversible.
@@ -32,8 +39,30 @@ export interface OperationSpec {
 
 /** Thresholds from the config that move an operation's risk. */
 export interface CatalogueLimits {
-  /** `discount.apply` above this amount is high risk. Default 50. */
+  /**
+   * `discount.apply` is high risk when the order's discounts in its currency would come to more
+   * than this in total, counting the new one. Default 50.
+   */
   readonly discountApprovalAbove: number;
+}
+
+/**
+ * The amount of the discounts an order's record lists in `currency` (`discounts[].amount`, as
+ * the sandbox's orders hold them). Checked on the total rather than per call: three discounts
+ * of 50 are a discount of 150, and the threshold must not be split under.
+ */
+function discountedSoFar(
+  record: Readonly<Record<string, unknown>> | null,
+  currency: unknown,
+): number {
+  const discounts = record?.discounts;
+  if (!Array.isArray(discounts)) return 0;
+  let total = 0;
+  for (const discount of discounts as unknown[]) {
+    const { amount, currency: of } = (discount ?? {}) as Record<string, unknown>;
+    if (of === currency && typeof amount === 'number') total += amount;
+  }
+  return total;
 }
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -238,8 +267,11 @@ const specs: OperationSpec[] = [
     targetType: 'order',
     kind: 'update',
     params: paramsSchemas['discount.apply'],
-    risk: (params, limits) =>
-      (params.amount as number) > limits.discountApprovalAbove ? 'high' : 'medium',
+    risk: (params, limits, record) =>
+      discountedSoFar(record, params.currency) + (params.amount as number) >
+      limits.discountApprovalAbove
+        ? 'high'
+        : 'medium',
     reversible: false,
     retrySafety: 'applied with the unique airlock_key; a retry finds the first application',
   },

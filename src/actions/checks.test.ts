@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { call, startSandbox } from '../../test/helpers/sandbox.js';
 import type { Connector } from '../connectors/connector.js';
+import { createSandboxConnector } from '../connectors/index.js';
 import { compilePolicies } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { ActionRow } from './action-view.js';
@@ -71,5 +73,55 @@ describe('checkActionAgain', () => {
       reason: 'new contacts are checked by a person',
     });
     await expect(checkActionAgain(deps, row, unused as Connector)).resolves.toBeNull();
+  });
+
+  describe('a discount accepted without a human or a basis', () => {
+    let close: (() => Promise<void>) | undefined;
+    afterEach(async () => close?.());
+
+    async function discountOnTopOfAnother(verdict: { kind: string; rule: null; reason: string }) {
+      const sandbox = await startSandbox();
+      close = () => sandbox.close();
+      const order = sandbox.seed({ orders: [{ currency: 'EUR', subtotal: 200 }] }).orders[0] as {
+        id: string;
+        revision: number;
+      };
+      // Meanwhile, another discount of 40 lands on the order.
+      await call(sandbox.url, 'POST', `/orders/${order.id}/discounts`, {
+        amount: 40,
+        currency: 'EUR',
+        expectedRevision: order.revision,
+      });
+      const row: ActionRow = {
+        ...contactCreate(verdict),
+        operation: 'discount.apply',
+        record_key: `orders:order:${order.id}`,
+        target: JSON.stringify({ system: 'orders', type: 'order', id: order.id }),
+        params: JSON.stringify({ amount: 20, currency: 'EUR' }),
+      };
+      const connector = createSandboxConnector({ system: 'orders', url: sandbox.url });
+      return () => checkActionAgain({ ...deps, policies: compilePolicies([]) }, row, connector);
+    }
+
+    it('is refused once the order’s discounts would pass the threshold with it', async () => {
+      const check = await discountOnTopOfAnother({
+        kind: 'allow',
+        rule: null,
+        reason: 'no policy rule objected',
+      });
+      await expect(check()).rejects.toMatchObject({
+        code: 'approval-required',
+        details: { risk: 'high' },
+      });
+    });
+
+    it('goes on when it waited for its approval', async () => {
+      const check = await discountOnTopOfAnother({
+        kind: 'needs_approval',
+        rule: null,
+        reason: 'discount.apply is a high-risk operation',
+      });
+      await expect(check()).resolves.toMatchObject({ data: { discounts: [{ amount: 40 }] } });
+    });
   });
 });

@@ -15,7 +15,23 @@ import { type CatalogueLimits, catalogue, type OperationSpec, type Risk } from '
 export interface ResolvedOperation {
   readonly spec: OperationSpec;
   readonly params: Record<string, unknown>;
+}
+
+/** A resolved operation with its risk on the record as read now (what policy sees). */
+export interface AssessedOperation extends ResolvedOperation {
   readonly risk: Risk;
+}
+
+/** The operation's risk on `record` as read now (null for a create). */
+export function assessRisk(
+  operation: ResolvedOperation,
+  limits: CatalogueLimits,
+  record: RecordSnapshot | null,
+): AssessedOperation {
+  return {
+    ...operation,
+    risk: operation.spec.risk(operation.params, limits, record?.data ?? null),
+  };
 }
 
 /** Throws `unknown-operation` (422), `not-permitted` (403), `invalid-params` or `invalid-target` (422). */
@@ -24,7 +40,6 @@ export function resolveOperation(
   operation: string,
   target: RecordRef,
   rawParams: unknown,
-  limits: CatalogueLimits,
 ): ResolvedOperation {
   const spec = catalogue.get(operation);
   if (!spec) {
@@ -52,7 +67,7 @@ export function resolveOperation(
       { details: { operation, expected: spec.targetType, got: target.type } },
     );
   }
-  return { spec, params: parsed.data, risk: spec.risk(parsed.data, limits) };
+  return { spec, params: parsed.data };
 }
 
 /** The connector of a target's system; throws `unknown-system` (422). */
@@ -179,7 +194,7 @@ export async function staleBasis(
 /** What policy sees of a proposal. */
 export function policyInput(
   agent: Agent,
-  operation: ResolvedOperation,
+  operation: AssessedOperation,
   target: RecordRef,
   record: RecordSnapshot | null,
   now: number,
@@ -201,7 +216,7 @@ export function policyInput(
 export function decide(
   policies: CompiledPolicies,
   agent: Agent,
-  operation: ResolvedOperation,
+  operation: AssessedOperation,
   target: RecordRef,
   record: RecordSnapshot | null,
   now: number,
@@ -235,17 +250,22 @@ export async function checkActionAgain(
 ): Promise<RecordSnapshot | null> {
   const target = JSON.parse(row.target) as RecordRef;
   const agent: Agent = { name: row.agent, operations: [row.operation] };
-  const operation = resolveOperation(
-    agent,
-    row.operation,
-    target,
-    JSON.parse(row.params),
-    deps.limits,
-  );
-  const current = operation.spec.kind === 'update' ? await readTarget(connector, target) : null;
+  const resolved = resolveOperation(agent, row.operation, target, JSON.parse(row.params));
+  const current = resolved.spec.kind === 'update' ? await readTarget(connector, target) : null;
   if (current && row.expected_revision !== null && current.revision !== row.expected_revision) {
     const basis = row.basis ? JSON.parse(row.basis) : undefined;
     throw await staleBasis(deps.store, target, basis, current);
+  }
+  const operation = assessRisk(resolved, deps.limits, current);
+  if (operation.risk === 'high' && !needsApproval(row)) {
+    // The record moved on without a new revision to compare (no basis was named): the action
+    // is high risk now (a discount on top of others) and was accepted without a human.
+    throw new AppError(
+      'approval-required',
+      403,
+      `${operation.spec.name} is high risk on the record as it is now; propose it again to have it approved`,
+      { details: { risk: operation.risk } },
+    );
   }
   const verdict = decide(deps.policies, agent, operation, target, current, deps.now());
   // A rule now asks for a human about an action that was accepted without one: it must not run

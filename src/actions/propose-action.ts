@@ -13,6 +13,7 @@ import { type ActionRow, type ActionView, toActionView } from './action-view.js'
 import type { ActionWorker } from './action-worker.js';
 import { type CatalogueLimits, catalogue } from './catalogue.js';
 import {
+  assessRisk,
   checkTargetBinding,
   connectorFor,
   decide,
@@ -296,13 +297,7 @@ interface Started {
 function start(deps: ProposeDeps, agent: Agent, proposal: Proposal): Started | { error: unknown } {
   try {
     const { target } = proposal;
-    const operation = resolveOperation(
-      agent,
-      proposal.operation,
-      target,
-      proposal.params,
-      deps.limits,
-    );
+    const operation = resolveOperation(agent, proposal.operation, target, proposal.params);
     const connector = connectorFor(deps.connectors, target.system);
     connector.checkTarget?.(target);
     if (operation.spec.kind !== 'update') return { operation, read: null };
@@ -331,12 +326,13 @@ async function evaluate(
   started: Started | { error: unknown },
 ): Promise<Evaluated> {
   if ('error' in started) throw started.error;
-  const { operation, read } = started;
+  const { read } = started;
   const { target } = proposal;
   await checkTargetBinding(deps.store, deps.connectors, target, proposal.basis?.events ?? []);
 
   const readAt = read?.at ?? deps.now();
   const current = read ? await read.snapshot : null;
+  const operation = assessRisk(started.operation, deps.limits, current);
   const decidedAt = deps.now();
   // A write to an existing record names the revision it was decided on, unless a policy rule
   // with `allowWithoutBasis` applies to it.
@@ -368,6 +364,7 @@ async function evaluate(
           reason: `${operation.spec.name} is a high-risk operation`,
         }
       : verdict),
+    risk: operation.risk,
     ...(basisWaivedBy ? { basisWaivedBy } : {}),
   };
 

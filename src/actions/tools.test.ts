@@ -99,7 +99,7 @@ describe('operationTools', () => {
     }
     expect(
       operationTools(['discount.apply'], { discountApprovalAbove: 120 })[0]?.description,
-    ).toContain('high above an amount of 120');
+    ).toContain("high when the order's discounts would come to more than 120 in all");
   });
 
   it('refuses an operation that is not in the catalogue', () => {

@@ -205,12 +205,12 @@ function specOf(operation: string): OperationSpec {
 function riskOf(spec: OperationSpec, limits: CatalogueLimits): { text: string; high: boolean } {
   if (spec.name === 'discount.apply') {
     return {
-      text: `medium; high above an amount of ${limits.discountApprovalAbove} (then it waits for a human approval)`,
+      text: `medium; high when the order's discounts would come to more than ${limits.discountApprovalAbove} in all, this one included (then it waits for a human approval)`,
       high: false,
     };
   }
   // Every other operation's risk is fixed: the params do not matter.
-  const risk = spec.risk({}, limits);
+  const risk = spec.risk({}, limits, null);
   return {
     text: risk === 'high' ? 'high: it always waits for a human approval' : risk,
     high: risk === 'high',

@@ -84,6 +84,8 @@ export interface TraceVerdict {
   /** Null for an allow no rule objected to, and for a high-risk operation's approval. */
   readonly rule: string | null;
   readonly reason: string;
+  /** The operation's risk on the record as the proposal read it (absent on older actions). */
+  readonly risk?: string;
   /** The rule that let the proposal write without naming a revision. */
   readonly basisWaivedBy?: string;
 }

@@ -141,7 +141,9 @@ async function approvalDetail(
   const target = approval.target as RecordRef;
   const params = (action?.proposal.params ?? {}) as Record<string, unknown>;
   const spec = catalogue.get(approval.operation);
-  const risk = spec ? spec.risk(params, deps.propose.limits) : 'unknown';
+  // As assessed on the record the proposal read; older actions' verdicts do not say.
+  const risk =
+    action?.verdict?.risk ?? (spec ? spec.risk(params, deps.propose.limits, null) : 'unknown');
   const canDecide = hasRole(context.operator, 'approver') && approval.status === 'pending';
   return html`<dl class="facts">
       <dt>Status</dt><dd data-field="approval-status">${approval.status}</dd>
