@@ -259,6 +259,18 @@ describe('standard-webhooks verify', () => {
     }
   });
 
+  it('reads signatures sent on two header lines, which HTTP joins with ", "', () => {
+    const good = sign(SECRET, MSG_ID, NOW_S, PAYLOAD);
+    const decoy = 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=';
+    for (const header of [`${good}, ${decoy}`, `${decoy}, ${good}`, `${good},${decoy}`]) {
+      expectOutcome(verifyAt(requestWithSignature(header), [SECRET]), 'valid');
+    }
+    expect(parseSignatureHeader(`${good}, v1a,xyz`)).toEqual([
+      { version: 'v1', signature: good.slice(3) },
+      { version: 'v1a', signature: 'xyz' },
+    ]);
+  });
+
   it.each([
     [-60, 'valid'],
     [60, 'valid'],

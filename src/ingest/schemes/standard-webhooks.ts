@@ -61,13 +61,23 @@ export function standardWebhooksHeaders(
   };
 }
 
-/** The space-separated entries of a `webhook-signature` header, minus any without a comma. */
+/** A signature's version identifier: `v1`, `v1a`. */
+const VERSION = /^v\d+[a-z]*$/;
+
+/**
+ * The `version,signature` entries of a `webhook-signature` header, space-separated. The header
+ * sent on two lines arrives joined with ", " (RFC 9110), and a signature (base64) holds no
+ * comma: every comma or space separates, and each version is paired with what follows it.
+ * Anything else (a version with no signature) is skipped.
+ */
 export function parseSignatureHeader(value: string): VersionedSignature[] {
+  const tokens = value.split(/[\s,]+/).filter((token) => token !== '');
   const entries: VersionedSignature[] = [];
-  for (const entry of value.split(/\s+/)) {
-    const comma = entry.indexOf(',');
-    if (comma < 0) continue;
-    entries.push({ version: entry.slice(0, comma), signature: entry.slice(comma + 1) });
+  for (let at = 0; at < tokens.length; at += 1) {
+    const [version, signature] = [tokens[at] as string, tokens[at + 1]];
+    if (!VERSION.test(version) || signature === undefined || VERSION.test(signature)) continue;
+    entries.push({ version, signature });
+    at += 1;
   }
   return entries;
 }
