@@ -66,6 +66,27 @@ describe.each(BACKENDS)('POST /hooks/:source on %s', (backend) => {
     expect(Buffer.from(request.body).equals(Buffer.from(body, 'utf8'))).toBe(true);
   });
 
+  it('takes a body whatever its Content-Type says, and keeps the header as sent', async () => {
+    const { app, store } = await start();
+    // Types Fastify cannot parse, one with a broken parameter, and none at all.
+    const types = ['text', '', 'a/b/c', 'application/json; charset', undefined];
+    for (const [index, type] of types.entries()) {
+      const body = ticketEventBody(`T-ct-${index}`);
+      const { 'content-type': _, ...signed } = signStandardWebhook(body, `msg_ct_${index}`);
+      const headers = type === undefined ? signed : { ...signed, 'content-type': type };
+      const answer = await post(app, body, headers);
+      expect(answer.statusCode, JSON.stringify(type)).toBe(202);
+    }
+    const stored = await store.db
+      .selectFrom('webhook_requests')
+      .select('headers')
+      .orderBy('id')
+      .execute();
+    expect(
+      stored.map((row) => (JSON.parse(row.headers) as Record<string, string>)['content-type']),
+    ).toEqual(types);
+  });
+
   it('stores one event when 20 identical deliveries arrive at once', async () => {
     const { app, store } = await start();
     const body = ticketEventBody('T-2');

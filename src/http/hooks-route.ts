@@ -12,9 +12,17 @@ export async function registerHooksRoute(
   deps: { ingestor: Ingestor; config: Pick<Config, 'sources' | 'ingest'> },
 ): Promise<void> {
   await app.register(async (hooks) => {
+    // Fastify answers 415 before any route for a Content-Type it cannot parse ("", "text",
+    // "a/b/c") or none with a body: the provider would retry an event no scheme ever saw. The
+    // body is bytes whatever it is labelled, so Fastify is shown one type; the scheme and the
+    // stored headers get the one that came.
+    hooks.addHook('onRequest', async (request) => {
+      sentContentType.set(request.raw, request.headers['content-type']);
+      request.headers['content-type'] = 'application/octet-stream';
+    });
     hooks.removeAllContentTypeParsers();
     hooks.addContentTypeParser(
-      '*',
+      'application/octet-stream',
       { parseAs: 'buffer', bodyLimit: deps.config.ingest.bodyLimit },
       (_request, body, done) => done(null, body),
     );
@@ -42,12 +50,16 @@ export async function registerHooksRoute(
   });
 }
 
+/** The Content-Type each webhook request came with (see the `onRequest` hook). */
+const sentContentType = new WeakMap<FastifyRequest['raw'], string | undefined>();
+
 function toWebhookRequest(
   request: FastifyRequest,
   configuredUrl: string | undefined,
 ): WebhookRequest {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
+  const sent = { ...request.headers, 'content-type': sentContentType.get(request.raw) };
+  for (const [name, value] of Object.entries(sent)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return {
