@@ -26,6 +26,8 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };
   let base: string;
+  /** The gateway's clock: moved forward by hand. */
+  const clock = { now: Date.now() };
 
   closeAfterEach(() => [gateway, store, database, sandbox]);
 
@@ -33,6 +35,7 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
     sandbox = await startSandbox();
     database = createTestDatabase(backend);
     store = await database.open();
+    clock.now = Date.now();
     await listen(values);
   }
 
@@ -46,6 +49,7 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
         actions: { wait: '2s' },
         ...values,
       }),
+      { now: () => clock.now },
     );
     await gateway.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
@@ -138,6 +142,45 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
     const replay = new DashboardClient(base);
     replay.cookies.set('airlock_session', value);
     expect((await replay.get('/ui/approvals')).status).toBe(303);
+  });
+
+  it('stops an address that guessed 20 credentials for the rest of the minute, not webhooks', async () => {
+    await start();
+    const client = new DashboardClient(base);
+    const api = (token: string) =>
+      fetch(`${base}/v1/approvals`, { headers: { authorization: `Bearer ${token}` } });
+    // Ten wrong sign-ins, five wrong operator tokens and five wrong agent keys.
+    for (let guess = 0; guess < 10; guess += 1) {
+      expect((await client.signIn(`guess-${guess}`)).status).toBe(401);
+    }
+    for (let guess = 0; guess < 5; guess += 1) {
+      expect((await api(`guess-${guess}`)).status).toBe(401);
+      const agent = await fetch(`${base}/v1/events/lease`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ak_guess_${guess}` },
+      });
+      expect(agent.status).toBe(401);
+    }
+    // Now even a right token is not looked at.
+    const refused = await api(VIEWER_TOKEN);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({
+      type: 'urn:airlock:problem:too-many-attempts',
+    });
+    expect((await client.get('/ui/sign-in')).status).toBe(429);
+    // Webhooks are verified by their signature, and still come in.
+    const body = ticketEventBody('T-guess');
+    const hook = await fetch(`${base}/hooks/demo`, {
+      method: 'POST',
+      headers: signStandardWebhook(body, 'msg_guess'),
+      body,
+    });
+    expect(hook.status).toBe(202);
+    // A minute later the address may try again.
+    clock.now += 60_000;
+    expect((await api(VIEWER_TOKEN)).status).toBe(200);
+    expect((await client.signIn(VIEWER_TOKEN)).status).toBe(303);
   });
 
   it('does not follow a next address off the dashboard', async () => {

@@ -19,6 +19,7 @@ import { registerEventsRoutes } from './events-routes.js';
 import { registerHooksRoute } from './hooks-route.js';
 import { registerOpenApiRoute } from './openapi.js';
 import { replyWithError } from './problem.js';
+import { limitFailedSignIns } from './sign-in-attempts.js';
 import { registerTraceRoutes } from './trace-routes.js';
 
 export interface ServerDeps {
@@ -87,6 +88,8 @@ export async function createServer({
       throw new AppError('bad-url', 400, 'the URL contains an encoded NUL character');
     }
   });
+
+  limitFailedSignIns(app, propose.now);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => {
