@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { OPERATION_NAMES } from '../../src/actions/index.js';
-import type { Sandbox } from '../../src/sandbox/index.js';
+import { CRM_TYPES, SANDBOX_TYPES, type Sandbox } from '../../src/sandbox/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createTestApp, sha256, type TestApp, testConfig } from '../../test/helpers/gateway.js';
 import { type Answer, call, startSandbox } from '../../test/helpers/sandbox.js';
@@ -54,7 +54,11 @@ export function useGateway(): () => Promise<E2eGateway> {
         agents: {
           'support-bot': { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] },
         },
-        connectors: { helpdesk: connector, crm: connector, orders: connector },
+        connectors: {
+          helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
+          crm: { ...connector, types: CRM_TYPES },
+          orders: { ...connector, types: ['order'] },
+        },
         actions: { wait: '2s', maxBackoff: '200ms' },
       }),
     );
