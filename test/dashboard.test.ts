@@ -371,6 +371,9 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
       ['/ui', ['<h1>Overview</h1>', 'data-live="approvalsPending"', '<svg class="chart"']],
       ['/ui?window=7d', ['<h1>Overview</h1>', 'last 7d']],
       ['/ui/approvals', [`data-approval-id="${approval}"`]],
+      // An empty cursor, as a form without one sends it, is no cursor.
+      ['/ui/approvals?status=all&cursor=', [`data-approval-id="${approval}"`]],
+      ['/ui/events?cursor=', ['data-event-id="evt_']],
       [`/ui/approvals/${approval}`, ['data-field="approval-status">pending<', 'The record now']],
       ['/ui/events', ['data-event-id="evt_', 'T-9']],
       ['/ui/actions', [`data-action-id="${action}"`, 'data-status="pending_approval"']],

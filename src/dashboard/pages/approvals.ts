@@ -47,7 +47,7 @@ export function registerApprovalPages(
       const { approvals, next } = await listApprovals(deps.approvals, {
         status: status === 'all' ? undefined : (status as ApprovalStatus),
         limit: 100,
-        cursor,
+        cursor: cursor || undefined,
         newestFirst: !pending,
       });
       const approvalsVersion = await readApprovalsVersion(deps.approvals.store);
