@@ -139,10 +139,10 @@ async function attemptAction(
       if (!(error instanceof AppError) || error.status >= 500) {
         return retryLater(deps, counted, sent ? 'executing' : 'queued', null, String(error), first);
       }
-      if (error.code === 'stale-basis') {
-        const landedSince = await earlierWrite();
-        if (landedSince) return landedSince;
-      }
+      // Refused on the record as it is now, which an earlier attempt's write, landing late,
+      // may have changed (a discount counted on top of itself): that write is looked for first.
+      const landedSince = await earlierWrite();
+      if (landedSince) return landedSince;
       const status: ActionStatus =
         error.code === 'stale-basis'
           ? 'stale'
