@@ -43,6 +43,8 @@ describe('loadConfig', () => {
     [{ server: { port: 'eighty' } }, 'server.port'],
     [{ server: { prot: 8080 } }, 'server'],
     [{ server: { requestTimeout: 0 } }, 'server.requestTimeout'],
+    [{ server: { requestTimeout: '1ms' } }, 'server.requestTimeout'],
+    [{ server: { trustProxy: 0 } }, 'server.trustProxy'],
     [{ retention: { events: 'a week' } }, 'retention.events'],
     [{ ingest: { bodyLimit: '1 gallon' } }, 'ingest.bodyLimit'],
     [{ store: { url: 'mysql://x' } }, 'store.url'],

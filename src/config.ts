@@ -177,8 +177,18 @@ function configSchema(env: NodeJS.ProcessEnv) {
       .strictObject({
         host: z.string().min(1).default('127.0.0.1'),
         port: z.coerce.number().int().min(0).max(65_535).default(8080),
-        /** Trust X-Forwarded-* from a proxy in front (needed for HubSpot's signed URL). */
-        trustProxy: z.boolean().default(false),
+        /**
+         * Trust X-Forwarded-* from proxies in front (needed for HubSpot's signed URL), as
+         * Fastify takes it: the number of proxy hops, or their addresses and CIDR ranges. `true`
+         * trusts every hop, so a client's own X-Forwarded-For names its address.
+         */
+        trustProxy: z
+          .union([
+            z.boolean(),
+            z.number().int().min(1).max(100),
+            z.array(z.string().trim().min(1)).min(1),
+          ])
+          .default(false),
         /**
          * The most a client may take to send a whole request, headers and body. Past it the
          * request is answered 408 and its connection closed, so a client that sends slowly or
@@ -186,7 +196,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
          * poll, a proposal waiting for its outcome).
          */
         requestTimeout: duration
-          .refine((ms) => ms > 0, 'expected a duration above 0')
+          .refine((ms) => ms >= 1000, 'expected a duration of 1s or more')
           .default(30_000),
       })
       .prefault({}),

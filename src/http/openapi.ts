@@ -56,7 +56,11 @@ const actionViewSchema = z.strictObject({
   target: z.unknown(),
   params: z.unknown(),
   basis: z.unknown(),
-  verdict: z.unknown().describe('The policy verdict: `{ kind, rule, reason }`.'),
+  verdict: z
+    .unknown()
+    .describe(
+      'The policy verdict: `{ kind, rule, reason, risk }`, the risk as assessed on the record read.',
+    ),
   approval: z.string().nullable().describe('The approval id when it waits or waited for a human.'),
   effect: z.unknown().describe('What the write changed: `{ before, after, ref, revision }`.'),
   error: z.unknown(),

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Config, OperatorRole } from '../config.js';
 import { AppError } from '../errors.js';
+import { AttemptLimiter } from './sign-in-attempts.js';
 
 const RANK: Record<OperatorRole, number> = { viewer: 0, approver: 1, admin: 2 };
 
@@ -40,11 +41,30 @@ export function admitOperator(request: FastifyRequest, operator: Operator, role:
   admitted.set(request, operator);
 }
 
+/** The guesses at one gateway's operator tokens (its config's `operators`), by address. */
+const attempts = new WeakMap<Config['operators'], AttemptLimiter>();
+
 /**
  * The operator whose token this is, or undefined. Tokens are compared by SHA-256 in constant
- * time; the config holds only the hashes.
+ * time; the config holds only the hashes. `address` (the client's) presented it: after 20
+ * tokens from one address matched nothing within a minute, it is refused with 429
+ * `too-many-attempts` for the rest of the minute (operators choose their tokens, which may be
+ * guessable; agent keys are random).
  */
 export function matchOperator(
+  operators: Config['operators'],
+  token: string,
+  address: string,
+): (Operator & { readonly tokenSha256: string }) | undefined {
+  let limiter = attempts.get(operators);
+  if (!limiter) {
+    limiter = new AttemptLimiter();
+    attempts.set(operators, limiter);
+  }
+  return limiter.match(address, () => compareTokens(operators, token));
+}
+
+function compareTokens(
   operators: Config['operators'],
   token: string,
 ): (Operator & { readonly tokenSha256: string }) | undefined {
@@ -72,7 +92,7 @@ export function requireOperator(operators: Config['operators'], role: OperatorRo
         'an operator token is required: Authorization: Bearer <token>',
       );
     }
-    const match = matchOperator(operators, token);
+    const match = matchOperator(operators, token, request.ip);
     if (!match) throw new AppError('unauthorized', 401, 'the operator token is not recognised');
     admitOperator(request, { name: match.name, role: match.role }, role);
   };

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { useTestGateways } from '../../test/helpers/gateway.js';
+import { useTestGateways, VIEWER_TOKEN } from '../../test/helpers/gateway.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
 
 describe('framework errors', () => {
@@ -52,5 +52,27 @@ describe('a client that sends a request slowly', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(closedAt - sent).toBeGreaterThanOrEqual(1_000);
     expect(closedAt - sent).toBeLessThan(5_000);
+  });
+});
+
+describe('server.trustProxy as a number of proxy hops', () => {
+  const start = useTestGateways('sqlite');
+
+  it('takes the client address the nearest proxy saw, not one the client wrote', async () => {
+    const { app } = await start({ server: { trustProxy: 1 } });
+    const approvals = (token: string, forwardedFor: string) =>
+      app.inject({
+        method: 'GET',
+        url: '/v1/approvals',
+        headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': forwardedFor },
+      });
+    // Twenty guesses through the proxy, each naming another address of its own.
+    for (let guess = 0; guess < 20; guess += 1) {
+      expect((await approvals(`guess-${guess}`, `10.9.9.${guess}, 203.0.113.9`)).statusCode).toBe(
+        401,
+      );
+    }
+    expect((await approvals(VIEWER_TOKEN, '10.9.9.99, 203.0.113.9')).statusCode).toBe(429);
+    expect((await approvals(VIEWER_TOKEN, '203.0.113.10')).statusCode).toBe(200);
   });
 });

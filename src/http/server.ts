@@ -19,7 +19,6 @@ import { registerEventsRoutes } from './events-routes.js';
 import { registerHooksRoute } from './hooks-route.js';
 import { registerOpenApiRoute } from './openapi.js';
 import { replyWithError } from './problem.js';
-import { limitFailedSignIns } from './sign-in-attempts.js';
 import { registerTraceRoutes } from './trace-routes.js';
 
 export interface ServerDeps {
@@ -49,7 +48,7 @@ export async function createServer({
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    trustProxy: config.server.trustProxy,
+    trustProxy: trusted(config.server.trustProxy),
     // Operator and agent APIs take small JSON; webhooks set their own limit.
     bodyLimit: 256 * 1024,
     // Fastify sets the server's requestTimeout after creating it (0, none, by default); Node
@@ -89,8 +88,6 @@ export async function createServer({
     }
   });
 
-  limitFailedSignIns(app, propose.now);
-
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => {
     try {
@@ -114,4 +111,12 @@ export async function createServer({
     app.get('/', (_request, reply) => reply.redirect('/ui', 303));
   }
   return app;
+}
+
+/** `server.trustProxy` as Fastify takes it; a hop count as the function that trusts that many. */
+function trusted(
+  trust: Config['server']['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust !== 'number') return trust;
+  return (_address, hop) => hop < trust;
 }

@@ -1,7 +1,6 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 
-/** Failed credentials one client address may present per window. */
+/** Unrecognised credentials one client address may present per window. */
 const FAILURES_ALLOWED = 20;
 const WINDOW_MS = 60_000;
 /** Addresses tracked at once; past it the oldest are forgotten. */
@@ -12,59 +11,57 @@ interface Window {
   readonly endsAt: number;
 }
 
-/** Paths that take no agent key or operator token (webhooks are verified by their scheme). */
-const UNGUARDED = /^\/(hooks\/|healthz$|readyz$)/;
-
 /**
- * Limits guessing: a client address that presented 20 credentials the gateway did not
- * recognise within a minute (agent keys, operator tokens, the dashboard's sign-in form, each
- * answered 401) is answered 429 `too-many-attempts` until that minute ends, before any
- * credential it sends is looked at. Counted per gateway instance, by `request.ip` (the proxy's
- * address unless `server.trustProxy`).
+ * Limits guessing of a credential: a client address that presented 20 the matcher did not
+ * recognise within a minute is refused with 429 `too-many-attempts` until that minute ends,
+ * before anything it presents is compared, a right one included (else the refusal would tell a
+ * guess that matched). Checked and counted in one synchronous step, so guesses sent at once
+ * cannot slip past the count.
  */
-export function limitFailedSignIns(app: FastifyInstance, now: () => number = Date.now): void {
-  const windows = new Map<string, Window>();
-  const guarded = (request: FastifyRequest) => !UNGUARDED.test(request.url.split('?')[0] ?? '');
+export class AttemptLimiter {
+  readonly #windows = new Map<string, Window>();
+  readonly #now: () => number;
 
-  app.addHook('onRequest', async (request) => {
-    if (!guarded(request)) return;
-    const window = windows.get(request.ip);
-    if (!window || window.failures < FAILURES_ALLOWED) return;
-    const left = window.endsAt - now();
-    if (left <= 0) {
-      windows.delete(request.ip);
-      return;
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /** `match()`'s result for a credential from `address`; throws when the address is held off. */
+  match<T>(address: string, match: () => T | undefined): T | undefined {
+    const at = this.#now();
+    let window = this.#windows.get(address);
+    if (window && window.endsAt <= at) {
+      this.#windows.delete(address);
+      window = undefined;
     }
-    throw new AppError(
-      'too-many-attempts',
-      429,
-      `${FAILURES_ALLOWED} credentials from this address were not recognised within a minute; try again later`,
-      { details: { retryAfterSeconds: Math.ceil(left / 1000) } },
-    );
-  });
-
-  app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode !== 401 || !guarded(request)) return;
-    const at = now();
-    let window = windows.get(request.ip);
-    if (!window || window.endsAt <= at) {
+    if (window && window.failures >= FAILURES_ALLOWED) {
+      throw new AppError(
+        'too-many-attempts',
+        429,
+        `${FAILURES_ALLOWED} credentials from this address were not recognised within a minute; try again later`,
+        { details: { retryAfterSeconds: Math.ceil((window.endsAt - at) / 1000) } },
+      );
+    }
+    const matched = match();
+    if (matched !== undefined) return matched;
+    if (!window) {
       window = { failures: 0, endsAt: at + WINDOW_MS };
-      windows.delete(request.ip);
-      windows.set(request.ip, window);
-      forgetOldest(windows, at);
+      this.#windows.set(address, window);
+      this.#forgetOldest(at);
     }
     window.failures += 1;
-  });
-}
-
-/** Keeps the map within ADDRESSES_KEPT: ended windows first, then the oldest. */
-function forgetOldest(windows: Map<string, Window>, at: number): void {
-  if (windows.size <= ADDRESSES_KEPT) return;
-  for (const [address, window] of windows) {
-    if (window.endsAt <= at) windows.delete(address);
+    return undefined;
   }
-  for (const address of windows.keys()) {
-    if (windows.size <= ADDRESSES_KEPT) break;
-    windows.delete(address);
+
+  /** Keeps the map within ADDRESSES_KEPT: ended windows first, then the oldest. */
+  #forgetOldest(at: number): void {
+    if (this.#windows.size <= ADDRESSES_KEPT) return;
+    for (const [address, window] of this.#windows) {
+      if (window.endsAt <= at) this.#windows.delete(address);
+    }
+    for (const address of this.#windows.keys()) {
+      if (this.#windows.size <= ADDRESSES_KEPT) break;
+      this.#windows.delete(address);
+    }
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
+import { AppError } from '../../errors.js';
 import { matchOperator } from '../../http/operator-auth.js';
 import { type Html, html } from '../html.js';
 import { csrfField, document } from '../layout.js';
@@ -50,7 +51,16 @@ export function registerSignIn(
   app.post('/sign-in', { preHandler: app.csrfProtection }, async (request, reply) => {
     const form = signInForm.safeParse(request.body ?? {});
     const next = dashboardPath(form.success ? form.data.next : undefined);
-    const operator = form.success ? matchOperator(deps.operators, form.data.token) : undefined;
+    let operator: ReturnType<typeof matchOperator>;
+    try {
+      operator = form.success
+        ? matchOperator(deps.operators, form.data.token, request.ip)
+        : undefined;
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'too-many-attempts') throw error;
+      reply.header('retry-after', String(error.details.retryAfterSeconds));
+      return sendPage(reply, signInPage(reply.generateCsrf(), next, error.message), 429);
+    }
     if (!operator) {
       const alert = 'That operator token is not recognised.';
       return sendPage(reply, signInPage(reply.generateCsrf(), next, alert), 401);
