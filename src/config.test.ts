@@ -21,6 +21,14 @@ function problemsOf(run: () => unknown): string[] {
 }
 
 describe('loadConfig', () => {
+  it('reads server.trustProxy as true, or proxy addresses as a list or one string', () => {
+    const trust = (value: unknown) =>
+      loadConfig({ env: {}, values: { server: { trustProxy: value } } }).server.trustProxy;
+    expect(trust(true)).toBe(true);
+    expect(trust('10.0.0.1, loopback')).toEqual(['10.0.0.1', 'loopback']);
+    expect(trust(['10.0.0.0/8', '::1', 'fd00::/8'])).toEqual(['10.0.0.0/8', '::1', 'fd00::/8']);
+  });
+
   it('fills every default when nothing is given', () => {
     const config = loadConfig({ env: {} });
     expect(config.server).toEqual({
@@ -44,7 +52,9 @@ describe('loadConfig', () => {
     [{ server: { prot: 8080 } }, 'server'],
     [{ server: { requestTimeout: 0 } }, 'server.requestTimeout'],
     [{ server: { requestTimeout: '1ms' } }, 'server.requestTimeout'],
-    [{ server: { trustProxy: 0 } }, 'server.trustProxy'],
+    [{ server: { trustProxy: 1 } }, 'server.trustProxy'],
+    [{ server: { trustProxy: ['10.0.0.1', 'nonsense'] } }, 'server.trustProxy.1'],
+    [{ server: { trustProxy: '10.0.0.0/33' } }, 'server.trustProxy.0'],
     [{ retention: { events: 'a week' } }, 'retention.events'],
     [{ ingest: { bodyLimit: '1 gallon' } }, 'ingest.bodyLimit'],
     [{ store: { url: 'mysql://x' } }, 'store.url'],

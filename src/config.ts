@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -98,6 +99,19 @@ const SCHEME_NAMES = Object.keys(schemes) as [SchemeName, ...SchemeName[]];
 export const OPERATOR_ROLES = ['viewer', 'approver', 'admin'] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 
+const PROXY_ADDRESS =
+  'expected proxy addresses: an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal';
+
+/** An entry of `server.trustProxy` as Fastify (proxy-addr) takes it. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
 /** Where a connector connects to: two names with one place are one system. */
 export function connectorAt(options: { readonly kind: string; readonly url: string }): string {
   // Normalised (host case, default port, a trailing slash), unless it is no URL at all: then
@@ -178,15 +192,19 @@ function configSchema(env: NodeJS.ProcessEnv) {
         host: z.string().min(1).default('127.0.0.1'),
         port: z.coerce.number().int().min(0).max(65_535).default(8080),
         /**
-         * Trust X-Forwarded-* from proxies in front (needed for HubSpot's signed URL), as
-         * Fastify takes it: the number of proxy hops, or their addresses and CIDR ranges. `true`
-         * trusts every hop, so a client's own X-Forwarded-For names its address.
+         * Trust X-Forwarded-* from proxies in front (needed for HubSpot's signed URL): the
+         * proxies' addresses and CIDR ranges (a list, or one string with commas), or `true`
+         * for every hop, with which a client's own X-Forwarded-For names its address.
          */
         trustProxy: z
           .union([
             z.boolean(),
-            z.number().int().min(1).max(100),
-            z.array(z.string().trim().min(1)).min(1),
+            z
+              .union([z.string(), z.array(z.string())])
+              .transform((value) =>
+                (typeof value === 'string' ? value.split(',') : value).map((entry) => entry.trim()),
+              )
+              .pipe(z.array(z.string().refine(isProxyAddress, PROXY_ADDRESS)).min(1)),
           ])
           .default(false),
         /**

@@ -55,24 +55,31 @@ describe('a client that sends a request slowly', () => {
   });
 });
 
-describe('server.trustProxy as a number of proxy hops', () => {
+describe('server.trustProxy as the proxies’ addresses', () => {
   const start = useTestGateways('sqlite');
 
-  it('takes the client address the nearest proxy saw, not one the client wrote', async () => {
-    const { app } = await start({ server: { trustProxy: 1 } });
-    const approvals = (token: string, forwardedFor: string) =>
+  it('takes the client address the proxy saw, and ignores what a direct client writes', async () => {
+    // Requests injected here come from 127.0.0.1 unless told otherwise: that is the proxy.
+    const { app } = await start({ server: { trustProxy: '127.0.0.1/32, loopback' } });
+    const approvals = (token: string, forwardedFor: string, remoteAddress = '127.0.0.1') =>
       app.inject({
         method: 'GET',
         url: '/v1/approvals',
+        remoteAddress,
         headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': forwardedFor },
       });
-    // Twenty guesses through the proxy, each naming another address of its own.
+    // Twenty guesses through the proxy, each naming another address of its own before it.
     for (let guess = 0; guess < 20; guess += 1) {
-      expect((await approvals(`guess-${guess}`, `10.9.9.${guess}, 203.0.113.9`)).statusCode).toBe(
-        401,
-      );
+      const answer = await approvals(`guess-${guess}`, `10.9.9.${guess}, 203.0.113.9`);
+      expect(answer.statusCode).toBe(401);
     }
     expect((await approvals(VIEWER_TOKEN, '10.9.9.99, 203.0.113.9')).statusCode).toBe(429);
     expect((await approvals(VIEWER_TOKEN, '203.0.113.10')).statusCode).toBe(200);
+    // A client that reaches the gateway itself is its socket's address, whatever it writes.
+    for (let guess = 0; guess < 20; guess += 1) {
+      const answer = await approvals(`guess-${guess}`, `10.8.8.${guess}`, '198.51.100.7');
+      expect(answer.statusCode).toBe(401);
+    }
+    expect((await approvals(VIEWER_TOKEN, '10.8.8.99', '198.51.100.7')).statusCode).toBe(429);
   });
 });

@@ -48,7 +48,7 @@ export async function createServer({
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    trustProxy: trusted(config.server.trustProxy),
+    trustProxy: config.server.trustProxy,
     // Operator and agent APIs take small JSON; webhooks set their own limit.
     bodyLimit: 256 * 1024,
     // Fastify sets the server's requestTimeout after creating it (0, none, by default); Node
@@ -111,12 +111,4 @@ export async function createServer({
     app.get('/', (_request, reply) => reply.redirect('/ui', 303));
   }
   return app;
-}
-
-/** `server.trustProxy` as Fastify takes it; a hop count as the function that trusts that many. */
-function trusted(
-  trust: Config['server']['trustProxy'],
-): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof trust !== 'number') return trust;
-  return (_address, hop) => hop < trust;
 }
