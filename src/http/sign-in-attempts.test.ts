@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AttemptLimiter } from './sign-in-attempts.js';
+import { AttemptLimiter, addressGroup } from './sign-in-attempts.js';
 
 describe('AttemptLimiter', () => {
   const clock = { now: 1_000_000 };
@@ -42,5 +42,28 @@ describe('AttemptLimiter', () => {
     }
     for (let miss = 0; miss < 20; miss += 1) guess(limiter, '10.0.0.4');
     expect(() => guess(limiter, '10.0.0.4')).toThrow();
+  });
+});
+
+describe('addressGroup', () => {
+  it.each([
+    ['203.0.113.9', '203.0.113.9'],
+    ['::ffff:203.0.113.9', '203.0.113.9'],
+    ['2001:db8:0:1::7', '2001:db8:0:1::/64'],
+    ['2001:0db8:0000:0001:ffff:0:0:1', '2001:db8:0:1::/64'],
+    ['2001:DB8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1:2:3:4', 'fe80:0:0:0::/64'],
+  ])('counts %s as %s', (address, group) => {
+    expect(addressGroup(address)).toBe(group);
+  });
+
+  it('holds off a whole IPv6 /64 together', () => {
+    const limiter = new AttemptLimiter(() => 0);
+    for (let miss = 0; miss < 20; miss += 1) {
+      limiter.match(`2001:db8:0:1::${miss.toString(16)}`, () => undefined);
+    }
+    expect(() => limiter.match('2001:db8:0:1:ffff::1', () => 'right')).toThrow();
+    expect(limiter.match('2001:db8:0:2::1', () => 'right')).toBe('right');
   });
 });

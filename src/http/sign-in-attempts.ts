@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { AppError } from '../errors.js';
 
 /** Unrecognised credentials one client address may present per window. */
@@ -26,8 +27,12 @@ export class AttemptLimiter {
     this.#now = now;
   }
 
-  /** `match()`'s result for a credential from `address`; throws when the address is held off. */
-  match<T>(address: string, match: () => T | undefined): T | undefined {
+  /**
+   * `match()`'s result for a credential from `address`; throws when the address is held off.
+   * An IPv6 address counts with the rest of its /64, which one client usually holds whole.
+   */
+  match<T>(client: string, match: () => T | undefined): T | undefined {
+    const address = addressGroup(client);
     const at = this.#now();
     let window = this.#windows.get(address);
     if (window && window.endsAt <= at) {
@@ -64,4 +69,23 @@ export class AttemptLimiter {
       this.#windows.delete(address);
     }
   }
+}
+
+/**
+ * The group an address is counted in: an IPv4 address (also written IPv4-mapped, `::ffff:…`)
+ * alone, an IPv6 address with its /64.
+ */
+export function addressGroup(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1] as string;
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = Array<string>(8 - left.length - right.length).fill('0');
+  const groups = tail === undefined ? left : [...left, ...zeros, ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
