@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { activeSpan, injectTraceContext } from '../../telemetry/index.js';
 
 /**
@@ -48,19 +48,20 @@ const UNSENT_CODES = new Set([
  * finish within `timeoutMs`. Every request names `actor` in `X-Actor`, which the sandbox records
  * and echoes in its webhooks, so Airlock can recognise its own writes coming back.
  *
- * undici's `request` over a keep-alive agent of its own, rather than `fetch`: the same client
- * Node's fetch is built on, without the WHATWG streams and Headers objects a call does not need,
- * which cost about half the CPU of a call.
+ * undici's `dispatch` over a keep-alive agent of its own, the answer gathered by a handler:
+ * the same client Node's fetch is built on, without the body stream, abort signal and promise
+ * layers of its `request` (which took 45–50 µs of CPU a call on loopback, against 20–24).
  */
 export function createSandboxHttp(options: {
   url: string;
   timeoutMs: number;
   actor: string;
 }): SandboxHttp {
-  const base = options.url.replace(/\/+$/, '');
+  const base = new URL(options.url.replace(/\/+$/, ''));
+  const prefix = base.pathname === '/' ? '' : base.pathname;
   const agent = new Agent();
   return {
-    async call(method, path, call = {}) {
+    call(method, path, call = {}) {
       const headers: Record<string, string> = {
         accept: 'application/json',
         'x-actor': options.actor,
@@ -70,35 +71,62 @@ export function createSandboxHttp(options: {
       };
       // The system sees the trace of the connector call under way (none when tracing is off).
       injectTraceContext(headers);
-      // One timer per call, cleared when it ends (AbortSignal.timeout's timers stay armed and
-      // fire long after the call, which cost a few percent of the gateway's CPU under load).
-      const aborter = new AbortController();
-      const timer = setTimeout(() => aborter.abort(), options.timeoutMs);
-      try {
-        const response = await request(`${base}${path}`, {
-          dispatcher: agent,
-          method: method as Dispatcher.HttpMethod,
-          headers,
-          ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
-          signal: aborter.signal,
-        });
-        const text = await response.body.text();
-        // The last answer of a call (a CRM update reads, then writes) is the one the span keeps.
-        activeSpan()?.setAttribute('http.response.status_code', response.statusCode);
-        return {
-          kind: 'response',
-          status: response.statusCode,
-          headers: response.headers,
-          body: parseJson(text),
+      // Taken now: the handler's callbacks run outside the call's context.
+      const span = activeSpan();
+      return new Promise<HttpResult>((resolve) => {
+        let settled = false;
+        let controller: Dispatcher.DispatchController | undefined;
+        const finish = (result: HttpResult) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(result);
         };
-      } catch (error) {
-        if (aborter.signal.aborted) {
-          return { kind: 'lost', message: `no complete answer within ${options.timeoutMs} ms` };
-        }
-        return failureOf(error);
-      } finally {
-        clearTimeout(timer);
-      }
+        const timer = setTimeout(() => {
+          finish({ kind: 'lost', message: `no complete answer within ${options.timeoutMs} ms` });
+          controller?.abort(new Error('timed out'));
+        }, options.timeoutMs);
+        let status = 0;
+        let responseHeaders: ResponseHeaders = {};
+        const chunks: Buffer[] = [];
+        agent.dispatch(
+          {
+            origin: base.origin,
+            path: `${prefix}${path}`,
+            method: method as Dispatcher.HttpMethod,
+            headers,
+            ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
+          },
+          {
+            onRequestStart(started) {
+              controller = started;
+              // Timed out before a connection was had: never send it.
+              if (settled) started.abort(new Error('timed out'));
+            },
+            onResponseStart(_controller, statusCode, answerHeaders) {
+              status = statusCode;
+              responseHeaders = answerHeaders as ResponseHeaders;
+            },
+            onResponseData(_controller, chunk) {
+              chunks.push(chunk);
+            },
+            onResponseEnd() {
+              // The last answer of a call (a CRM update reads, then writes) is the one the span
+              // keeps.
+              span?.setAttribute('http.response.status_code', status);
+              finish({
+                kind: 'response',
+                status,
+                headers: responseHeaders,
+                body: parseJson(Buffer.concat(chunks).toString('utf8')),
+              });
+            },
+            onResponseError(_controller, error) {
+              finish(failureOf(error));
+            },
+          },
+        );
+      });
     },
   };
 }
