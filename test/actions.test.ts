@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { pruneKeys } from '../src/actions/idempotency.js';
 import { getAction, OPERATION_NAMES, retryAction } from '../src/actions/index.js';
-import { MAX_JSON_DEPTH, proposalSchema } from '../src/actions/proposal.js';
+import { proposalSchema } from '../src/actions/proposal.js';
+import { MAX_JSON_DEPTH } from '../src/json-depth.js';
 import { CRM_TYPES, SANDBOX_TYPES } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
 import { acceptActionAt } from './helpers/action-ops.js';

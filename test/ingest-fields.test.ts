@@ -219,6 +219,74 @@ describe.each(BACKENDS)('what a webhook may store, on %s', (backend) => {
     expect(await countRows(store, 'events')).toBe(0);
   });
 
+  it('refuses a body nested deeper than 64 levels on every scheme, and keeps one at 64', async () => {
+    const { app, store } = await start();
+    // `levels` arrays, one in the other; `above`: the levels of the body around the value.
+    const nested = (levels: number): unknown => {
+      let value: unknown = [];
+      for (let level = 1; level < levels; level += 1) value = [value];
+      return value;
+    };
+    const cases: [string, (value: unknown) => Post, number][] = [
+      ['Standard Webhooks', (value) => standard({ extra: value }, 'msg_deep'), 1],
+      ['HubSpot', (value) => hubspot([hubspotItem({ propertyValue: value })]), 2],
+      [
+        'Stripe',
+        (value) => stripe({ data: { object: { object: 'invoice', id: 'in_2', value } } }),
+        3,
+      ],
+      ['Zendesk', (value) => zendesk({ extra: value }), 1],
+      ['Intercom', (value) => intercom({ extra: value }), 1],
+    ];
+    // 8,000 levels overflowed the stack where the payload was keyed (HubSpot) or shown: a 500.
+    // Written out, since JSON.stringify would overflow here too.
+    const deep = `${'['.repeat(8_000)}${']'.repeat(8_000)}`;
+    const deepStandard = `{"type":"ticket.updated","data":{"type":"ticket","id":"T-1"},"extra":${deep}}`;
+    const deepHubspot = JSON.stringify([hubspotItem()]).replace(
+      '"propertyValue":"c@example.com"',
+      `"propertyValue":${deep}`,
+    );
+    const tooDeep: [string, Post][] = [
+      ...cases.map(([what, build, above]): [string, Post] => [what, build(nested(65 - above))]),
+      [
+        'Standard Webhooks at 8,000',
+        {
+          source: 'demo',
+          body: deepStandard,
+          headers: signStandardWebhook(deepStandard, 'msg_8k'),
+        },
+      ],
+      [
+        'HubSpot at 8,000',
+        {
+          source: 'crm',
+          body: deepHubspot,
+          headers: signHubspot(HUBSPOT_URL, deepHubspot, HUBSPOT_SECRET),
+        },
+      ],
+    ];
+    for (const [what, request] of tooDeep) {
+      const response = await post(app, request);
+      expect(response.statusCode, what).toBe(400);
+      expect(response.json(), what).toMatchObject({
+        type: 'urn:airlock:problem:malformed-body',
+        detail: 'body nests objects and arrays more than 64 levels deep',
+      });
+    }
+    expect(await countRows(store, 'events')).toBe(0);
+    for (const [what, build, above] of cases) {
+      const kept = await post(app, build(nested(64 - above)));
+      expect(kept.statusCode, `${what}: ${kept.body}`).toBe(202);
+      const shown = await app.inject({
+        method: 'GET',
+        url: `/v1/events/${kept.json().event}`,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(shown.statusCode, what).toBe(200);
+      expect(shown.json().payload, what).not.toBeNull();
+    }
+  });
+
   it('stores a HubSpot event whose property value makes its dedup key long, and knows its retry', async () => {
     const { app, store } = await start();
     // Random, so PostgreSQL cannot compress the key under its index's limit of 2704 bytes.

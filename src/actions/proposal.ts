@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { MAX_RECORD_ID_LENGTH } from '../connectors/index.js';
-
-/**
- * How deeply objects and arrays may nest in the free-form JSON of a proposal (`params`,
- * `decision.context`), the object itself being level 1. Generous for what agents send, and a
- * bound on every walk over the proposal (the fingerprint, the audit's canonical JSON).
- */
-export const MAX_JSON_DEPTH = 64;
+import { MAX_JSON_DEPTH, nestingDepth } from '../json-depth.js';
 
 /**
  * Identifiers, kept in columns, compared in queries and sent to systems in URLs: PostgreSQL text
@@ -66,21 +60,4 @@ export type ProposalTarget = Proposal['target'];
 
 export function recordKey(target: ProposalTarget): string {
   return `${target.system}:${target.type}:${target.id}`;
-}
-
-/**
- * How deeply objects and arrays nest in `value` (a scalar: 0), walked without recursion and no
- * further than `limit + 1` levels, so any depth is measured in bounded stack and time.
- */
-export function nestingDepth(value: unknown, limit: number): number {
-  let deepest = 0;
-  const pending: Array<[unknown, number]> = [[value, 1]];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const [item, depth] = next;
-    if (item === null || typeof item !== 'object') continue;
-    deepest = Math.max(deepest, depth);
-    if (depth > limit) break;
-    for (const inner of Object.values(item)) pending.push([inner, depth + 1]);
-  }
-  return deepest;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../../errors.js';
+import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth.js';
 
 /** A JSON object as parsed. */
 export type JsonObject = Record<string, unknown>;
@@ -20,7 +21,10 @@ export function contentHash(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
-/** The body parsed as UTF-8 JSON; throws `malformed-body` when it is not. */
+/**
+ * The body parsed as UTF-8 JSON; throws `malformed-body` when it is not, or when it nests deeper
+ * than `MAX_JSON_DEPTH`.
+ */
 export function parseJsonBody(body: Buffer): unknown {
   let text: string;
   try {
@@ -28,11 +32,16 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch (error) {
     throw malformed('body is not valid UTF-8', error);
   }
+  let payload: unknown;
   try {
-    return JSON.parse(text);
+    payload = JSON.parse(text);
   } catch (error) {
     throw malformed('body is not valid JSON', error);
   }
+  if (nestingDepth(payload, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw malformed(`body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`);
+  }
+  return payload;
 }
 
 /** The body as a JSON object; throws `malformed-body` for anything else (an array, a number…). */
