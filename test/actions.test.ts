@@ -625,12 +625,19 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       params: { subject: `Update ${n}`, body: 'Your order ships today.' },
       basis: { revision: String(contact.revision) },
     });
+    // A dry run while the slot is free takes nothing: one of the ten below still gets it.
+    const free = await propose({ ...email(99), dryRun: true }, 'k-mail-dry-free');
+    expect(free.json()).toMatchObject({ dryRun: true, outcome: 'execute' });
     const answers = await Promise.all(
       Array.from({ length: 10 }, (_, n) => propose(email(n), `k-mail-${n}`)),
     );
     const codes = answers.map((answer) => answer.statusCode).sort();
     expect(codes.filter((code) => code === 200)).toHaveLength(1);
     expect(codes.filter((code) => code === 403)).toHaveLength(9);
+    // A dry run says what the real proposal would get, without taking anything.
+    const dry = await propose({ ...email(10), dryRun: true }, 'k-mail-dry');
+    expect(dry.statusCode, dry.body).toBe(403);
+    expect(dry.json()).toMatchObject({ rule: 'one-email-per-contact-per-day' });
     const denied = answers.find((answer) => answer.statusCode === 403)?.json();
     expect(denied).toMatchObject({
       rule: 'one-email-per-contact-per-day',

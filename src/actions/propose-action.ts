@@ -27,7 +27,7 @@ import { type KeyClaim, type KeyClaimArgs, type KeyRef, peekKey } from './idempo
 import { type Acceptance, acceptedRow } from './outbox.js';
 import { type Proposal, type ProposalTarget, proposalSchema, recordKey } from './proposal.js';
 import { proposalAttributes, recordAnswer } from './proposal-span.js';
-import type { RateLimitRule } from './rate-limits.js';
+import { fullRateLimit, type RateLimitRule } from './rate-limits.js';
 
 export interface ProposeDeps {
   /** For reads; every write goes through `ops`. */
@@ -369,6 +369,14 @@ async function evaluate(
   };
 
   if (proposal.dryRun) {
+    // What the accept would refuse, read without taking a slot.
+    const limited = await fullRateLimit(
+      deps.store.db,
+      deps.rateLimits,
+      { operation: operation.spec.name, agent: agent.name, recordKey: recordKey(target) },
+      decidedAt,
+    );
+    if (limited) throw limited;
     const view: DryRunView = {
       dryRun: true,
       outcome: needsApproval ? 'pending_approval' : 'execute',

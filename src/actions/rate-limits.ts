@@ -61,20 +61,59 @@ export async function takeRateLimitSlots(
       taken = Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1;
     }
     if (taken) continue;
-    const next = await trx
+    throw await rateLimitReached(trx, rule, scope, action.operation, now);
+  }
+}
+
+/**
+ * What `takeRateLimitSlots` would throw for `action` at `now`, read without taking anything:
+ * null when every limit that applies has a slot free. For a dry run's verdict.
+ */
+export async function fullRateLimit(
+  db: Kysely<Database>,
+  rules: readonly RateLimitRule[],
+  action: { operation: string; agent: string; recordKey: string },
+  now: number,
+): Promise<AppError | null> {
+  for (const rule of rules) {
+    if (!rule.operations.includes(action.operation)) continue;
+    const scope = rule.per === 'record' ? action.recordKey : action.agent;
+    const held = await db
       .selectFrom('rate_limit_slots')
-      .select((eb) => eb.fn.min('expires_at').as('at'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('rule', '=', rule.name)
       .where('scope', '=', scope)
-      .executeTakeFirst();
-    const retryAfterSeconds = Math.max(1, Math.ceil((Number(next?.at ?? now) - now) / 1000));
-    throw new AppError(
-      'policy-denied',
-      403,
-      `${rule.name}: at most ${rule.max} ${action.operation} per ${rule.per} in ${rule.windowMs / 1000} s`,
-      { details: { rule: rule.name, reason: 'rate limit reached', retryAfterSeconds } },
-    );
+      .where('expires_at', '>', now)
+      .executeTakeFirstOrThrow();
+    if (Number(held.n) >= rule.max) {
+      return rateLimitReached(db, rule, scope, action.operation, now);
+    }
   }
+  return null;
+}
+
+/** The `policy-denied` (403) of a full limit, naming it and when its first slot frees up. */
+async function rateLimitReached(
+  db: Kysely<Database>,
+  rule: RateLimitRule,
+  scope: string,
+  operation: string,
+  now: number,
+): Promise<AppError> {
+  const next = await db
+    .selectFrom('rate_limit_slots')
+    .select((eb) => eb.fn.min('expires_at').as('at'))
+    .where('rule', '=', rule.name)
+    .where('scope', '=', scope)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  const retryAfterSeconds = Math.max(1, Math.ceil((Number(next?.at ?? now) - now) / 1000));
+  return new AppError(
+    'policy-denied',
+    403,
+    `${rule.name}: at most ${rule.max} ${operation} per ${rule.per} in ${rule.windowMs / 1000} s`,
+    { details: { rule: rule.name, reason: 'rate limit reached', retryAfterSeconds } },
+  );
 }
 
 /** Gives back the slots of an action that ended without an effect (failed, stale, denied). */
