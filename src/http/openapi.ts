@@ -243,6 +243,24 @@ export function openApiDocument(): Json {
           },
         },
       },
+      '/v1/actions/{id}/undo': {
+        post: {
+          tags: ['operators'],
+          operationId: 'undoAction',
+          summary: 'Undo an executed, reversible action (admin)',
+          description:
+            'Proposes the inverse operation through the same pipeline, keyed by the action: ' +
+            'a second undo gets the first one replayed. 409 `not-undoable` when the action is ' +
+            'not executed, not reversible, or its earlier values are unknown.',
+          security: OPERATOR,
+          parameters: [pathId('id', 'The action id (`act_…`).')],
+          responses: {
+            '200': { description: 'The undo, executed (or failed).', content: json(ref('Action')) },
+            '202': { description: 'The undo, queued.', content: json(ref('Action')) },
+            ...problems(401, 403, 404, 409),
+          },
+        },
+      },
       '/v1/agents/me': {
         get: {
           tags: ['actions'],
@@ -346,6 +364,38 @@ export function openApiDocument(): Json {
           },
         },
       },
+      '/v1/events/{id}/redeliver': {
+        post: {
+          tags: ['operators'],
+          operationId: 'redeliverEvent',
+          summary: 'Hand an event (or one delivery) to its agents again (admin)',
+          security: OPERATOR,
+          parameters: [
+            pathId('id', 'An event id (`evt_…`) or a delivery id (`dlv_…`).'),
+            query('agent', { type: 'string' }, 'Only the delivery to this agent.'),
+          ],
+          responses: {
+            '200': {
+              description: 'How many deliveries were queued again.',
+              content: json({ type: 'object' }),
+            },
+            ...problems(400, 401, 403, 404, 409),
+          },
+        },
+      },
+      '/v1/agents/{name}/enable': {
+        post: {
+          tags: ['operators'],
+          operationId: 'enableAgent',
+          summary: 'Resume push delivery to an agent its failures disabled (admin)',
+          security: OPERATOR,
+          parameters: [pathId('name', 'The agent name from the config.')],
+          responses: {
+            '200': { description: 'The agent, enabled.', content: json({ type: 'object' }) },
+            ...problems(401, 403, 404),
+          },
+        },
+      },
       '/v1/approvals': {
         get: {
           tags: ['operators'],
@@ -360,6 +410,19 @@ export function openApiDocument(): Json {
           responses: {
             '200': { description: 'A page of approvals.', content: json({ type: 'object' }) },
             ...problems(400, 401, 403),
+          },
+        },
+      },
+      '/v1/approvals/{id}': {
+        get: {
+          tags: ['operators'],
+          operationId: 'getApproval',
+          summary: 'One approval (viewer)',
+          security: OPERATOR,
+          parameters: [pathId('id', 'The approval id (`apr_…`).')],
+          responses: {
+            '200': { description: 'The approval.', content: json({ type: 'object' }) },
+            ...problems(401, 403, 404),
           },
         },
       },
@@ -432,6 +495,32 @@ export function openApiDocument(): Json {
           summary: 'End a session (there are none: stateless)',
           security: AGENT,
           responses: { '200': { description: 'Done.' }, ...problems(401) },
+        },
+      },
+      '/healthz': {
+        get: {
+          operationId: 'health',
+          summary: 'The process is up',
+          responses: { '200': { description: 'Up.', content: json({ type: 'object' }) } },
+        },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'ready',
+          summary: 'The store answers: ready for traffic',
+          responses: {
+            '200': { description: 'Ready.', content: json({ type: 'object' }) },
+            ...problems(503),
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics in the text format (when `metrics.enabled`)',
+          responses: {
+            '200': { description: 'The metrics.', content: { 'text/plain': { schema: {} } } },
+          },
         },
       },
       '/openapi.json': {
