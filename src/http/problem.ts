@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, coerceError } from '../errors.js';
 
@@ -52,6 +54,30 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
     reply.header('retry-after', String(appError.details.retryAfterSeconds));
   }
   return reply.code(appError.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+/**
+ * What Node's HTTP server refuses before Fastify has a request (one that did not arrive within
+ * `server.requestTimeout`, headers over the size limit, bytes that are not HTTP), answered as
+ * problem+json too, on the socket, which is then closed. Fastify's own answer is plain JSON.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  // Reset by the client: there is no one to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, detail]: [number, string, string] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request-timeout', "the request did not arrive within the server's request timeout"]
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers-too-large', 'the request headers are larger than the server takes']
+        : [400, 'malformed-request', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ type: problemType(code), title: titleOf(code), status, detail });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** Anything a route threw, as the AppError it is answered with. */

@@ -33,7 +33,7 @@ describe('framework errors', () => {
 describe('a client that sends a request slowly', () => {
   const start = useTestGateways('sqlite');
 
-  it('gets 408 and a closed connection once server.requestTimeout has passed', async () => {
+  it('gets 408 problem+json and a closed connection once server.requestTimeout has passed', async () => {
     const { app } = await start({ server: { requestTimeout: '1s' } });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;
@@ -50,6 +50,12 @@ describe('a client that sends a request slowly', () => {
     );
     const closedAt = await closed;
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    const [head, body] = answer.split('\r\n\r\n') as [string, string];
+    expect(head).toContain('Content-Type: application/problem+json');
+    expect(JSON.parse(body)).toMatchObject({
+      type: 'urn:airlock:problem:request-timeout',
+      status: 408,
+    });
     expect(closedAt - sent).toBeGreaterThanOrEqual(1_000);
     expect(closedAt - sent).toBeLessThan(5_000);
   });

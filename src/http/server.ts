@@ -18,7 +18,7 @@ import { registerDeliveryRoutes } from './delivery-routes.js';
 import { registerEventsRoutes } from './events-routes.js';
 import { registerHooksRoute } from './hooks-route.js';
 import { registerOpenApiRoute } from './openapi.js';
-import { replyWithError } from './problem.js';
+import { answerClientError, replyWithError } from './problem.js';
 import { registerTraceRoutes } from './trace-routes.js';
 
 export interface ServerDeps {
@@ -70,6 +70,7 @@ export async function createServer({
     // What the router refuses before any route (a path that does not decode, a param over the
     // limit) is answered like every other error, as problem+json.
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply),
+    clientErrorHandler: answerClientError,
   });
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
