@@ -55,7 +55,42 @@ describe('loadConfig', () => {
     [{ server: { trustProxy: 1 } }, 'server.trustProxy'],
     [{ server: { trustProxy: ['10.0.0.1', 'nonsense'] } }, 'server.trustProxy.1'],
     [{ server: { trustProxy: '10.0.0.0/33' } }, 'server.trustProxy.0'],
+    // Each became port 0, any free one; `true` became port 1.
+    [{ server: { port: '' } }, 'server.port'],
+    [{ server: { port: null } }, 'server.port'],
+    [{ server: { port: true } }, 'server.port'],
+    [{ server: { port: [] } }, 'server.port'],
+    [{ sandbox: { port: ' ' } }, 'sandbox.port'],
     [{ retention: { events: 'a week' } }, 'retention.events'],
+    // Pruned the whole inbox, undelivered events too, within a second of start.
+    [{ retention: { events: 0 } }, 'retention.events'],
+    [{ retention: { idempotencyKeys: '5m' } }, 'retention.idempotencyKeys'],
+    // Past 2^31 - 1 ms a timer fires after 1 ms: pruning in a busy loop.
+    [{ retention: { pruneInterval: '30d' } }, 'retention.pruneInterval'],
+    [{ retention: { pruneInterval: 0 } }, 'retention.pruneInterval'],
+    [{ actions: { wait: '25d' } }, 'actions.wait'],
+    [{ delivery: { poll: 0 } }, 'delivery.poll'],
+    // A temporary database, deleted on close: an agent added there was lost.
+    [{ store: { url: 'sqlite:' } }, 'store.url'],
+    [{ store: { url: 'sqlite::memory:' } }, 'store.url'],
+    [
+      { connectors: { helpdesk: { kind: 'sandbox', url: 'ftp://127.0.0.1/' } } },
+      'connectors.helpdesk.url',
+    ],
+    [{ approvals: { publicUrl: 'javascript:alert(1)' } }, 'approvals.publicUrl'],
+    [
+      { approvals: { notify: { url: 'file:///etc/passwd', secret: SECRET } } },
+      'approvals.notify.url',
+    ],
+    [
+      {
+        agents: {
+          one: { keySha256: 'a'.repeat(64), operations: ['ticket.tag'] },
+          two: { keySha256: 'A'.repeat(64), operations: ['order.cancel'] },
+        },
+      },
+      'agents.two.keySha256',
+    ],
     [{ ingest: { bodyLimit: '1 gallon' } }, 'ingest.bodyLimit'],
     [{ store: { url: 'mysql://x' } }, 'store.url'],
     [{ sources: { demo: { scheme: 'smoke-signals', secrets: [SECRET] } } }, 'sources.demo.scheme'],

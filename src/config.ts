@@ -30,6 +30,8 @@ export class Secret {
   }
 }
 
+const atLeastAnHour = (ms: number) => ms >= 3_600_000;
+
 const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const SIZE_UNITS = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 } as const;
 
@@ -43,6 +45,20 @@ const duration = z.union([z.number().int().nonnegative(), z.string()]).transform
   }
   return Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS];
 });
+
+/** The longest delay Node's timers keep (2^31 - 1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration the gateway waits with a timer: at most about 24.8 days. */
+const timer = duration.refine((ms) => ms <= MAX_TIMER_MS, 'expected a duration of at most 24d');
+
+/** An http: or https: URL (a `javascript:` or `file:` one is no address to call or link). */
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** A TCP port, as a number or digits (an environment variable): 0 for any free one. */
+const port = z
+  .union([z.number(), z.string().trim().regex(/^\d+$/, 'expected a port number').transform(Number)])
+  .pipe(z.number().int().min(0).max(65_535));
 
 /** `512kb`, `1mb`, or a number of bytes; parsed to bytes. */
 const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
@@ -170,7 +186,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
       system: name.optional(),
       toleranceSeconds: z.number().int().positive().default(300),
       /** The URL the provider calls, as configured there (HubSpot v3 signs it). */
-      url: z.url().optional(),
+      url: httpUrl.optional(),
       signatureHeader: z.string().min(1).optional(),
       encoding: z.enum(['hex', 'base64']).optional(),
       signaturePrefix: z.string().optional(),
@@ -190,7 +206,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
     server: z
       .strictObject({
         host: z.string().min(1).default('127.0.0.1'),
-        port: z.coerce.number().int().min(0).max(65_535).default(8080),
+        port: port.default(8080),
         /**
          * Trust X-Forwarded-* from proxies in front (needed for HubSpot's signed URL): the
          * proxies' addresses and CIDR ranges (a list, or one string with commas), or `true`
@@ -213,7 +229,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
          * stops half way does not hold a connection for ever. Answers may take longer (a long
          * poll, a proposal waiting for its outcome).
          */
-        requestTimeout: duration
+        requestTimeout: timer
           .refine((ms) => ms >= 1000, 'expected a duration of 1s or more')
           .default(30_000),
       })
@@ -252,6 +268,12 @@ function configSchema(env: NodeJS.ProcessEnv) {
         url: z
           .string()
           .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'expected sqlite:PATH or postgres://…')
+          // Not kept: an empty path is a temporary file deleted on close, and `:memory:` is one
+          // database per connection.
+          .refine(
+            (url) => !['sqlite:', 'sqlite::memory:'].includes(url.trim()),
+            'expected a file path after sqlite:',
+          )
           .default('sqlite:./data/airlock.db'),
         /** PostgreSQL connections per instance. */
         poolSize: z.number().int().positive().default(10),
@@ -267,11 +289,18 @@ function configSchema(env: NodeJS.ProcessEnv) {
       .prefault({}),
     retention: z
       .strictObject({
-        /** How long events, their raw bodies and their dedup keys are kept. */
-        events: duration.default(7 * 86_400_000),
-        idempotencyKeys: duration.default(86_400_000),
+        /**
+         * How long events, their raw bodies and their dedup keys are kept: at least an hour, since
+         * a provider's retry of a pruned event is taken as new, and an event still undelivered
+         * when it goes is dead-lettered.
+         */
+        events: duration.default(7 * 86_400_000).refine(atLeastAnHour, 'expected 1h or more'),
+        /** How long an answered key is replayed: at least an hour, for agents' retries. */
+        idempotencyKeys: duration.default(86_400_000).refine(atLeastAnHour, 'expected 1h or more'),
         /** How often the pruning job runs. */
-        pruneInterval: duration.default(3_600_000),
+        pruneInterval: timer
+          .default(3_600_000)
+          .refine((ms) => ms >= 1000, 'expected a duration of 1s or more'),
       })
       .prefault({}),
     operators: z
@@ -292,7 +321,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
                * `secret`, and the outcome of each action that waited for an approval. Without
                * it the agent pulls (`POST /v1/events/lease`).
                */
-              url: z.url({ protocol: /^https?$/ }).optional(),
+              url: httpUrl.optional(),
               secret: standardWebhooksSecret(env).optional(),
               /**
                * Event types handed to the agent: globs over the type, or its last `:` part,
@@ -302,7 +331,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
               /** Only events of these sources; all when omitted. */
               sources: z.array(name).optional(),
               /** Events on one record within this window of the first go together. */
-              settle: duration.default(0),
+              settle: timer.default(0),
               /** `suppress`: an event caused by an Airlock action is not handed over as news. */
               echoes: z.enum(['suppress', 'deliver']).default('suppress'),
               /**
@@ -326,14 +355,29 @@ function configSchema(env: NodeJS.ProcessEnv) {
             .optional(),
         }),
       )
+      .superRefine((agents, ctx) => {
+        // One key, one agent: otherwise the key would act as whichever is listed last.
+        const byKey = new Map<string, string>();
+        for (const [agent, { keySha256 }] of Object.entries(agents)) {
+          const other = byKey.get(keySha256.toLowerCase());
+          if (other) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [agent, 'keySha256'],
+              message: `the same key as agent ${other}`,
+            });
+          }
+          byKey.set(keySha256.toLowerCase(), agent);
+        }
+      })
       .default({}),
     /** Handing inbox events to agents (src/dispatch/README.md). */
     delivery: z
       .strictObject({
         /** How often new events are taken into agents' queues, and retries looked for. */
-        poll: duration.default(100),
+        poll: timer.default(100).refine((ms) => ms >= 10, 'expected 10ms or more'),
         /** Per push; a push that takes longer counts as failed and is tried again. */
-        timeout: duration.default(10_000),
+        timeout: timer.default(10_000),
         /** Deliveries pushed to one agent at once, each of a different record. */
         concurrency: z.number().int().min(1).max(100).default(8),
       })
@@ -343,9 +387,9 @@ function configSchema(env: NodeJS.ProcessEnv) {
         name,
         z.strictObject({
           kind: z.enum(['sandbox']),
-          url: z.url(),
+          url: httpUrl,
           /** Per connector call; a call that times out after sending is reconciled, not retried. */
-          timeout: duration.default(10_000),
+          timeout: timer.default(10_000),
           /**
            * The record types proposals and deliveries name through this connector (all when
            * absent). Needed when two names are one system, so that a record has one name.
@@ -363,7 +407,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
       .strictObject({
         enabled: z.boolean().default(false),
         host: z.string().min(1).default('127.0.0.1'),
-        port: z.coerce.number().int().min(0).max(65_535).default(8081),
+        port: port.default(8081),
         helpdeskSource: name.default('helpdesk'),
         crmSource: name.default('crm'),
         /** Put a few demo contacts, tickets and an order in place at start. */
@@ -376,7 +420,7 @@ function configSchema(env: NodeJS.ProcessEnv) {
     telemetry: z
       .strictObject({
         /** The collector: `http://host:4318` (`/v1/traces` is added) or the full traces URL. */
-        otlpUrl: z.url({ protocol: /^https?$/ }).optional(),
+        otlpUrl: httpUrl.optional(),
         serviceName: z.string().min(1).default('airlock'),
         /** Share of new traces recorded; a continued trace keeps its caller's decision. */
         sampleRatio: z.number().min(0).max(1).default(1),
@@ -398,13 +442,13 @@ function configSchema(env: NodeJS.ProcessEnv) {
     actions: z
       .strictObject({
         /** How long `POST /v1/actions` waits for the outcome before answering 202 queued. */
-        wait: duration.default(5_000),
+        wait: timer.default(5_000),
         /** A claim on an action; a worker that dies holding one is replaced when it runs out. */
-        lease: duration.default(30_000),
+        lease: timer.default(30_000),
         /** Attempts before an action is dead-lettered. */
         maxAttempts: z.number().int().min(1).max(100).default(8),
         /** Longest pause between attempts, `Retry-After` included. */
-        maxBackoff: duration.default(60_000),
+        maxBackoff: timer.default(60_000),
         /** Actions executing at once (different records; one record runs one at a time). */
         concurrency: z.number().int().min(1).max(64).default(8),
         /** `discount.apply` above this amount needs a human approval. */
@@ -421,13 +465,13 @@ function configSchema(env: NodeJS.ProcessEnv) {
          */
         notify: z
           .strictObject({
-            url: z.url(),
+            url: httpUrl,
             secret: standardWebhooksSecret(env),
             format: z.enum(['json', 'slack']).default('json'),
           })
           .optional(),
         /** The gateway's address as operators reach it, for links in notifications. */
-        publicUrl: z.url().optional(),
+        publicUrl: httpUrl.optional(),
       })
       .prefault({}),
     /** The operators' web UI at `/ui` (src/dashboard/README.md). */

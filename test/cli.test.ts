@@ -27,9 +27,12 @@ describe('airlock CLI', () => {
     const unknown = await airlock('launch');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'launch'");
-    const badPort = await airlock('start', '--port', 'http');
-    expect(badPort.code).toBe(2);
-    expect(badPort.stderr).toContain('expected a port number');
+    // An empty one was port 0, any free one.
+    for (const port of ['http', '', ' ', '0x50']) {
+      const badPort = await airlock('start', '--port', port);
+      expect(badPort.code, port).toBe(2);
+      expect(badPort.stderr, port).toContain('expected a port number');
+    }
   });
 
   it('adds an agent once, printing its key, and refuses bad names and operations', async () => {

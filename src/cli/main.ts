@@ -341,7 +341,8 @@ function withDeliveryOps(
 }
 
 function parsePort(value: string): number {
-  const port = Number(value);
+  // Digits only: Number('') and Number(' ') are 0, any free port.
+  const port = /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new InvalidArgumentError('expected a port number from 0 to 65535');
   }
