@@ -15,7 +15,7 @@ function sha256(text: string): Buffer {
 
 /**
  * The agent whose key this is: agents of the config first, then those added with
- * `airlock agents add`. Keys are stored as SHA-256 only and compared in constant time.
+ * `airlock agents add` under a name the config does not use. Keys are stored as SHA-256 only and compared in constant time.
  * Throws `unauthorized` (401).
  */
 export async function authenticateAgent(
@@ -44,6 +44,14 @@ export async function authenticateAgent(
     .where('key_sha256', '=', hash.toString('hex'))
     .executeTakeFirst();
   if (!row) throw new AppError('unauthorized', 401, 'the agent key is not recognised');
+  // The config owns its names: a key added under one before the config took it no longer counts.
+  if (Object.hasOwn(agents, row.name)) {
+    throw new AppError(
+      'unauthorized',
+      401,
+      `the agent key is not recognised: it was added as ${row.name}, a name the config now defines with a key of its own`,
+    );
+  }
   return { name: row.name, operations: JSON.parse(row.operations) as string[] };
 }
 
