@@ -70,6 +70,15 @@ describe('loadConfig', () => {
     [{ retention: { pruneInterval: 0 } }, 'retention.pruneInterval'],
     [{ actions: { wait: '25d' } }, 'actions.wait'],
     [{ delivery: { poll: 0 } }, 'delivery.poll'],
+    [
+      {
+        rateLimits: [
+          { name: 'mail', operations: ['email.send'], per: 'record', max: 1, window: '1d' },
+          { name: 'mail', operations: ['ticket.reply'], per: 'agent', max: 9, window: '1h' },
+        ],
+      },
+      'rateLimits.1.name',
+    ],
     // A temporary database, deleted on close: an agent added there was lost.
     [{ store: { url: 'sqlite:' } }, 'store.url'],
     [{ store: { url: 'sqlite::memory:' } }, 'store.url'],

@@ -438,6 +438,16 @@ function configSchema(env: NodeJS.ProcessEnv) {
           window: duration,
         }),
       )
+      .superRefine((limits, ctx) => {
+        // A limit's slots are keyed by its name: two of one name would share them.
+        const seen = new Set<string>();
+        for (const [index, limit] of limits.entries()) {
+          if (seen.has(limit.name)) {
+            ctx.addIssue({ code: 'custom', path: [index, 'name'], message: 'named twice' });
+          }
+          seen.add(limit.name);
+        }
+      })
       .default([]),
     actions: z
       .strictObject({

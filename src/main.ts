@@ -350,8 +350,12 @@ async function startSandbox(config: Config, gatewayUrl: string): Promise<Sandbox
   return sandbox;
 }
 
-/** Runs `listen`; a port taken is `port-in-use`, naming what wanted it and the key that moves it. */
-async function explainListen(
+/**
+ * Runs `listen`; a port taken is `port-in-use`, naming what wanted it and the key that moves it,
+ * and an address this machine cannot listen on (not its own, no such host, not allowed) is
+ * `listen-failed`, naming the address.
+ */
+export async function explainListen(
   what: string,
   key: string,
   host: string,
@@ -361,15 +365,34 @@ async function explainListen(
   try {
     await listen();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new AppError(
+        'port-in-use',
+        503,
+        `${what} cannot listen on ${host}:${port}: the port is taken; choose another with ${key}`,
+        { cause: error },
+      );
+    }
+    const reason = LISTEN_FAILURES[code ?? ''];
+    if (!reason) throw error;
     throw new AppError(
-      'port-in-use',
+      'listen-failed',
       503,
-      `${what} cannot listen on ${host}:${port}: the port is taken; choose another with ${key}`,
-      { cause: error },
+      `${what} cannot listen on ${host}:${port}: ${reason}`,
+      {
+        cause: error,
+      },
     );
   }
 }
+
+const LISTEN_FAILURES: Record<string, string> = {
+  EADDRNOTAVAIL: 'the address is not one of this machine’s',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'the host name could not be resolved',
+  EACCES: 'not allowed (a port under 1024 needs privileges)',
+};
 
 /** Prunes the inbox and idempotency keys past their retention now and every `pruneInterval`. */
 function schedulePruning(store: Store, config: Config, app: FastifyInstance): () => void {

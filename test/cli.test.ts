@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -114,15 +115,50 @@ describe('airlock CLI', () => {
     const emptyDir = mkdtempSync(join(dir, 'empty-'));
     const dbFile = join(emptyDir, 'airlock.db');
     const configFile = writeConfig(emptyDir, { store: { url: `sqlite:${dbFile}` } });
-    for (const args of [
+    const commands = [
       ['audit', 'verify'],
       ['events', 'list'],
-    ]) {
+      // An agent not in the config is looked for in the store: it made one, and migrated it.
+      ['tools', '--format', 'openai', '--agent', 'nobody'],
+    ];
+    for (const args of commands) {
       const result = await airlock(...args, '--config', configFile);
       expect(result.code, args.join(' ')).toBe(1);
       expect(result.stderr).toContain(`airlock: store-not-found: no store at ${dbFile}`);
     }
     expect(existsSync(dbFile)).toBe(false);
+    // An empty file is no store either: it was migrated and `audit verify` said ok.
+    writeFileSync(dbFile, '');
+    for (const args of commands) {
+      const result = await airlock(...args, '--config', configFile);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toContain(`no store at ${dbFile} (an empty file)`);
+    }
+    const noFile = await airlock('events', 'list', '--config', '');
+    expect(noFile.code).toBe(1);
+    expect(noFile.stderr).toBe(
+      'airlock: config-not-found: --config is empty: name a config file\n',
+    );
+    for (const verb of ['retry', 'undo']) {
+      const nobody = await airlock('actions', verb, 'act_x', '--as', ' ', '--config', configFile);
+      expect(nobody.code, verb).toBe(2);
+      expect(nobody.stderr, verb).toContain('expected a name of 1 to 200 characters');
+    }
+  });
+
+  it('ends quietly when its reader closes the pipe early', async () => {
+    const child = spawn(process.execPath, ['dist/cli/main.js', 'tools', '--format', 'openai'], {
+      cwd: join(import.meta.dirname, '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('names the store it cannot open, without its password', async () => {
@@ -172,6 +208,27 @@ describe('airlock CLI', () => {
       expect(gatewayTaken.code).toBe(1);
       expect(gatewayTaken.stderr).toContain(
         `airlock: port-in-use: the gateway cannot listen on 127.0.0.1:${port}: the port is taken; choose another with server.port (or --port)\n`,
+      );
+      // The stand-alone sandbox said `internal` here.
+      const standalone = await airlock('sandbox', '--port', String(port));
+      expect(standalone.code).toBe(1);
+      expect(standalone.stderr).toContain(
+        `airlock: port-in-use: the sandbox cannot listen on 127.0.0.1:${port}: the port is taken; choose another with --port\n`,
+      );
+      // An address that is not this machine's (TEST-NET-1, RFC 5737).
+      const foreign = await airlock(
+        'start',
+        '--config',
+        writeConfig(portDir, {
+          store: { url: `sqlite:${join(portDir, 'airlock.db')}` },
+          server: { host: '192.0.2.1' },
+        }),
+        '--port',
+        '0',
+      );
+      expect(foreign.code).toBe(1);
+      expect(foreign.stderr).toContain(
+        'airlock: listen-failed: the gateway cannot listen on 192.0.2.1:0: the address is not one of this machine’s\n',
       );
     } finally {
       taken.close();

@@ -91,6 +91,8 @@ export async function verifyAudit(
     );
   }
   if (head && hashAtHead !== head.hash) {
+    // What is counted is what comes before the entry named.
+    checked = head.seq - 1;
     return broken(
       head.seq,
       'changed',

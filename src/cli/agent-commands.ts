@@ -6,8 +6,8 @@ import { AirlockClient } from '../client/index.js';
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { createMcpServer, createRemoteBackend, fetchAgent } from '../mcp/index.js';
-import { openStore } from '../store/index.js';
-import { parseOperations } from './arguments.js';
+import { parseOperations, parseUrl } from './arguments.js';
+import { configFile, openConfiguredStore } from './store-access.js';
 
 interface ToolsOptions {
   readonly format: ToolFormat;
@@ -63,9 +63,10 @@ export function addAgentCommands(program: Command): void {
       let operations: readonly string[] = options.operations ?? OPERATION_NAMES;
       let limits: { discountApprovalAbove: number } | undefined;
       if (options.agent || options.config) {
-        const config = loadConfig({ file: options.config ?? process.env.AIRLOCK_CONFIG });
+        const file = configFile(options);
+        const config = loadConfig({ file });
         limits = { discountApprovalAbove: config.actions.discountApprovalAbove };
-        if (options.agent) operations = await operationsOf(config, options.agent);
+        if (options.agent) operations = await operationsOf(config, file, options.agent);
       }
       const tools = toolsForFormat(operationTools(operations, limits), options.format);
       process.stdout.write(`${JSON.stringify(tools, null, 2)}\n`);
@@ -75,11 +76,12 @@ export function addAgentCommands(program: Command): void {
 /** The operations of an agent of the config, or else of one added with `airlock agents add`. */
 async function operationsOf(
   config: ReturnType<typeof loadConfig>,
+  file: string | undefined,
   name: string,
 ): Promise<readonly string[]> {
   const configured = config.agents[name];
   if (configured) return configured.operations;
-  const store = await openStore(config.store.url, { poolSize: 1 });
+  const store = await openConfiguredStore(config, file);
   try {
     const row = await store.db
       .selectFrom('agents')
@@ -98,11 +100,6 @@ function parseFormat(value: string): ToolFormat {
     throw new InvalidArgumentError(`expected ${TOOL_FORMATS.join(' or ')}`);
   }
   return value as ToolFormat;
-}
-
-function parseUrl(value: string): string {
-  if (!/^https?:\/\/[^/]/.test(value)) throw new InvalidArgumentError('expected an http(s) URL');
-  return value.replace(/\/+$/, '');
 }
 
 function parseKey(value: string): string {

@@ -15,6 +15,7 @@ import { AppError } from '../errors.js';
 import { createConnectors } from '../main.js';
 import { compilePolicies } from '../policy/index.js';
 import { type ApprovalStatus, createOpRunner, type Store } from '../store/index.js';
+import { parseDecider } from './arguments.js';
 import { alignedTable } from './table.js';
 
 interface ConfigOption {
@@ -234,12 +235,4 @@ function parseComment(value: string): string {
     throw new InvalidArgumentError('expected a comment of 1 to 2000 characters');
   }
   return comment;
-}
-
-function parseDecider(value: string): string {
-  const name = value.trim();
-  if (name.length < 1 || name.length > 200) {
-    throw new InvalidArgumentError('expected a name of 1 to 200 characters');
-  }
-  return name;
 }

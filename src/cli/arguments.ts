@@ -13,5 +13,20 @@ export function parseOperations(value: string): string[] {
       `unknown operation ${unknown.join(', ') || '(none given)'}; known: ${OPERATION_NAMES.join(', ')}`,
     );
   }
-  return operations;
+  return [...new Set(operations)];
+}
+
+/** `--as NAME`: who decides or asks, recorded in the audit trail; 1 to 200 characters. */
+export function parseDecider(value: string): string {
+  const name = value.trim();
+  if (name.length < 1 || name.length > 200) {
+    throw new InvalidArgumentError('expected a name of 1 to 200 characters');
+  }
+  return name;
+}
+
+/** An http(s) URL, without trailing slashes. */
+export function parseUrl(value: string): string {
+  if (!/^https?:\/\/[^/]/.test(value)) throw new InvalidArgumentError('expected an http(s) URL');
+  return value.replace(/\/+$/, '');
 }

@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { rateLimitRules, retryAction, undoAction } from '../actions/index.js';
 import { addAgent } from '../agents/index.js';
@@ -10,7 +8,7 @@ import { DELIVERY_OPS_MODULE, type DeliveryOps, deliveryOps } from '../dispatch/
 import { AppError, coerceError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/index.js';
 import { createLogger } from '../logging.js';
-import { assembleGateway, startGateway } from '../main.js';
+import { assembleGateway, explainListen, startGateway } from '../main.js';
 import {
   type ChaosOptions,
   createSandbox,
@@ -18,19 +16,16 @@ import {
   DEFAULT_HELPDESK_SECRET,
   parseChaosSpec,
 } from '../sandbox/index.js';
-import { createOpRunner, openStore, type Store, sqlitePath } from '../store/index.js';
+import { createOpRunner, type Store } from '../store/index.js';
 import { VERSION } from '../version.js';
 import { addAgentCommands } from './agent-commands.js';
 import { addApprovalCommands } from './approvals-commands.js';
-import { parseOperations } from './arguments.js';
+import { parseDecider, parseOperations, parseUrl } from './arguments.js';
 import { addAuditCommands } from './audit-commands.js';
 import { addDemoCommand } from './demo-command.js';
 import { printEvent, printEventPage } from './print-events.js';
+import { type ConfigOption, configFile, withStore } from './store-access.js';
 import { addWhyCommand } from './why-command.js';
-
-interface ConfigOption {
-  readonly config?: string;
-}
 
 const program = new Command('airlock')
   .description('A gateway between AI agents and the systems they write to.')
@@ -64,8 +59,12 @@ program
   )
   .option('-p, --port <n>', 'listen on this port', parsePort, 8081)
   .option('--host <host>', 'listen on this address', '127.0.0.1')
-  .option('--helpdesk-webhook <url>', 'send helpdesk changes here, signed like Zendesk')
-  .option('--crm-webhook <url>', 'send CRM and order changes here, signed like HubSpot v3')
+  .option('--helpdesk-webhook <url>', 'send helpdesk changes here, signed like Zendesk', parseUrl)
+  .option(
+    '--crm-webhook <url>',
+    'send CRM and order changes here, signed like HubSpot v3',
+    parseUrl,
+  )
   .option('--helpdesk-secret <secret>', 'Zendesk-style signing secret', DEFAULT_HELPDESK_SECRET)
   .option('--crm-secret <secret>', 'HubSpot-style client secret', DEFAULT_CRM_SECRET)
   .option(
@@ -106,7 +105,10 @@ program
       });
       const { options: settings } = sandbox.chaosReport();
       if (settings) process.stderr.write(`sandbox chaos: ${JSON.stringify(settings)}\n`);
-      const url = await sandbox.listen(options.port, options.host);
+      let url = '';
+      await explainListen('the sandbox', '--port', options.host, options.port, async () => {
+        url = await sandbox.listen(options.port, options.host);
+      });
       process.stderr.write(`sandbox listening on ${url} (API: src/sandbox/README.md)\n`);
       const stop = () => sandbox.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
@@ -238,7 +240,7 @@ actions
   .description('queue a failed or dead action again; policy and the basis are checked again first')
   .argument('<id>', 'action id')
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
-  .option('--as <name>', 'who asks, recorded with the retry; default cli:<OS user>')
+  .option('--as <name>', 'who asks, recorded with the retry; default cli:<OS user>', parseDecider)
   .action(async (id: string, options: ConfigOption & { as?: string }) => {
     await withStore(options, async (store, config) => {
       const action = await retryAction(
@@ -260,7 +262,7 @@ actions
   )
   .argument('<id>', 'action id')
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
-  .option('--as <name>', 'who asks, recorded with the undo; default cli:<OS user>')
+  .option('--as <name>', 'who asks, recorded with the undo; default cli:<OS user>', parseDecider)
   .action(async (id: string, options: ConfigOption & { as?: string }) => {
     await withStore(options, async (store, config) => {
       // Its log goes to stderr: stdout is the answer, JSON a script can read.
@@ -292,37 +294,6 @@ function parseAgentName(value: string): string {
     throw new InvalidArgumentError(`agent name: ${parsed.error.issues[0]?.message}`);
   }
   return value;
-}
-
-function configFile(options: ConfigOption): string | undefined {
-  return options.config ?? process.env.AIRLOCK_CONFIG;
-}
-
-/**
- * Runs `fn` on the configured store. A SQLite file that is not there is refused unless `create`:
- * a command that reads would otherwise report on a new, empty store (`audit verify` saying ok).
- */
-async function withStore<T>(
-  options: ConfigOption,
-  fn: (store: Store, config: Config) => Promise<T>,
-  { create = false } = {},
-): Promise<T> {
-  const file = configFile(options);
-  const config = loadConfig({ file });
-  const path = sqlitePath(config.store.url);
-  if (!create && path && path !== ':memory:' && !existsSync(path)) {
-    throw new AppError(
-      'store-not-found',
-      404,
-      `no store at ${resolve(path)} (store.url ${config.store.url}, from ${file ?? 'the defaults: no --config and no AIRLOCK_CONFIG'}); a relative path is taken from the current directory`,
-    );
-  }
-  const store = await openStore(config.store.url, { poolSize: 2 });
-  try {
-    return await fn(store, config);
-  } finally {
-    await store.close();
-  }
 }
 
 /** `withStore` with the store ops of event delivery, stopped before the store closes. */
@@ -381,6 +352,14 @@ function parseLimit(value: string): number {
   return limit;
 }
 
+// A reader that stops early (`airlock events list | head`) closes the pipe: the rest of the
+// output has no one to go to, and that is no error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`airlock: stdout-failed: ${error.message}\n`);
+  process.exit(1);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
@@ -388,6 +367,8 @@ try {
     // Help and version exit 0; every other commander error is a misuse of the command line.
     process.exit(error.exitCode === 0 ? 0 : 2);
   }
+  // The reader went away while a command was writing (see above).
+  if ((error as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0);
   const appError = coerceError(error);
   process.stderr.write(`airlock: ${appError.code}: ${appError.message}\n`);
   process.exit(1);
