@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { acceptActionAt, useActionOps } from '../../test/helpers/action-ops.js';
 import { BACKENDS } from '../../test/helpers/stores.js';
 import type { ActionStatus } from '../store/index.js';
-import { type ListActionsQuery, listActions } from './action-queries.js';
+import { type ListActionsQuery, listActions, retryAction } from './action-queries.js';
 
 const T0 = 1_700_000_040_000;
 
@@ -79,5 +79,37 @@ describe.each(BACKENDS)('listing actions on %s', (backend) => {
   it.each([0, 501, 1.5])('refuses a limit of %s', async (limit) => {
     const { list } = await open();
     await expect(list({ limit })).rejects.toMatchObject({ code: 'invalid-query', status: 400 });
+  });
+});
+
+// PostgreSQL, where instances share one database. On SQLite the write transaction of each
+// (BEGIN IMMEDIATE) orders them; two connections in one thread would only wait on each other.
+describe('retrying actions on postgres', () => {
+  const openOps = useActionOps('postgres');
+
+  it('retries one of two dead actions of a record when both are asked at once', async () => {
+    const { database, store, ops } = await openOps();
+    const other = await database.open();
+    const record = 'helpdesk:ticket:7';
+    const a = await acceptActionAt(ops, store, T0, 'dead', { agent: 'bot', record });
+    const b = await acceptActionAt(ops, store, T0 + 1, 'dead', { agent: 'bot', record });
+    // As two operators on two instances: each found the record free, and both went back to
+    // `executing`, each waiting for the other for ever.
+    try {
+      for (let round = 0; round < 5; round += 1) {
+        const answers = await Promise.allSettled([
+          retryAction(store, a, T0 + 10),
+          retryAction(other, b, T0 + 10),
+        ]);
+        const retried = answers.filter((answer) => answer.status === 'fulfilled');
+        expect(retried, `round ${round}`).toHaveLength(1);
+        expect(answers.find((answer) => answer.status === 'rejected')).toMatchObject({
+          reason: { code: 'record-busy' },
+        });
+        await store.db.updateTable('actions').set({ status: 'dead' }).execute();
+      }
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { firstIdAt } from '../ids.js';
 import { checkPageCursor, checkPageLimit } from '../page-limit.js';
 import type { ActionStatus, Store } from '../store/index.js';
 import { type ActionView, toActionView } from './action-view.js';
+import { lockRecord } from './outbox.js';
 import { type RateLimitRule, takeRateLimitSlots } from './rate-limits.js';
 
 /** One action; throws `action-not-found` (404). An agent sees only its own actions. */
@@ -34,13 +35,18 @@ export async function retryAction(
   by: string | null = null,
 ): Promise<ActionView> {
   return store.transaction(async (trx) => {
-    const row = await trx
-      .selectFrom('actions')
-      .select(['status', 'record_key', 'operation', 'agent'])
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (!row)
+    const read = () =>
+      trx
+        .selectFrom('actions')
+        .select(['status', 'record_key', 'operation', 'agent'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+    const found = await read();
+    if (!found)
       throw new AppError('action-not-found', 404, `no action ${id}`, { details: { action: id } });
+    // Two retries of one record's actions at once both found it free, on two instances.
+    await lockRecord(trx, found.record_key, store.dialect);
+    const row = (await read()) ?? found;
     if (row.status !== 'failed' && row.status !== 'dead') {
       throw new AppError(
         'not-retryable',

@@ -192,10 +192,34 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
       .set({ status: 'queued' })
       .where('id', '=', earlier.action.id)
       .execute();
-    expect(
-      await ops.run('claimDueActions', { now: 2_000, limit: 10, leaseMs: 1, owner: 'w' }),
-    ).toEqual([]);
+    const claim = (now: number) =>
+      ops.run('claimDueActions', { now, limit: 10, leaseMs: LEASE_MS, owner: 'w' });
+    expect(await claim(2_000)).toEqual([]);
     expect(await statusOf(earlier.action.id)).toBe('queued');
+
+    // The later one's attempt timed out (its lease ran out, still executing): it is claimed to
+    // be reconciled, with the earlier one still queued. Each once waited for the other for ever.
+    const late = 1_001 + LEASE_MS + 1;
+    const reconciling = await claim(late);
+    expect(reconciling.map((row) => row.id)).toEqual([later.action.id]);
+    await ops.run('updateLeasedAction', {
+      id: later.action.id,
+      owner: reconciling[0]?.lease_owner ?? null,
+      patch: { status: 'executed', lease_owner: null, lease_until: null },
+    });
+    expect((await claim(late + 1)).map((row) => row.id)).toEqual([earlier.action.id]);
+  });
+
+  it('of two actions of a record left executing, reconciles the earlier first', async () => {
+    await open();
+    const a = await accept(1_000, 1_000, false);
+    const b = await accept(1_001, 1_001, false);
+    await store.db.updateTable('actions').set({ status: 'executing' }).execute();
+    const claim = (now: number) =>
+      ops.run('claimDueActions', { now, limit: 10, leaseMs: LEASE_MS, owner: 'w' });
+    expect((await claim(2_000)).map((row) => row.id)).toEqual([a.action.id]);
+    expect(await claim(2_001)).toEqual([]);
+    expect(b.action.id > a.action.id).toBe(true);
   });
 
   it('answers an accept run again after its commit with the action it committed', async () => {

@@ -73,6 +73,21 @@ export type Accepted =
     };
 
 /**
+ * Orders the transactions that change which actions of a record are open (accepts, retries):
+ * on PostgreSQL a transaction-scoped lock on the record key, across instances; on SQLite the
+ * single writer does it already.
+ */
+export async function lockRecord(
+  db: Kysely<Database>,
+  recordKey: string,
+  dialect: Dialect,
+): Promise<void> {
+  if (dialect === 'postgres') {
+    await sql`select pg_advisory_xact_lock(hashtext(${recordKey}))`.execute(db);
+  }
+}
+
+/**
  * Accepts an action: claims its idempotency key for it, inserts it, takes its rate-limit slots
  * (throws `policy-denied` when one is full, and nothing is kept). On PostgreSQL a lock on the
  * record key orders concurrent accepts of one record, as SQLite's single writer does.
@@ -82,9 +97,7 @@ export type Accepted =
  */
 export async function acceptAction(db: Kysely<Database>, args: Acceptance): Promise<Accepted> {
   const { action, target, lease } = args;
-  if (args.dialect === 'postgres') {
-    await sql`select pg_advisory_xact_lock(hashtext(${action.record_key}))`.execute(db);
-  }
+  await lockRecord(db, action.record_key, args.dialect);
   const earlier = await actionOfKey(db, args.ref);
   if (earlier?.id === action.id) {
     // Accepted already by this very call, whose answer was lost (a writer thread that died
@@ -272,8 +285,11 @@ export async function claimDueActions(
 
 /**
  * Whether action `a` may be claimed at `now`: queued or executing, due, its lease (if any) run
- * out, and nothing ahead of it on its record (an earlier one queued or executing, or any other
- * one executing).
+ * out, and nothing ahead of it on its record. Ahead of a queued action: any other one executing,
+ * and an earlier one queued. Ahead of an executing one (its write may have landed: it must be
+ * reconciled before anything else runs on the record): only an earlier one executing. An
+ * earlier action queued behind it, as an approval queues its action while a later one executes,
+ * waits for it; were it ahead, each would wait for the other for ever.
  */
 function claimable(now: number) {
   return (eb: ExpressionBuilder<Database & { a: ActionTable }, 'a'>) =>
@@ -292,8 +308,15 @@ function claimable(now: number) {
             .whereRef('b.id', '!=', 'a.id')
             .where((inner) =>
               inner.or([
-                inner('b.status', '=', 'executing'),
                 inner.and([
+                  inner('b.status', '=', 'executing'),
+                  inner.or([
+                    inner('a.status', '=', 'queued'),
+                    inner('b.id', '<', inner.ref('a.id')),
+                  ]),
+                ]),
+                inner.and([
+                  inner('a.status', '=', 'queued'),
                   inner('b.status', '=', 'queued'),
                   inner('b.id', '<', inner.ref('a.id')),
                 ]),

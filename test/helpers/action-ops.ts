@@ -17,13 +17,14 @@ import { type Backend, createTestDatabase, type TestDatabase } from './stores.js
 /**
  * For a `describe` block: `open()` makes a database of the backend's, a store and `table`'s ops
  * over it, run as the gateway runs them (on SQLite in the writer thread, batched). All closed,
- * and the database dropped, after each test.
+ * and the database dropped, after each test (a second store the test opens on `database` is its
+ * own to close).
  */
 export function useStoreOps<T extends OpTable>(
   backend: Backend,
   table: T,
   where: OpTableModule,
-): () => Promise<{ store: Store; ops: OpRunner<T> }> {
+): () => Promise<{ database: TestDatabase; store: Store; ops: OpRunner<T> }> {
   let opened: { database: TestDatabase; store: Store; ops: OpRunner<T> } | undefined;
   afterEach(async () => {
     await opened?.ops.close();
@@ -40,7 +41,9 @@ export function useStoreOps<T extends OpTable>(
 }
 
 /** `useStoreOps` with the action pipeline's ops. */
-export function useActionOps(backend: Backend): () => Promise<{ store: Store; ops: ActionOps }> {
+export function useActionOps(
+  backend: Backend,
+): () => Promise<{ database: TestDatabase; store: Store; ops: ActionOps }> {
   return useStoreOps(backend, actionOps, ACTION_OPS_MODULE);
 }
 
