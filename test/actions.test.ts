@@ -180,6 +180,36 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(await writes()).toHaveLength(1);
   });
 
+  it('keeps no "executing" answer for the key of a request that died mid-attempt', async () => {
+    const { ticket } = await start({ actions: { wait: '300ms', lease: '2s' } });
+    const body = setStatus(ticket.id, ticket.revision);
+    // The first request accepted its action as its own first attempt and died; its key's lock ran
+    // out, its lease on the action runs 1.5 s more (then the worker reconciles and runs it).
+    const id = await acceptActionAt(gateway.propose.ops, store, Date.now() - 60_000, 'executing', {
+      agent: 'support-bot',
+      proposal: { key: 'k-died-executing', body: proposalSchema.parse(body) },
+    });
+    await store.db
+      .updateTable('actions')
+      .set({ lease_owner: 'gone', lease_until: Date.now() + 1_500, attempts: 1 })
+      .where('id', '=', id)
+      .execute();
+    const resumed = await propose(body, 'k-died-executing');
+    expect(resumed.statusCode).toBe(202);
+    expect(resumed.json()).toMatchObject({ action: id, status: 'executing' });
+    // Once the action has settled and the resumed request's hold on the key has run out, the key
+    // answers with the outcome. It kept the 202 for good before.
+    let answer = resumed;
+    for (let tries = 0; tries < 40 && answer.statusCode !== 200; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      answer = await propose(body, 'k-died-executing');
+    }
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(answer.json()).toMatchObject({ action: id, status: 'executed' });
+    expect(answer.headers['idempotent-replayed']).toBe('true');
+    expect(await writes()).toHaveLength(1);
+  });
+
   it('refuses a key whose answer was pruned while its action is kept, naming the action', async () => {
     const { ticket } = await start();
     const first = await propose(setStatus(ticket.id, ticket.revision), 'k-old');

@@ -275,9 +275,11 @@ export async function answerFromKey(
     case 'replay':
       return fromStored(claim.body as StoredAnswer, true);
     case 'resume': {
-      // The first request died after accepting its action: answer from that action.
+      // The first request died after accepting its action: answer from that action. One still
+      // queued or executing has no outcome to keep yet: the next request with the key asks again,
+      // once this one's hold on it has run out.
       const answer = await answerFromAction(deps, claim.actionId);
-      await deps.ops.run('completeKey', { ref, ...toStored(answer) });
+      if (!isUnderWay(answer)) await deps.ops.run('completeKey', { ref, ...toStored(answer) });
       return { ...answer, replayed: true };
     }
   }
@@ -483,6 +485,12 @@ async function runFirstAttempt(
 }
 
 const isSettled = (row: ActionRow) => row.status !== 'queued' && row.status !== 'executing';
+
+/** An answer that shows its action queued or executing: no outcome yet. */
+const isUnderWay = (answer: ProposalAnswer) =>
+  answer.kind === 'ok' &&
+  answer.status === 202 &&
+  ['queued', 'executing'].includes((answer.body as ActionView).status);
 
 /** The answer an action's state gives: waiting up to `waitMs` while it is queued or executing. */
 async function answerFromAction(deps: ProposeDeps, id: string): Promise<ProposalAnswer> {
