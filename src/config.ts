@@ -46,6 +46,9 @@ const duration = z.union([z.number().int().nonnegative(), z.string()]).transform
   return Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS];
 });
 
+/** How long a write may land after it was sent, unless a connector says otherwise. */
+export const DEFAULT_LATE_WRITE_WINDOW_MS = 60_000;
+
 /** The longest delay Node's timers keep (2^31 - 1 ms); a longer one fires after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -390,6 +393,12 @@ function configSchema(env: NodeJS.ProcessEnv) {
           url: httpUrl,
           /** Per connector call; a call that times out after sending is reconciled, not retried. */
           timeout: timer.default(10_000),
+          /**
+           * How long after a write was sent it may still land, when its answer was lost (a
+           * timeout, a crash): until then, a reconcile that finds no write is not taken as none,
+           * so the write is neither sent again nor its action refused.
+           */
+          lateWriteWindow: timer.default(DEFAULT_LATE_WRITE_WINDOW_MS),
           /**
            * The record types proposals and deliveries name through this connector (all when
            * absent). Needed when two names are one system, so that a record has one name.

@@ -14,7 +14,7 @@ import {
   getApproval,
   startApprovalSweeper,
 } from './approvals/index.js';
-import { type Config, connectorAt } from './config.js';
+import { type Config, connectorAt, DEFAULT_LATE_WRITE_WINDOW_MS } from './config.js';
 import { type Connector, createSandboxConnector, serveTypes } from './connectors/index.js';
 import { Dispatcher } from './dispatch/index.js';
 import { AppError } from './errors.js';
@@ -153,6 +153,8 @@ export async function assembleGateway(
       limits,
       breakers: new CircuitBreakers({ now }),
       retry: { maxAttempts: config.actions.maxAttempts, maxBackoffMs: config.actions.maxBackoff },
+      lateWriteMs: (system) =>
+        config.connectors[system]?.lateWriteWindow ?? DEFAULT_LATE_WRITE_WINDOW_MS,
       metrics,
       telemetry,
       log,

@@ -34,7 +34,13 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     sandbox = await startSandbox();
     database = createTestDatabase(backend);
     store = await database.open();
-    const connector = { kind: 'sandbox', url: sandbox.url, timeout: connectorTimeout };
+    // A held write lands within 2 s in these tests: not sent again, nor refused, before then.
+    const connector = {
+      kind: 'sandbox',
+      url: sandbox.url,
+      timeout: connectorTimeout,
+      lateWriteWindow: '2s',
+    };
     gateway = await createTestApp(
       store,
       testConfig(database.url, {
@@ -894,6 +900,66 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(await writes()).toHaveLength(1);
   });
 
+  // The CRM has no idempotency key and no conditional update: a write it holds past the
+  // connector's timeout (500 ms) and applies later (1.5 s) can only be waited for, within the
+  // connector's lateWriteWindow (2 s here).
+  it('writes a CRM update once when the system holds it past the timeout and applies it late', async () => {
+    const { contact } = await start();
+    await fault({ operation: 'contact.update', times: 1, applyAfterMs: 1_500 });
+    const update = (name: string, revision: number) => ({
+      operation: 'contact.update',
+      target: { system: 'crm', type: 'contact', id: contact.id },
+      params: { changes: { name } },
+      basis: { revision: String(revision) },
+    });
+    const first = await propose(update('Ada Held', contact.revision), 'k-held-1');
+    expect(first.json()).toMatchObject({ status: 'executed' });
+    const afterFirst = await call(
+      sandbox.url as string,
+      'GET',
+      `/crm/v3/objects/contacts/${contact.id}`,
+    );
+    const second = await propose(update('Ada Later', Number(afterFirst.body.revision)), 'k-held-2');
+    expect(second.json()).toMatchObject({ status: 'executed' });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Sent again after 0.7 s, the first wrote twice, its late copy undoing the second update.
+    expect(await writes('contact.update')).toHaveLength(2);
+    const now = await call(sandbox.url as string, 'GET', `/crm/v3/objects/contacts/${contact.id}`);
+    expect(now.body.properties).toMatchObject({ name: 'Ada Later' });
+  });
+
+  it('counts a held email as sent, though the contact changed before it landed', async () => {
+    const { contact } = await start({
+      rateLimits: [
+        { name: 'one-email', operations: ['email.send'], per: 'record', max: 1, window: '24h' },
+      ],
+    });
+    await fault({ operation: 'email.create', times: 1, applyAfterMs: 1_500 });
+    const email = (n: number, revision: number) => ({
+      operation: 'email.send',
+      target: { system: 'crm', type: 'contact', id: contact.id },
+      params: { subject: `Update ${n}`, body: 'Your order ships today.' },
+      basis: { revision: String(revision) },
+    });
+    const sending = propose(email(1, contact.revision), 'k-held-mail');
+    // Someone edits the contact in the CRM while the email is held, once the call has timed out.
+    // The retry then found no email, saw a new revision, and called the action stale, giving
+    // back its slot (or, when it came before the edit, sent the email again).
+    await waitUntil(async () => {
+      const row = await store.db.selectFrom('actions').select('error').executeTakeFirst();
+      return row?.error?.includes('retrying') === true;
+    });
+    await call(sandbox.url as string, 'PATCH', `/crm/v3/objects/contacts/${contact.id}`, {
+      properties: { phone: '+1 555 0100' },
+    });
+    const sent = await sending;
+    expect(sent.json(), sent.body).toMatchObject({ status: 'executed' });
+    const again = await propose(email(2, contact.revision + 1), 'k-held-mail-2');
+    expect(again.statusCode).toBe(403);
+    expect(again.json()).toMatchObject({ rule: 'one-email' });
+    expect(await writes('email.create')).toHaveLength(1);
+  });
+
   it('creates a CRM contact once even when the answer is lost, by its unique key', async () => {
     await start();
     await fault({
@@ -999,6 +1065,6 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Pro
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -39,6 +39,7 @@ function contactCreate(verdict: { kind: string; rule: string | null; reason: str
     lease_until: null,
     created_at: 0,
     updated_at: 0,
+    sent_at: null,
   };
 }
 

@@ -31,6 +31,11 @@ export interface ExecuteDeps {
   readonly limits: CatalogueLimits;
   readonly breakers: CircuitBreakers;
   readonly retry: { readonly maxAttempts: number; readonly maxBackoffMs: number };
+  /**
+   * How long after it was sent a write to `system` may still land (its connector's
+   * `lateWriteWindow`): until then, finding no write is not taken as there being none.
+   */
+  readonly lateWriteMs: (system: string) => number;
   readonly metrics?: Metrics | undefined;
   readonly log?: Logger | undefined;
   /** Told when an action that waited for an approval has settled (to tell its agent). */
@@ -125,6 +130,15 @@ async function attemptAction(
       return settle(deps, counted, 'executed', { effect: found.effect });
     if (found.kind === 'unknown')
       return retryLater(deps, counted, 'executing', null, found.message);
+    // Not there, yet: a system can hold a request past the caller's timeout and apply it later.
+    // Sent again or refused before then, the write could land twice, or land unrecorded.
+    const sentAt = row.sent_at ?? row.updated_at;
+    const landsUntil = sentAt + deps.lateWriteMs(target.system);
+    if (deps.now() < landsUntil) {
+      const message = `no write found yet; the one sent at ${new Date(sentAt).toISOString()} may land until ${new Date(landsUntil).toISOString()}`;
+      // Waiting is no attempt: the count stays as it was.
+      return reschedule(deps, row, 'executing', landsUntil, message);
+    }
     return null;
   };
   const landed = await earlierWrite();
@@ -160,7 +174,7 @@ async function attemptAction(
     const marked = await deps.ops.run('updateLeasedAction', {
       id: row.id,
       owner: row.lease_owner,
-      patch: { status: 'executing', attempts: counted.attempts, updated_at: at },
+      patch: { status: 'executing', attempts: counted.attempts, updated_at: at, sent_at: at },
       audit: audited(deps, {
         kind: 'execution',
         subject: row.id,
@@ -172,7 +186,8 @@ async function attemptAction(
     // Another worker took the action over (our lease ran out): it decides, we do nothing.
     if (!marked) throw new LeaseLostError(row.id);
   }
-  const attempted: ActionRow = { ...counted, status: 'executing' };
+  // When this write is sent: it may land until the connector's late-write window has passed.
+  const attempted: ActionRow = { ...counted, status: 'executing', sent_at: deps.now() };
   crashPoint('action:before-connector-call');
   const outcome = await connector.execute(request);
   crashPoint('action:after-connector-call');
@@ -338,6 +353,8 @@ async function reschedule(
     updated_at: deps.now(),
     attempts: row.attempts,
     error: JSON.stringify({ code: 'retrying', message }),
+    // When its last write was sent: a row after a call carries that call's time.
+    sent_at: row.sent_at,
   } satisfies Updateable<ActionTable>;
   deps.log?.info(
     { ...actionLogFields(row), status, attempts: row.attempts, next_attempt_at: at, message },

@@ -34,6 +34,7 @@ function proposedRow(id: string, key: string): ActionRow {
     lease_until: null,
     created_at: 1_000,
     updated_at: 1_000,
+    sent_at: null,
   };
 }
 

@@ -246,6 +246,8 @@ export function acceptedRow(
     attempts: 1,
     lease_owner: lease.owner,
     lease_until: lease.until,
+    // The request sends it right after this commit.
+    sent_at: action.created_at,
   };
 }
 

@@ -416,6 +416,7 @@ async function evaluate(
       lease_until: null,
       created_at: now,
       updated_at: now,
+      sent_at: null,
     },
     target,
     rateLimits: deps.rateLimits,

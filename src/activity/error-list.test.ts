@@ -70,6 +70,7 @@ describe.each(BACKENDS)('the error list on %s', (backend) => {
         lease_until: null,
         created_at: failedAt,
         updated_at: failedAt,
+        sent_at: null,
       },
       target,
       rateLimits: [],

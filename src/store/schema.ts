@@ -88,6 +88,8 @@ export interface ActionTable {
   lease_until: number | null;
   created_at: number;
   updated_at: number;
+  /** When the last attempt's write was sent (epoch ms); null before any, and in rows from before. */
+  sent_at: number | null;
 }
 
 export interface RateLimitSlotTable {

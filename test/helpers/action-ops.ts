@@ -97,6 +97,7 @@ export async function acceptActionAt(
       lease_until: null,
       created_at: at,
       updated_at: at,
+      sent_at: null,
     },
     target,
     rateLimits: [],

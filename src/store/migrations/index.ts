@@ -9,6 +9,7 @@ import * as deliveries from './0006-deliveries.js';
 import * as dashboard from './0007-dashboard.js';
 import * as newsNeverSuperseded from './0008-news-never-superseded.js';
 import * as openActions from './0009-open-actions.js';
+import * as sentAt from './0010-sent-at.js';
 
 export interface Migration {
   readonly name: string;
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   { name: '0007-dashboard', up: dashboard.up },
   { name: '0008-news-never-superseded', up: newsNeverSuperseded.up },
   { name: '0009-open-actions', up: openActions.up },
+  { name: '0010-sent-at', up: sentAt.up },
 ];
