@@ -12,6 +12,12 @@ const NO_CLOSE: PolicyRuleConfig = {
   reason: 'the customer wrote after the last reply',
 };
 
+/** The README's form of it, for a ticket no agent has answered yet (`lastAgentReplyAt` null). */
+const NO_CLOSE_NULL_SAFE: PolicyRuleConfig = {
+  ...NO_CLOSE,
+  deny: 'record.lastCustomerMessageAt != null && (record.lastAgentReplyAt == null || record.lastCustomerMessageAt > record.lastAgentReplyAt)',
+};
+
 const BIG_DISCOUNT: PolicyRuleConfig = {
   name: 'big-discount-needs-approval',
   when: "proposal.operation == 'discount.apply'",
@@ -74,6 +80,35 @@ function denied(name = 'rule-under-test'): Verdict {
 }
 
 const cases: Case[] = [
+  {
+    name: 'README example: closing a ticket no agent answered yet is denied for its reason',
+    rules: [NO_CLOSE_NULL_SAFE],
+    input: input({
+      record: { lastCustomerMessageAt: '2024-05-02T10:00:00Z', lastAgentReplyAt: null },
+    }),
+    expected: {
+      kind: 'deny',
+      rule: 'no-close-while-customer-waits',
+      reason: 'the customer wrote after the last reply',
+    },
+  },
+  {
+    name: 'README example: closing after the last reply is allowed',
+    rules: [NO_CLOSE_NULL_SAFE],
+    input: input({
+      record: {
+        lastCustomerMessageAt: '2024-05-02T09:00:00Z',
+        lastAgentReplyAt: '2024-05-02T10:00:00Z',
+      },
+    }),
+    expected: { kind: 'allow', rule: null, reason: 'no policy rule objected' },
+  },
+  {
+    name: 'README example: closing a ticket without messages is allowed',
+    rules: [NO_CLOSE_NULL_SAFE],
+    input: input({ record: { lastCustomerMessageAt: null, lastAgentReplyAt: null } }),
+    expected: { kind: 'allow', rule: null, reason: 'no policy rule objected' },
+  },
   {
     name: 'DESIGN example: closing while the customer waits is denied',
     rules: [NO_CLOSE],
