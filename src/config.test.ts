@@ -88,6 +88,19 @@ describe('loadConfig', () => {
     ],
     [{ approvals: { publicUrl: 'javascript:alert(1)' } }, 'approvals.publicUrl'],
     [
+      {
+        connectors: {
+          helpdesk: {
+            kind: 'sandbox',
+            url: 'http://127.0.0.1/',
+            timeout: '30s',
+            lateWriteWindow: '10s',
+          },
+        },
+      },
+      'connectors.helpdesk.lateWriteWindow',
+    ],
+    [
       { approvals: { notify: { url: 'file:///etc/passwd', secret: SECRET } } },
       'approvals.notify.url',
     ],
@@ -124,6 +137,22 @@ describe('loadConfig', () => {
     expect(
       problems.some((problem) => problem.startsWith(`${key}:`) || problem.startsWith(`${key}.`)),
     ).toBe(true);
+  });
+
+  it('waits for a late write 60 s after sending, or the timeout when that is longer', () => {
+    const connectors = loadConfig({
+      env: {},
+      values: {
+        connectors: {
+          quick: { kind: 'sandbox', url: 'http://127.0.0.1:1/', types: ['ticket'] },
+          slow: { kind: 'sandbox', url: 'http://127.0.0.1:2/', timeout: '90s' },
+          set: { kind: 'sandbox', url: 'http://127.0.0.1:3/', lateWriteWindow: '5m' },
+        },
+      },
+    }).connectors;
+    expect(connectors.quick?.lateWriteWindow).toBe(60_000);
+    expect(connectors.slow?.lateWriteWindow).toBe(90_000);
+    expect(connectors.set?.lateWriteWindow).toBe(300_000);
   });
 
   describe('two connector names for one system', () => {

@@ -388,23 +388,42 @@ function configSchema(env: NodeJS.ProcessEnv) {
     connectors: z
       .record(
         name,
-        z.strictObject({
-          kind: z.enum(['sandbox']),
-          url: httpUrl,
-          /** Per connector call; a call that times out after sending is reconciled, not retried. */
-          timeout: timer.default(10_000),
-          /**
-           * How long after a write was sent it may still land, when its answer was lost (a
-           * timeout, a crash): until then, a reconcile that finds no write is not taken as none,
-           * so the write is neither sent again nor its action refused.
-           */
-          lateWriteWindow: timer.default(DEFAULT_LATE_WRITE_WINDOW_MS),
-          /**
-           * The record types proposals and deliveries name through this connector (all when
-           * absent). Needed when two names are one system, so that a record has one name.
-           */
-          types: z.array(z.string().min(1).max(100)).min(1).optional(),
-        }),
+        z
+          .strictObject({
+            kind: z.enum(['sandbox']),
+            url: httpUrl,
+            /** Per connector call; a call that times out after sending is reconciled, not retried. */
+            timeout: timer.default(10_000),
+            /**
+             * How long after a write was sent it may still land, when its answer was lost (a
+             * timeout, a crash): until then, a reconcile that finds no write is not taken as none,
+             * so the write is neither sent again nor its action refused. At least `timeout`;
+             * by default 60 s, or `timeout` when that is longer.
+             */
+            lateWriteWindow: timer.optional(),
+            /**
+             * The record types proposals and deliveries name through this connector (all when
+             * absent). Needed when two names are one system, so that a record has one name.
+             */
+            types: z.array(z.string().min(1).max(100)).min(1).optional(),
+          })
+          .superRefine((connector, ctx) => {
+            // Shorter than the timeout, it would have passed before the answer was given up.
+            if (
+              connector.lateWriteWindow !== undefined &&
+              connector.lateWriteWindow < connector.timeout
+            )
+              ctx.addIssue({
+                code: 'custom',
+                path: ['lateWriteWindow'],
+                message: `expected at least the timeout (${connector.timeout} ms)`,
+              });
+          })
+          .transform(({ lateWriteWindow, ...connector }) => ({
+            ...connector,
+            lateWriteWindow:
+              lateWriteWindow ?? Math.max(DEFAULT_LATE_WRITE_WINDOW_MS, connector.timeout),
+          })),
       )
       .superRefine(checkOneNamePerRecord)
       .default({}),
