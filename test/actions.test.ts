@@ -30,17 +30,18 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
 
   closeAfterEach(() => [gateway, store, database, sandbox]);
 
-  async function start(values: Record<string, unknown> = {}, connectorTimeout = '500ms') {
+  async function start(
+    values: Record<string, unknown> = {},
+    calls: { timeout: string; lateWriteWindow: string } = {
+      timeout: '500ms',
+      lateWriteWindow: '2s',
+    },
+  ) {
     sandbox = await startSandbox();
     database = createTestDatabase(backend);
     store = await database.open();
     // A held write lands within 2 s in these tests: not sent again, nor refused, before then.
-    const connector = {
-      kind: 'sandbox',
-      url: sandbox.url,
-      timeout: connectorTimeout,
-      lateWriteWindow: '2s',
-    };
+    const connector = { kind: 'sandbox', url: sandbox.url, ...calls };
     gateway = await createTestApp(
       store,
       testConfig(database.url, {
@@ -776,7 +777,10 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   );
 
   it('answers 202 within actions.wait while the first attempt’s write is still under way', async () => {
-    const { ticket } = await start({ actions: { wait: '300ms' } }, '5s');
+    const { ticket } = await start(
+      { actions: { wait: '300ms' } },
+      { timeout: '5s', lateWriteWindow: '5s' },
+    );
     // The sandbox holds the write 3 s, then applies it and answers.
     await fault({ operation: 'ticket.update', times: 1, applyAfterMs: 3_000 });
     const body = setStatus(ticket.id, ticket.revision);

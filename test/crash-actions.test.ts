@@ -35,7 +35,7 @@ describe.each(BACKENDS)('kill -9 while executing an action on %s', (backend) => 
     const dir = mkdtempSync(join(tmpdir(), 'airlock-crash-actions-'));
     // No write is held in the sandbox here: one that was not found 2 s after it was sent never
     // will be (the default of 60 s would only slow the test).
-    const connector = { kind: 'sandbox', url: sandbox.url, timeout: '30s', lateWriteWindow: '2s' };
+    const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s', lateWriteWindow: '2s' };
     const configFile = writeConfig(dir, {
       store: { url: database.url },
       log: { level: 'warn' },
