@@ -964,6 +964,83 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(await writes('email.create')).toHaveLength(1);
   });
 
+  it('gives up an action out of attempts only once its held write can no longer land', async () => {
+    const { contact } = await start({
+      actions: { wait: '3s', maxBackoff: '200ms', maxAttempts: 1 },
+    });
+    await fault({ operation: 'contact.update', times: 1, applyAfterMs: 1_500 });
+    const update = {
+      operation: 'contact.update',
+      target: { system: 'crm', type: 'contact', id: contact.id },
+      params: { changes: { name: 'Ada Held' } },
+      basis: { revision: String(contact.revision) },
+    };
+    // Dead-lettered at the timeout, it let the record's next action run, which the held write
+    // then undid.
+    const answer = await propose(update, 'k-held-last');
+    expect(answer.json(), answer.body).toMatchObject({ status: 'executed', error: null });
+    expect(await writes('contact.update')).toHaveLength(1);
+  });
+
+  it('keeps no 202 for a key whose first attempt outlived actions.wait, and then its outcome', async () => {
+    const { contact } = await start({ actions: { wait: '300ms', maxBackoff: '200ms' } });
+    await fault({ operation: 'contact.update', times: 1, applyAfterMs: 1_500 });
+    const update = {
+      operation: 'contact.update',
+      target: { system: 'crm', type: 'contact', id: contact.id },
+      params: { changes: { name: 'Ada Later' } },
+      basis: { revision: String(contact.revision) },
+    };
+    const early = await propose(update, 'k-outlived');
+    expect(early.statusCode).toBe(202);
+    const id = early.json().action as string;
+    await waitUntil(async () => (await getAction(store, id)).status === 'executed');
+    const replayed = await propose(update, 'k-outlived');
+    expect(replayed.statusCode, replayed.body).toBe(200);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.json()).toMatchObject({ action: id, status: 'executed' });
+  });
+
+  it('keeps the rate-limit slot of a write that landed and was overwritten before it was seen', async () => {
+    const { contact } = await start({
+      rateLimits: [
+        {
+          name: 'one-update',
+          operations: ['contact.update'],
+          per: 'record',
+          max: 1,
+          window: '24h',
+        },
+      ],
+    });
+    await fault({ operation: 'contact.update', times: 1, applyAfterMs: 1_000 });
+    const update = (name: string, revision: number) => ({
+      operation: 'contact.update',
+      target: { system: 'crm', type: 'contact', id: contact.id },
+      params: { changes: { name } },
+      basis: { revision: String(revision) },
+    });
+    const first = propose(update('Ada Held', contact.revision), 'k-masked-1');
+    // Someone in the CRM sets the name again the moment the held write lands: looking for the
+    // write by the record's state cannot find it any more.
+    await waitUntil(async () => (await writes('contact.update')).length === 1);
+    const edited = await call(
+      sandbox.url as string,
+      'PATCH',
+      `/crm/v3/objects/contacts/${contact.id}`,
+      {
+        properties: { name: 'Ada by hand' },
+      },
+    );
+    const answer = await first;
+    // Found in time (executed), or not (stale): either way its slot is kept, as its write happened.
+    const outcome = answer.statusCode === 200 ? answer.json().status : answer.json().type;
+    expect(outcome).toMatch(/^(executed|urn:airlock:problem:stale-basis)$/);
+    const second = await propose(update('Ada Again', Number(edited.body.revision)), 'k-masked-2');
+    expect(second.statusCode, second.body).toBe(403);
+    expect(second.json()).toMatchObject({ rule: 'one-update' });
+  });
+
   it('creates a CRM contact once even when the answer is lost, by its unique key', async () => {
     await start();
     await fault({

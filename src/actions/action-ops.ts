@@ -1,12 +1,13 @@
 import { expireApproval, settleApproval } from '../approvals/approval-ops.js';
 import type { OpRunner } from '../store/op-runner.js';
-import { answerKey, completeKey } from './idempotency.js';
+import { answerKey, completeKey, releaseKey } from './idempotency.js';
 import { acceptAction, claimDueActions, updateLeasedAction } from './outbox.js';
 
 /** Every write of the action pipeline, approvals included, as store ops (store/op-runner.ts). */
 export const actionOps = {
   answerKey,
   completeKey,
+  releaseKey,
   acceptAction,
   claimDueActions,
   updateLeasedAction,

@@ -82,6 +82,20 @@ describe.each(BACKENDS)('listing actions on %s', (backend) => {
   });
 });
 
+describe.each(BACKENDS)('retrying a dead action on %s', (backend) => {
+  const openOps = useActionOps(backend);
+
+  it('reconciles one whose write was sent first, and runs one never sent at once', async () => {
+    const { store, ops } = await openOps();
+    const sent = await acceptActionAt(ops, store, T0, 'dead', { record: 'helpdesk:ticket:1' });
+    await store.db.updateTable('actions').set({ sent_at: T0 }).where('id', '=', sent).execute();
+    const never = await acceptActionAt(ops, store, T0, 'dead', { record: 'helpdesk:ticket:2' });
+    expect(await retryAction(store, sent, T0 + 10)).toMatchObject({ status: 'executing' });
+    // Never sent, it has no write to look for: it runs, rather than wait to reconcile.
+    expect(await retryAction(store, never, T0 + 10)).toMatchObject({ status: 'queued' });
+  });
+});
+
 // PostgreSQL, where instances share one database. On SQLite the write transaction of each
 // (BEGIN IMMEDIATE) orders them; two connections in one thread would only wait on each other.
 describe('retrying actions on postgres', () => {

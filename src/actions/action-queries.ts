@@ -38,7 +38,7 @@ export async function retryAction(
     const read = () =>
       trx
         .selectFrom('actions')
-        .select(['status', 'record_key', 'operation', 'agent'])
+        .select(['status', 'record_key', 'operation', 'agent', 'sent_at'])
         .where('id', '=', id)
         .executeTakeFirst();
     const found = await read();
@@ -89,7 +89,8 @@ export async function retryAction(
     const updated = await trx
       .updateTable('actions')
       .set({
-        status: row.status === 'dead' ? 'executing' : 'queued',
+        // Dead after a write was sent, it is reconciled first; never sent, it simply runs.
+        status: row.status === 'dead' && row.sent_at !== null ? 'executing' : 'queued',
         lease_owner: null,
         lease_until: null,
         next_attempt_at: now,

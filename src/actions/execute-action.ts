@@ -122,7 +122,8 @@ async function attemptAction(
   // An earlier attempt may have been sent (a crash, a timeout) and its write may land at any
   // time: look for it first, and again before calling the action stale, since the change that
   // makes it look stale may be that write.
-  const sent = row.status === 'executing' && !first;
+  // (`sent_at` is null for an action never sent: one that failed before its first call.)
+  const sent = row.status === 'executing' && !first && row.sent_at !== null;
   const earlierWrite = async (): Promise<ActionRow | null> => {
     if (!sent) return null;
     const found = await connector.reconcile(request);
@@ -131,18 +132,35 @@ async function attemptAction(
     if (found.kind === 'unknown')
       return retryLater(deps, counted, 'executing', null, found.message);
     // Not there, yet: a system can hold a request past the caller's timeout and apply it later.
-    // Sent again or refused before then, the write could land twice, or land unrecorded.
-    const sentAt = row.sent_at ?? row.updated_at;
-    const landsUntil = sentAt + deps.lateWriteMs(target.system);
-    if (deps.now() < landsUntil) {
-      const message = `no write found yet; the one sent at ${new Date(sentAt).toISOString()} may land until ${new Date(landsUntil).toISOString()}`;
+    // Sent again or refused before then, the write could land twice, or land unrecorded. It is
+    // looked for every second meanwhile: a write found by the record's state (an update) can be
+    // overwritten by someone else soon after it lands, and then no later look would find it.
+    const landsUntil = lateWriteEnd(deps, row);
+    const now = deps.now();
+    if (now < landsUntil) {
+      const message = `no write found yet; the one sent at ${new Date(row.sent_at ?? now).toISOString()} may land until ${new Date(landsUntil).toISOString()}`;
       // Waiting is no attempt: the count stays as it was.
-      return reschedule(deps, row, 'executing', landsUntil, message);
+      return reschedule(
+        deps,
+        row,
+        'executing',
+        Math.min(landsUntil, now + LATE_WRITE_POLL_MS),
+        message,
+      );
     }
     return null;
   };
   const landed = await earlierWrite();
   if (landed) return landed;
+  // Kept past its last attempt only to see whether that write landed: it did not.
+  if (sent && row.attempts >= deps.retry.maxAttempts) {
+    const error = new AppError(
+      'retries-exhausted',
+      502,
+      `gave up after ${row.attempts} attempts: its last write did not land within the late-write window`,
+    );
+    return settle(deps, row, 'dead', { error });
+  }
 
   if (first?.current === undefined) {
     try {
@@ -165,7 +183,8 @@ async function attemptAction(
               error.code === 'approval-required'
             ? 'denied'
             : 'failed';
-      return settle(deps, row, status, { error }, first);
+      // Sent before, its write may have landed and been changed since, unseen: its slots stay.
+      return settle(deps, row, status, { error, mayHaveLanded: sent }, first);
     }
   }
 
@@ -218,7 +237,7 @@ async function attemptAction(
         deps,
         attempted,
         'stale',
-        { error: await staleBasis(deps.store, target, basis, current) },
+        { error: await staleBasis(deps.store, target, basis, current), mayHaveLanded: sent },
         first,
       );
     }
@@ -243,7 +262,12 @@ async function attemptAction(
   }
 }
 
-type Outcome = { effect?: Effect; error?: unknown };
+type Outcome = {
+  effect?: Effect;
+  error?: unknown;
+  /** An earlier attempt's write may have landed unseen: the action keeps its rate-limit slots. */
+  mayHaveLanded?: boolean;
+};
 
 async function settle(
   deps: ExecuteDeps,
@@ -259,14 +283,20 @@ async function settle(
     updated_at: deps.now(),
     attempts: row.attempts,
     effect: outcome.effect ? JSON.stringify(outcome.effect) : row.effect,
-    error: outcome.error ? JSON.stringify(errorDocument(outcome.error)) : row.error,
+    // An outcome without an error ends the last attempt's (`retrying`, …) too.
+    error: outcome.error
+      ? JSON.stringify(errorDocument(outcome.error))
+      : status === 'executed'
+        ? null
+        : row.error,
   } satisfies Updateable<ActionTable>;
   // A dead action whose last attempt may have landed keeps its rate-limit slot: its effect may exist.
   const withoutEffect =
-    status === 'failed' ||
-    status === 'stale' ||
-    status === 'denied' ||
-    (status === 'dead' && row.status !== 'executing');
+    !outcome.mayHaveLanded &&
+    (status === 'failed' ||
+      status === 'stale' ||
+      status === 'denied' ||
+      (status === 'dead' && row.status !== 'executing'));
   const settled: ActionRow = { ...row, ...patch };
   const updated = await deps.ops.run('updateLeasedAction', {
     id: row.id,
@@ -318,6 +348,12 @@ async function retryLater(
   message: string,
   first?: FirstAttempt,
 ): Promise<ActionRow> {
+  // Out of attempts while its write may still land: it holds its record until the window ends,
+  // so that no later action of the record runs before that write, and is given up then.
+  if (row.attempts >= deps.retry.maxAttempts && status === 'executing' && row.sent_at !== null) {
+    const landsUntil = lateWriteEnd(deps, row);
+    if (deps.now() < landsUntil) return reschedule(deps, row, status, landsUntil, message);
+  }
   if (row.attempts >= deps.retry.maxAttempts) {
     // `status` is where the action stands: 'executing' means its last write may have landed.
     const error = new AppError(
@@ -335,6 +371,15 @@ async function retryLater(
   );
   // Whole milliseconds: the column is a bigint on PostgreSQL.
   return reschedule(deps, row, status, deps.now() + Math.round(delay), message);
+}
+
+/** How often a write that may still land is looked for, until its window ends. */
+const LATE_WRITE_POLL_MS = 1_000;
+
+/** Until when the last write sent for `row` may still land. */
+function lateWriteEnd(deps: ExecuteDeps, row: ActionRow): number {
+  const system = row.record_key.slice(0, row.record_key.indexOf(':'));
+  return (row.sent_at ?? 0) + deps.lateWriteMs(system);
 }
 
 /** Back in the queue (or still `executing`: to reconcile) at `at`, lease given up. */

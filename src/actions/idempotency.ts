@@ -147,6 +147,25 @@ export async function completeKey(db: Kysely<Database>, args: KeyAnswer): Promis
 }
 
 /**
+ * Ends this request's hold on the key without storing an answer: its action is still under way,
+ * so there is no outcome to keep yet. The next request with the key answers from the action
+ * (`resume`), and stores the outcome once there is one.
+ */
+export async function releaseKey(
+  db: Kysely<Database>,
+  args: { readonly ref: KeyRef; readonly now: number },
+): Promise<void> {
+  const { ref, now } = args;
+  await db
+    .updateTable('idempotency_keys')
+    .set({ locked_until: now })
+    .where('agent', '=', ref.agent)
+    .where('key', '=', ref.key)
+    .where('state', '=', 'in_flight')
+    .execute();
+}
+
+/**
  * Takes the key and stores the answer of a request that accepted nothing (a refusal, a dry run)
  * in one commit; what the key held instead when another request had it first.
  */

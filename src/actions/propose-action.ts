@@ -236,7 +236,7 @@ async function answerProposal(
   // A dry run has no effect to deduplicate: it takes no key, and each is checked afresh.
   if (held === 'settled' || proposal.dryRun) return reply;
   if (held === 'held') {
-    await deps.ops.run('completeKey', { ref: key.ref, ...toStored(reply) });
+    await keepAnswer(deps, key.ref, reply);
     return reply;
   }
   const claim = await deps.ops.run('answerKey', { ...key, ...toStored(reply) });
@@ -275,11 +275,10 @@ export async function answerFromKey(
     case 'replay':
       return fromStored(claim.body as StoredAnswer, true);
     case 'resume': {
-      // The first request died after accepting its action: answer from that action. One still
-      // queued or executing has no outcome to keep yet: the next request with the key asks again,
-      // once this one's hold on it has run out.
+      // The first request died after accepting its action, or answered while it was still under
+      // way: answer from that action, and keep the answer once it is an outcome.
       const answer = await answerFromAction(deps, claim.actionId);
-      if (!isUnderWay(answer)) await deps.ops.run('completeKey', { ref, ...toStored(answer) });
+      await keepAnswer(deps, ref, answer);
       return { ...answer, replayed: true };
     }
   }
@@ -476,7 +475,7 @@ async function runFirstAttempt(
   void deps.worker.track(
     outcome
       .then(async (late) => {
-        if (late.key === 'held') await deps.ops.run('completeKey', { ref, ...toStored(late) });
+        if (late.key === 'held') await keepAnswer(deps, ref, late);
       })
       .catch((err: unknown) =>
         deps.log?.error({ err, action_id: row.id }, 'a first attempt failed after its answer'),
@@ -486,6 +485,16 @@ async function runFirstAttempt(
 }
 
 const isSettled = (row: ActionRow) => row.status !== 'queued' && row.status !== 'executing';
+
+/**
+ * Stores `answer` as the key's, when it is an outcome. One that shows the action still queued or
+ * executing is no outcome: the key is let go instead, and the next request with it answers from
+ * the action as it is then.
+ */
+async function keepAnswer(deps: ProposeDeps, ref: KeyRef, answer: ProposalAnswer): Promise<void> {
+  if (isUnderWay(answer)) await deps.ops.run('releaseKey', { ref, now: deps.now() });
+  else await deps.ops.run('completeKey', { ref, ...toStored(answer) });
+}
 
 /** An answer that shows its action queued or executing: no outcome yet. */
 const isUnderWay = (answer: ProposalAnswer) =>
