@@ -99,6 +99,14 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   const fault = (spec: Record<string, unknown>) =>
     call(sandbox.url as string, 'POST', '/_faults', spec);
 
+  /** A `contact.update` renaming `contact`, decided on `revision`. */
+  const rename = (contact: { id: string }, name: string, revision: number) => ({
+    operation: 'contact.update',
+    target: { system: 'crm', type: 'contact', id: contact.id },
+    params: { changes: { name } },
+    basis: { revision: String(revision) },
+  });
+
   async function writes(operation?: string) {
     const answer = await call(sandbox.url as string, 'GET', '/_writes');
     const all = answer.body.writes as Array<{ operation: string; record: { id: string } }>;
@@ -910,12 +918,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   it('writes a CRM update once when the system holds it past the timeout and applies it late', async () => {
     const { contact } = await start();
     await fault({ operation: 'contact.update', times: 1, applyAfterMs: 1_500 });
-    const update = (name: string, revision: number) => ({
-      operation: 'contact.update',
-      target: { system: 'crm', type: 'contact', id: contact.id },
-      params: { changes: { name } },
-      basis: { revision: String(revision) },
-    });
+    const update = (name: string, revision: number) => rename(contact, name, revision);
     const first = await propose(update('Ada Held', contact.revision), 'k-held-1');
     expect(first.json()).toMatchObject({ status: 'executed' });
     const afterFirst = await call(
@@ -969,12 +972,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       actions: { wait: '3s', maxBackoff: '200ms', maxAttempts: 1 },
     });
     await fault({ operation: 'contact.update', times: 1, applyAfterMs: 1_500 });
-    const update = {
-      operation: 'contact.update',
-      target: { system: 'crm', type: 'contact', id: contact.id },
-      params: { changes: { name: 'Ada Held' } },
-      basis: { revision: String(contact.revision) },
-    };
+    const update = rename(contact, 'Ada Held', contact.revision);
     // Dead-lettered at the timeout, it let the record's next action run, which the held write
     // then undid.
     const answer = await propose(update, 'k-held-last');
@@ -985,12 +983,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   it('keeps no 202 for a key whose first attempt outlived actions.wait, and then its outcome', async () => {
     const { contact } = await start({ actions: { wait: '300ms', maxBackoff: '200ms' } });
     await fault({ operation: 'contact.update', times: 1, applyAfterMs: 1_500 });
-    const update = {
-      operation: 'contact.update',
-      target: { system: 'crm', type: 'contact', id: contact.id },
-      params: { changes: { name: 'Ada Later' } },
-      basis: { revision: String(contact.revision) },
-    };
+    const update = rename(contact, 'Ada Later', contact.revision);
     const early = await propose(update, 'k-outlived');
     expect(early.statusCode).toBe(202);
     const id = early.json().action as string;
@@ -1014,12 +1007,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       ],
     });
     await fault({ operation: 'contact.update', times: 1, applyAfterMs: 1_000 });
-    const update = (name: string, revision: number) => ({
-      operation: 'contact.update',
-      target: { system: 'crm', type: 'contact', id: contact.id },
-      params: { changes: { name } },
-      basis: { revision: String(revision) },
-    });
+    const update = (name: string, revision: number) => rename(contact, name, revision);
     const first = propose(update('Ada Held', contact.revision), 'k-masked-1');
     // Someone in the CRM sets the name again the moment the held write lands: looking for the
     // write by the record's state cannot find it any more.
