@@ -133,20 +133,17 @@ async function attemptAction(
       return retryLater(deps, counted, 'executing', null, found.message);
     // Not there, yet: a system can hold a request past the caller's timeout and apply it later.
     // Sent again or refused before then, the write could land twice, or land unrecorded. It is
-    // looked for every second meanwhile: a write found by the record's state (an update) can be
-    // overwritten by someone else soon after it lands, and then no later look would find it.
+    // looked for meanwhile too, after a second and then at half its age: a write found by the
+    // record's state (an update) can be overwritten by someone else soon after it lands, and
+    // then no later look would find it.
     const landsUntil = lateWriteEnd(deps, row);
     const now = deps.now();
     if (now < landsUntil) {
-      const message = `no write found yet; the one sent at ${new Date(row.sent_at ?? now).toISOString()} may land until ${new Date(landsUntil).toISOString()}`;
+      const sentAt = row.sent_at ?? now;
+      const message = `no write found yet; the one sent at ${new Date(sentAt).toISOString()} may land until ${new Date(landsUntil).toISOString()}`;
+      const next = now + Math.max(LATE_WRITE_POLL_MS, Math.round((now - sentAt) / 2));
       // Waiting is no attempt: the count stays as it was.
-      return reschedule(
-        deps,
-        row,
-        'executing',
-        Math.min(landsUntil, now + LATE_WRITE_POLL_MS),
-        message,
-      );
+      return reschedule(deps, row, 'executing', Math.min(landsUntil, next), message);
     }
     return null;
   };
@@ -373,7 +370,7 @@ async function retryLater(
   return reschedule(deps, row, status, deps.now() + Math.round(delay), message);
 }
 
-/** How often a write that may still land is looked for, until its window ends. */
+/** The shortest wait between two looks for a write that may still land. */
 const LATE_WRITE_POLL_MS = 1_000;
 
 /** Until when the last write sent for `row` may still land. */
