@@ -447,7 +447,7 @@ async function evaluate(
  * The first attempt of an action accepted under this request's lease, run by the request, whose
  * answer waits for it up to `waitMs`. Past that, the request answers 202 with the action as it
  * is then, and the attempt goes on: its settling commit stores the key's answer, or, when it is
- * rescheduled, the answer it gets then is stored as the request would have stored it.
+ * rescheduled, the key is let go as the request would have let it go (`keepAnswer`).
  */
 async function runFirstAttempt(
   deps: ProposeDeps,
