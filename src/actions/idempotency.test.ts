@@ -123,4 +123,17 @@ describe.each(BACKENDS)('idempotency keys on %s', (backend) => {
     expect(await peek(2_000, 'fp2')).toBeNull();
     expect(await claim(2_000, 'act_new', 'fp2')).toEqual({ kind: 'claimed' });
   });
+
+  it('prunes a key let go without an answer, past retention, but not one still held', async () => {
+    await open();
+    const held = { agent: 'support-bot', key: 'key-held' };
+    await claim(1_000, 'act_released');
+    await ops.run('releaseKey', { ref, now: 1_000 });
+    await claim(1_000, 'act_held', 'fp', held);
+    // Let go (its action was under way), the key kept no answer; it was never pruned.
+    expect(await pruneKeys(store.db, 1_001)).toBe(1);
+    expect(await keyHolder(store, ref)).toBeNull();
+    expect(await keyHolder(store, held)).toBe('act_held');
+    expect(await pruneKeys(store.db, 1_000 + LOCK + 1)).toBe(1);
+  });
 });

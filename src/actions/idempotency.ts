@@ -209,12 +209,16 @@ export function keyNamedAction(
   );
 }
 
-/** Deletes keys older than `before` (epoch ms) that are no longer in flight. */
+/**
+ * Deletes keys older than `before` (epoch ms) that nobody holds any more: answered, or let go
+ * without an answer (`releaseKey`, a holder that died) before `before`. A later request with a
+ * pruned key whose action is kept is refused (`keyNamedAction`).
+ */
 export async function pruneKeys(db: Kysely<Database>, before: number): Promise<number> {
   const result = await db
     .deleteFrom('idempotency_keys')
     .where('created_at', '<', before)
-    .where('state', '=', 'done')
+    .where((eb) => eb.or([eb('state', '=', 'done'), eb('locked_until', '<', before)]))
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
