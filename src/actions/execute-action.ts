@@ -151,12 +151,7 @@ async function attemptAction(
   if (landed) return landed;
   // Kept past its last attempt only to see whether that write landed: it did not.
   if (sent && row.attempts >= deps.retry.maxAttempts) {
-    const error = new AppError(
-      'retries-exhausted',
-      502,
-      `gave up after ${row.attempts} attempts: its last write did not land within the late-write window`,
-    );
-    return settle(deps, row, 'dead', { error });
+    return giveUp(deps, row, 'its last write did not land within the late-write window');
   }
 
   if (first?.current === undefined) {
@@ -353,12 +348,7 @@ async function retryLater(
   }
   if (row.attempts >= deps.retry.maxAttempts) {
     // `status` is where the action stands: 'executing' means its last write may have landed.
-    const error = new AppError(
-      'retries-exhausted',
-      502,
-      `gave up after ${row.attempts} attempts: ${message}`,
-    );
-    return settle(deps, { ...row, status }, 'dead', { error }, first);
+    return giveUp(deps, { ...row, status }, message, first);
   }
   const backoff = Math.min(deps.retry.maxBackoffMs, 200 * 2 ** Math.max(0, row.attempts - 1));
   // Full jitter, so retries of many actions after one outage do not arrive together.
@@ -368,6 +358,21 @@ async function retryLater(
   );
   // Whole milliseconds: the column is a bigint on PostgreSQL.
   return reschedule(deps, row, status, deps.now() + Math.round(delay), message);
+}
+
+/** Dead-letters an action out of attempts, saying why the last one did not end it. */
+function giveUp(
+  deps: ExecuteDeps,
+  row: ActionRow,
+  why: string,
+  first?: FirstAttempt,
+): Promise<ActionRow> {
+  const error = new AppError(
+    'retries-exhausted',
+    502,
+    `gave up after ${row.attempts} attempts: ${why}`,
+  );
+  return settle(deps, row, 'dead', { error }, first);
 }
 
 /** The shortest wait between two looks for a write that may still land. */
