@@ -146,6 +146,18 @@ describe('airlock CLI', () => {
     }
   });
 
+  it('refuses a demo --data that cannot be a directory before it starts the run', async () => {
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, '');
+    const result = await airlock('demo', '--data', file, '--exit', '--seconds', '1');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `airlock: data-dir-unusable: --data ${file}: cannot make ${join(file, 'seed-1')} (ENOTDIR)\n`,
+    );
+    // Nothing of the run was played: it said so at once, not after the direct half.
+    expect(result.stdout).toBe('');
+  });
+
   it('ends quietly when its reader closes the pipe early', async () => {
     const child = spawn(process.execPath, ['dist/cli/main.js', 'tools', '--format', 'openai'], {
       cwd: join(import.meta.dirname, '..'),

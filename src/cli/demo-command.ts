@@ -1,5 +1,7 @@
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { AppError } from '../errors.js';
 import { parseChaosSpec } from '../sandbox/index.js';
 import { integrityLine, integrityTable } from '../simulation/report.js';
 import {
@@ -52,6 +54,8 @@ export function addDemoCommand(program: Command): void {
         chaos,
         onProgress: printProgress,
       };
+      // Made before the first half of the run, which would otherwise be wasted on a bad --data.
+      const data = dataDir(options.data, options.seed);
       const out = process.stdout;
       out.write(
         `Airlock demo: ${options.customers} customers over ${options.seconds} s, chaos ${options.chaos.spec}, seed ${options.seed}\n` +
@@ -59,7 +63,6 @@ export function addDemoCommand(program: Command): void {
       );
       const direct = await runDirect(run);
       endLine();
-      const data = resolve(options.data, `seed-${options.seed}`);
       let dashboard = { url: '', token: '' };
       await runAirlock({
         ...run,
@@ -84,6 +87,18 @@ export function addDemoCommand(program: Command): void {
         },
       });
     });
+}
+
+/** The run's store directory under `--data`, made now; a path that cannot be one is refused. */
+function dataDir(given: string, seed: number): string {
+  const dir = resolve(given, `seed-${seed}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new AppError('data-dir-unusable', 400, `--data ${given}: cannot make ${dir} (${reason})`);
+  }
+  return dir;
 }
 
 function report(direct: ModeResult, airlock: ModeResult): void {
