@@ -84,6 +84,15 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
     return { approval: proposed.json().approval as string, action: proposed.json().action };
   }
 
+  /** `proposeCancel`'s request again, with its key: what the key answers now. */
+  const proposeAgain = (order: { id: string; revision: number }, key = 'k-cancel') =>
+    propose(key, {
+      operation: 'order.cancel',
+      target: { system: 'orders', type: 'order', id: order.id },
+      params: { reason: 'customer asked' },
+      basis: { revision: String(order.revision) },
+    });
+
   const writes = async () => (await call(sandbox.url, 'GET', '/_writes')).body.writes as unknown[];
   const actionStatus = async (id: string) =>
     (await store.db.selectFrom('actions').select('status').where('id', '=', id).executeTakeFirst())
@@ -153,6 +162,11 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
       }),
     ]);
     expect(await writes()).toHaveLength(0);
+    // Asked again while it waits, the key answers that it waits.
+    const waiting = await proposeAgain(order);
+    expect(waiting.statusCode).toBe(202);
+    expect(waiting.headers['idempotent-replayed']).toBe('true');
+    expect(waiting.json()).toMatchObject({ action, status: 'pending_approval', approval });
 
     // A viewer may look, not decide; an agent key is no operator token.
     expect(
@@ -176,6 +190,12 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
     expect(await writes()).toHaveLength(1);
     const seen = await inject('GET', `/v1/actions/${action}`, AGENT_KEY);
     expect(seen.json()).toMatchObject({ status: 'executed', approval });
+    // The key answers with the outcome now, not with the wait it answered first.
+    const repeated = await proposeAgain(order);
+    expect(repeated.statusCode).toBe(200);
+    expect(repeated.headers['idempotent-replayed']).toBe('true');
+    expect(repeated.json()).toMatchObject({ action, status: 'executed' });
+    expect(await writes()).toHaveLength(1);
     // Decided once: a second decision is refused.
     const again = await inject('POST', `/v1/approvals/${approval}/reject`, ADMIN_TOKEN);
     expect(again.statusCode).toBe(409);
@@ -217,6 +237,9 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
     expect(await actionStatus(action)).toBe('rejected');
     const seen = await inject('GET', `/v1/actions/${action}`, AGENT_KEY);
     expect(seen.json().error).toMatchObject({ code: 'approval-rejected' });
+    const repeated = await proposeAgain(order);
+    expect(repeated.headers['idempotent-replayed']).toBe('true');
+    expect(repeated.json()).toMatchObject({ action, status: 'rejected' });
     expect(await writes()).toHaveLength(0);
   });
 

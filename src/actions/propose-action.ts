@@ -487,20 +487,20 @@ async function runFirstAttempt(
 const isSettled = (row: ActionRow) => row.status !== 'queued' && row.status !== 'executing';
 
 /**
- * Stores `answer` as the key's, when it is an outcome. One that shows the action still queued or
- * executing is no outcome: the key is let go instead, and the next request with it answers from
- * the action as it is then.
+ * Stores `answer` as the key's, when it is an outcome. One that shows the action still waiting
+ * for a human, queued or executing is no outcome: the key is let go instead, and the next request
+ * with it answers from the action as it is then.
  */
 async function keepAnswer(deps: ProposeDeps, ref: KeyRef, answer: ProposalAnswer): Promise<void> {
   if (isUnderWay(answer)) await deps.ops.run('releaseKey', { ref, now: deps.now() });
   else await deps.ops.run('completeKey', { ref, ...toStored(answer) });
 }
 
-/** An answer that shows its action queued or executing: no outcome yet. */
+/** An answer that shows its action waiting for a human, queued or executing: no outcome yet. */
 const isUnderWay = (answer: ProposalAnswer) =>
   answer.kind === 'ok' &&
   answer.status === 202 &&
-  ['queued', 'executing'].includes((answer.body as ActionView).status);
+  ['pending_approval', 'queued', 'executing'].includes((answer.body as ActionView).status);
 
 /** The answer an action's state gives: waiting up to `waitMs` while it is queued or executing. */
 async function answerFromAction(deps: ProposeDeps, id: string): Promise<ProposalAnswer> {
