@@ -156,6 +156,84 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
     expect(now.body.properties.company).toBe('Beta');
   });
 
+  it('puts back only what a write changed, and refuses one that changed nothing or cannot be put back', async () => {
+    await start();
+    const seeded = sandbox.seed({
+      tickets: [{ subject: 'Tagged', status: 'open', tags: ['vip'] }],
+      deals: [{ properties: { dealname: 'No stage yet' } }],
+    });
+    const ticket = seeded.tickets[0] as { id: string; revision: number };
+    const deal = seeded.deals[0] as { id: string; revision: number };
+    let revision = String(ticket.revision);
+    const onTicket = async (key: string, operation: string, params: Record<string, unknown>) => {
+      const response = await gateway.app.inject({
+        method: 'POST',
+        url: '/v1/actions',
+        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
+        payload: {
+          operation,
+          target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+          params,
+          basis: { revision },
+        },
+      });
+      expect(response.json(), key).toMatchObject({ status: 'executed' });
+      revision = response.json().effect.revision;
+      return response.json().action as string;
+    };
+    const ticketNow = async () =>
+      (await call(sandbox.url, 'GET', `/api/tickets/${ticket.id}`)).body.ticket;
+
+    // 'vip' was there before: undoing takes away only the tag the write added.
+    const tagged = await onTicket('k-tag', 'ticket.tag', { add: ['vip', 'urgent'] });
+    const untagged = await undo(tagged);
+    expect(untagged.json()).toMatchObject({
+      status: 'executed',
+      params: { add: [], remove: ['urgent'] },
+    });
+    revision = untagged.json().effect.revision;
+    expect((await ticketNow()).tags).toEqual(['vip']);
+    // A write that changed nothing has nothing to undo; it used to remove 'vip'.
+    const again = await onTicket('k-tag-again', 'ticket.tag', { add: ['vip'] });
+    const nothing = await undo(again);
+    expect(nothing.statusCode).toBe(409);
+    expect(nothing.json()).toMatchObject({
+      type: 'urn:airlock:problem:not-undoable',
+      detail: expect.stringContaining('it changed nothing'),
+    });
+    expect((await ticketNow()).tags).toEqual(['vip']);
+
+    // A ticket nobody had goes back to nobody (the inverse was refused as invalid params).
+    const assigned = await onTicket('k-assign', 'ticket.assign', { assignee: 'alice' });
+    const unassigned = await undo(assigned);
+    expect(unassigned.json()).toMatchObject({ status: 'executed', params: { assignee: null } });
+    expect((await ticketNow()).assignee).toBeNull();
+
+    // A deal had no stage, and a stage cannot be set to none: refused as not undoable, not
+    // proposed and kept as an invalid-params answer.
+    const staged = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-stage' },
+      payload: {
+        operation: 'deal.set_stage',
+        target: { system: 'crm', type: 'deal', id: deal.id },
+        params: { stage: 'qualifiedtobuy' },
+        basis: { revision: String(deal.revision) },
+      },
+    });
+    expect(staged.json()).toMatchObject({
+      status: 'executed',
+      effect: { before: { stage: null } },
+    });
+    const refused = await undo(staged.json().action);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({
+      type: 'urn:airlock:problem:not-undoable',
+      detail: expect.stringContaining('deal.set_stage cannot put back the state before it'),
+    });
+  });
+
   it('refuses to undo over a change made since, and refuses what cannot be undone', async () => {
     const ticket = await start();
     const original = await setPending(ticket);
@@ -231,6 +309,32 @@ describe('airlock actions undo', () => {
       const missing = await runCli(['actions', 'undo', 'act_missing', '--config', configFile]);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain('action-not-found');
+
+      // A closed ticket stays closed: the undo is answered, its write fails, and that is exit 1.
+      const closed = await gateway.app.inject({
+        method: 'POST',
+        url: '/v1/actions',
+        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-cli-close' },
+        payload: {
+          operation: 'ticket.set_status',
+          target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
+          params: { status: 'closed' },
+          basis: { revision: ticketNow.body.ticket.revision.toString() },
+        },
+      });
+      expect(closed.json()).toMatchObject({ status: 'executed' });
+      const failed = await runCli([
+        'actions',
+        'undo',
+        closed.json().action,
+        '--config',
+        configFile,
+      ]);
+      expect(JSON.parse(failed.stdout)).toMatchObject({ status: 'failed' });
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(
+        /airlock: undo-failed: the undo act_\w+ of act_\w+ ended failed: /,
+      );
     } finally {
       await gateway.close();
       await store.close();

@@ -45,10 +45,14 @@ describe('catalogue inverses', () => {
     },
   );
 
-  it('undoes a tag change from its params alone', () => {
-    expect(inverseOf('ticket.tag', { add: ['vip'] }, null)).toEqual({
+  it('undoes only the tags a change changed, and nothing without the tags before', () => {
+    const params = { add: ['vip', 'urgent'], remove: ['spam', 'new'] };
+    expect(inverseOf('ticket.tag', params, { tags: ['vip', 'new'] })).toEqual({
       operation: 'ticket.tag',
-      params: { add: [], remove: ['vip'] },
+      // 'vip' was there already and 'spam' was not: neither goes back.
+      params: { add: ['new'], remove: ['urgent'] },
     });
+    expect(inverseOf('ticket.tag', params, null)).toBeNull();
+    expect(inverseOf('ticket.tag', params, {})).toBeNull();
   });
 });

@@ -105,7 +105,8 @@ const paramsSchemas = {
   'ticket.reply': z.strictObject({ body: text(20_000) }),
   'ticket.add_note': z.strictObject({ body: text(20_000) }),
   'ticket.set_status': z.strictObject({ status: ticketStatus, reason: text(500).optional() }),
-  'ticket.assign': z.strictObject({ assignee: text(200) }),
+  /** null unassigns the ticket. */
+  'ticket.assign': z.strictObject({ assignee: text(200).nullable() }),
   'ticket.tag': z
     .strictObject({
       add: z.array(text(100)).max(50).default([]),
@@ -197,10 +198,16 @@ const specs: OperationSpec[] = [
     params: paramsSchemas['ticket.tag'],
     risk: fixed('low'),
     reversible: true,
-    inverse: (params) => ({
-      operation: 'ticket.tag',
-      params: { add: params.remove, remove: params.add },
-    }),
+    // Only what the write changed goes back: a tag it added that was there already stays, and
+    // one it removed that was not there is not added.
+    inverse: (params, before) => {
+      const prior = priorValues(before, ['tags']);
+      if (!prior || !Array.isArray(prior.tags)) return null;
+      const had = new Set(prior.tags as string[]);
+      const add = ((params.remove as string[] | undefined) ?? []).filter((tag) => had.has(tag));
+      const remove = ((params.add as string[] | undefined) ?? []).filter((tag) => !had.has(tag));
+      return { operation: 'ticket.tag', params: { add, remove } };
+    },
     retrySafety: 'adding or removing a tag twice is idempotent',
   },
   {

@@ -1,4 +1,5 @@
-import { AppError } from '../errors.js';
+import { isDeepStrictEqual } from 'node:util';
+import { AppError, describeIssues } from '../errors.js';
 import type { ActionRow } from './action-view.js';
 import { catalogue } from './catalogue.js';
 import { actionOfKey, peekKey } from './idempotency.js';
@@ -73,13 +74,29 @@ function undoPlan(row: ActionRow) {
   if (!spec?.reversible || !spec.inverse) throw refuse(`${row.operation} is not reversible`);
   if (row.status !== 'executed') throw refuse(`it is ${row.status}, not executed`);
   const effect = row.effect
-    ? (JSON.parse(row.effect) as { before: Record<string, unknown> | null; revision: string })
+    ? (JSON.parse(row.effect) as {
+        before: Record<string, unknown> | null;
+        after: Record<string, unknown> | null;
+        revision: string;
+      })
     : null;
   if (!effect) throw refuse('its effect was not recorded');
+  if (effect.before && isDeepStrictEqual(effect.before, effect.after)) {
+    throw refuse('it changed nothing (the record already was as it asked)');
+  }
   const inverse = spec.inverse(JSON.parse(row.params), effect.before);
   if (!inverse) {
     throw refuse(
       'the state before it is unknown (its write was confirmed by reconcile, which sees only the state after)',
+    );
+  }
+  // What the operation cannot write (a deal's stage back to none) is refused here, not proposed
+  // and refused as invalid params under the undo's key for good.
+  const checked = catalogue.get(inverse.operation)?.params.safeParse(inverse.params);
+  if (!checked?.success) {
+    const problems = checked ? describeIssues(checked.error.issues, 'params') : [];
+    throw refuse(
+      `${inverse.operation} cannot put back the state before it (${JSON.stringify(effect.before)}): ${problems.join('; ')}`,
     );
   }
   return { inverse, revision: effect.revision };

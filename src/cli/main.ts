@@ -276,6 +276,19 @@ actions
         );
         if (answer.kind === 'error') throw answer.error;
         process.stdout.write(`${JSON.stringify(answer.body, null, 2)}\n`);
+        // Answered, but the undo's write did not happen: a failure, said as such.
+        const undone = answer.body as {
+          action: string;
+          status: string;
+          error?: { message?: string };
+        };
+        if (undone.status === 'failed' || undone.status === 'dead') {
+          throw new AppError(
+            'undo-failed',
+            502,
+            `the undo ${undone.action} of ${id} ended ${undone.status}: ${undone.error?.message ?? 'no reason given'}`,
+          );
+        }
       } finally {
         await gateway.close();
       }
