@@ -94,6 +94,59 @@ describe.each(BACKENDS)('retrying a dead action on %s', (backend) => {
     // Never sent, it has no write to look for: it runs, rather than wait to reconcile.
     expect(await retryAction(store, never, T0 + 10)).toMatchObject({ status: 'queued' });
   });
+
+  it('takes a rate-limit slot again once the one it kept has run out', async () => {
+    const { store, ops } = await openOps();
+    const record = 'helpdesk:ticket:3';
+    const rule = {
+      name: 'one-note',
+      operations: ['ticket.add_note'],
+      per: 'record' as const,
+      max: 1,
+      windowMs: 10_000,
+    };
+    const slotsOf = (action: string) =>
+      store.db
+        .selectFrom('rate_limit_slots')
+        .select(['rule', 'expires_at'])
+        .where('action_id', '=', action)
+        .execute();
+    const dead = await acceptActionAt(ops, store, T0, 'dead', { record });
+    await store.db
+      .insertInto('rate_limit_slots')
+      .values({ rule: rule.name, scope: record, slot: 0, action_id: dead, expires_at: T0 + 10_000 })
+      .execute();
+    // Within the window the slot it kept is its own: nothing more is taken.
+    const early = await acceptActionAt(ops, store, T0, 'dead', { record: 'helpdesk:ticket:4' });
+    await store.db
+      .insertInto('rate_limit_slots')
+      .values({
+        rule: rule.name,
+        scope: 'helpdesk:ticket:4',
+        slot: 0,
+        action_id: early,
+        expires_at: T0 + 10_000,
+      })
+      .execute();
+    await retryAction(store, early, T0 + 5_000, [rule]);
+    expect(await slotsOf(early)).toEqual([{ rule: rule.name, expires_at: T0 + 10_000 }]);
+    // Past the window it is taken afresh: the run-out one let another send through meanwhile.
+    await retryAction(store, dead, T0 + 20_000, [rule]);
+    expect(await slotsOf(dead)).toEqual([{ rule: rule.name, expires_at: T0 + 30_000 }]);
+    // Dead again, its slot run out and taken by another action: the retry is refused, as a
+    // proposal would be.
+    await store.db.updateTable('actions').set({ status: 'dead' }).where('id', '=', dead).execute();
+    const other = await acceptActionAt(ops, store, T0 + 31_000, 'executed', { record });
+    await store.db
+      .updateTable('rate_limit_slots')
+      .set({ action_id: other, expires_at: T0 + 41_000 })
+      .where('action_id', '=', dead)
+      .execute();
+    await expect(retryAction(store, dead, T0 + 32_000, [rule])).rejects.toMatchObject({
+      code: 'policy-denied',
+      status: 403,
+    });
+  });
 });
 
 // PostgreSQL, where instances share one database. On SQLite the write transaction of each

@@ -71,21 +71,22 @@ export async function retryAction(
         { details: { action: id, busy: busy.id } },
       );
     }
-    // Its slots were given back when it ended without an effect: it takes them again, or the
-    // retry is refused (403 policy-denied) like a new proposal over the limit.
-    const holdsSlots = await trx
+    // The slots it gave back when it ended without an effect, or that ran out since, it takes
+    // again, or the retry is refused (403 policy-denied) like a new proposal over the limit.
+    // One that ran out counts no more: another action may have taken its place meanwhile.
+    const held = await trx
       .selectFrom('rate_limit_slots')
-      .select('action_id')
+      .select('rule')
       .where('action_id', '=', id)
-      .executeTakeFirst();
-    if (!holdsSlots) {
-      await takeRateLimitSlots(
-        trx,
-        rateLimits,
-        { id, operation: row.operation, agent: row.agent, recordKey: row.record_key },
-        now,
-      );
-    }
+      .where('expires_at', '>', now)
+      .execute();
+    const holds = new Set(held.map((slot) => slot.rule));
+    await takeRateLimitSlots(
+      trx,
+      rateLimits.filter((rule) => !holds.has(rule.name)),
+      { id, operation: row.operation, agent: row.agent, recordKey: row.record_key },
+      now,
+    );
     const updated = await trx
       .updateTable('actions')
       .set({
