@@ -110,6 +110,23 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
 
     const trace = await traceOf(store, original);
     expect(trace.actions.map((action) => action.id)).toEqual([original, undone.json().action]);
+
+    // An agent naming that action in its own decision links nothing: only undos are links.
+    const note = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/actions',
+      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-forged-link' },
+      payload: {
+        operation: 'ticket.add_note',
+        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+        params: { body: 'unrelated' },
+        basis: { revision: undone.json().effect.revision },
+        decision: { model: 'm', summary: 's', context: { undoOf: original } },
+      },
+    });
+    expect(note.json()).toMatchObject({ status: 'executed' });
+    const noteTrace = await traceOf(store, note.json().action);
+    expect(noteTrace.actions.map((action) => action.id)).toEqual([note.json().action]);
   });
 
   it('refuses to undo a write whose state before is unknown, rather than clear fields', async () => {

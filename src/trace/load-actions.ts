@@ -154,15 +154,18 @@ function parse<T = unknown>(text: string | null): T | null {
 }
 
 /**
- * Undo links, both ways: the actions these undo (`decision.context.undoOf`) and the undos of
- * these (proposed by the undo agent, naming one of them).
+ * Undo links, both ways: the actions these undo and the undos of these. Only the undo agent's
+ * decisions are read as links (`decision.context.undoOf`): an agent's decision is its own text,
+ * kept for the trace, and naming an action there links nothing.
  */
 export async function undoLinks(store: Store, rows: readonly ActionRow[]): Promise<string[]> {
   const linked = new Set<string>();
   for (const row of rows) {
-    const decision = row.decision ? (JSON.parse(row.decision) as { context?: unknown }) : null;
-    const undoOf = (decision?.context as { undoOf?: unknown } | undefined)?.undoOf;
-    if (typeof undoOf === 'string') linked.add(undoOf);
+    if (row.agent === UNDO_AGENT && row.decision) {
+      const decision = JSON.parse(row.decision) as { context?: { undoOf?: unknown } };
+      const undoOf = decision.context?.undoOf;
+      if (typeof undoOf === 'string') linked.add(undoOf);
+    }
     const undos = await store.db
       .selectFrom('actions')
       .select('id')
