@@ -266,6 +266,20 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(problem.currentRevision).not.toBe(String(ticket.revision));
     expect(problem.current).toMatchObject({ status: 'open' });
     expect(await writes()).toHaveLength(before);
+    // The refusal is not the key's answer: asked again it is checked again, and the decision
+    // made again on the current revision goes through under the same key (one derived from the
+    // event stays the same). Its outcome is the key's from then on.
+    const again = await propose(setStatus(ticket.id, ticket.revision, 'closed'), 'k-stale');
+    expect(again.statusCode).toBe(409);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    const current = Number(problem.currentRevision);
+    const decided = await propose(setStatus(ticket.id, current, 'closed'), 'k-stale');
+    expect(decided.statusCode, decided.body).toBe(200);
+    expect(decided.json()).toMatchObject({ status: 'executed' });
+    const replayed = await propose(setStatus(ticket.id, current, 'closed'), 'k-stale');
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.json().action).toBe(decided.json().action);
+    expect(await writes()).toHaveLength(before + 1);
   });
 
   it('refuses a write that names no basis revision, unless a policy rule allows it', async () => {
@@ -286,6 +300,9 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       type: 'urn:airlock:problem:basis-required',
       currentRevision: String(ticket.revision),
     });
+    // Told the revision, the agent names it under the same key.
+    const withBasis = await propose(setStatus(ticket.id, ticket.revision), 'k-nobasis');
+    expect(withBasis.statusCode, withBasis.body).toBe(200);
 
     const tagged = await propose(
       {
@@ -300,7 +317,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       status: 'executed',
       verdict: { kind: 'allow', basisWaivedBy: 'tags-without-basis' },
     });
-    expect(await writes()).toHaveLength(1);
+    expect(await writes()).toHaveLength(2);
   });
 
   it('checks the second of two proposals on one record against the record as the first left it', async () => {

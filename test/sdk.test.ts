@@ -169,6 +169,15 @@ describe.each(BACKENDS)('the SDK against a gateway on %s', (backend) => {
     expect(result.problem.current).toMatchObject({ status: 'open' });
     expect(typeof result.problem.detail).toBe('string');
     expect(await writes()).toHaveLength(before);
+    // Decided again on the current revision: the derived key is the same, and it goes through.
+    const again = await client.propose({
+      operation: 'ticket.set_status',
+      target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+      params: { status: 'closed' },
+      basis: { revision: result.problem.currentRevision },
+    });
+    expect(again).toMatchObject({ outcome: 'executed', idempotencyKey: result.idempotencyKey });
+    expect(await writes()).toHaveLength(before + 1);
   });
 
   it('answers a high-risk operation as pending approval, with the approval to follow', async () => {

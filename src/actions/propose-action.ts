@@ -23,7 +23,14 @@ import {
   staleBasis,
 } from './checks.js';
 import { fingerprint } from './fingerprint.js';
-import { type KeyClaim, type KeyClaimArgs, type KeyRef, peekKey } from './idempotency.js';
+import {
+  actionOfKey,
+  type KeyClaim,
+  type KeyClaimArgs,
+  type KeyRef,
+  keyNamedAction,
+  peekKey,
+} from './idempotency.js';
 import { type Acceptance, acceptedRow } from './outbox.js';
 import { type Proposal, type ProposalTarget, proposalSchema, recordKey } from './proposal.js';
 import { proposalAttributes, recordAnswer } from './proposal-span.js';
@@ -239,9 +246,30 @@ async function answerProposal(
     await keepAnswer(deps, key.ref, reply);
     return reply;
   }
+  // Nothing was accepted. A refusal that asks the agent to decide again on the record as it is
+  // now takes no key either: the new decision may come under the same key (one derived from the
+  // event), and must not be refused as the key's reuse; the same request again is checked again,
+  // and refused again. But a key another request took meanwhile (whose write may be what moved
+  // the record on), or one that named a kept action, answers as it would have.
+  if (decideAgain(reply)) return (await keyAnswerNow(deps, key)) ?? reply;
   const claim = await deps.ops.run('answerKey', { ...key, ...toStored(reply) });
   return claim.kind === 'claimed' ? reply : answerFromKey(deps, key.ref, claim);
 }
+
+/** What `key` answers now, if it is taken or named a kept action; null when it is free. */
+async function keyAnswerNow(deps: ProposeDeps, key: KeyClaimArgs): Promise<ProposalAnswer | null> {
+  const found = await peekKey(deps.store.db, key);
+  if (found) return answerFromKey(deps, key.ref, found);
+  const earlier = await actionOfKey(deps.store.db, key.ref);
+  return earlier
+    ? { kind: 'error', error: keyNamedAction(key.ref, earlier), replayed: false }
+    : null;
+}
+
+/** A refusal of the basis (stale, or none given) before anything was accepted. */
+const decideAgain = (answer: ProposalAnswer) =>
+  answer.kind === 'error' &&
+  (answer.error.code === 'stale-basis' || answer.error.code === 'basis-required');
 
 /** The answer for a key another request holds or held. */
 export async function answerFromKey(

@@ -141,7 +141,7 @@ export function toolInputSchema(operation: string): z.ZodType<ToolArguments> {
       .optional()
       .describe(
         'Makes a retried call safe: the same key gives the first answer, never a second write. ' +
-          'When omitted, one is derived from the operation, target, basis events and params.',
+          'When omitted, one is derived from the operation, the target and the basis events (the params when there are none).',
       ),
     dryRun: z
       .boolean()
