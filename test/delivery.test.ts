@@ -8,7 +8,7 @@ import { pruneInbox } from '../src/ingest/index.js';
 import { ADMIN_TOKEN, sha256, type TestApp, useTestGateways } from './helpers/gateway.js';
 import { startReceiver, startSandbox } from './helpers/sandbox.js';
 import { BACKENDS } from './helpers/stores.js';
-import { signHubspot, signStandardWebhook } from './helpers/webhooks.js';
+import { DEMO_SECRET, signHubspot, signStandardWebhook } from './helpers/webhooks.js';
 
 const KEY = 'ak_delivery_test_agent';
 const HUBSPOT_SECRET = 'hubspot-client-secret';
@@ -27,12 +27,12 @@ function agentConfig(deliver: Record<string, unknown>) {
 async function send(
   gateway: TestApp,
   ticket: string,
-  options: { type?: string; at?: Date } = {},
+  options: { type?: string; at?: Date; recordType?: string } = {},
 ): Promise<string> {
   const body = JSON.stringify({
     type: options.type ?? 'ticket.updated',
     timestamp: (options.at ?? new Date()).toISOString(),
-    data: { type: 'ticket', id: ticket },
+    data: { type: options.recordType ?? 'ticket', id: ticket },
   });
   const response = await gateway.app.inject({
     method: 'POST',
@@ -106,6 +106,32 @@ describe.each(BACKENDS)('delivery to agents on %s', (backend) => {
     expect((await settle(gateway, one.id, 'ack')).json()).toMatchObject({ status: 'acked' });
     const next = await lease(gateway);
     expect(next.map((d) => d.events.map((e) => e.id))).toEqual([[second]]);
+  });
+
+  it('keeps records apart whose type or id holds a colon, and names each as it is', async () => {
+    const gateway = await start(agentConfig({ events: ['ticket.*'] }));
+    // Keyed as text, both were demo:ticket:v2:1001: one queue, and both named the second.
+    const typed = await send(gateway, '1001', { recordType: 'ticket:v2' });
+    const plain = await send(gateway, 'v2:1001');
+    const leased = await lease(gateway);
+    expect(leased.map((d) => [d.events[0]?.id, d.record])).toEqual([
+      [typed, { system: 'demo', type: 'ticket:v2', id: '1001' }],
+      [plain, { system: 'demo', type: 'ticket', id: 'v2:1001' }],
+    ]);
+  });
+
+  it('names the record of a system called event, whose key looked like a record-less one', async () => {
+    const gateway = await start({
+      ...agentConfig({ events: ['ticket.*'] }),
+      sources: { demo: { scheme: 'standard-webhooks', secrets: [DEMO_SECRET], system: 'event' } },
+    });
+    const id = await send(gateway, 'T-9');
+    const [delivery] = await lease(gateway);
+    expect(delivery).toMatchObject({
+      events: [{ id }],
+      record: { system: 'event', type: 'ticket', id: 'T-9' },
+      context: { note: 'no connector is configured for system event' },
+    });
   });
 
   it('offers a delivery again when its lease runs out, with the same id and events', async () => {

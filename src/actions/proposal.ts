@@ -57,7 +57,3 @@ export const proposalSchema = z.strictObject({
 
 export type Proposal = z.output<typeof proposalSchema>;
 export type ProposalTarget = Proposal['target'];
-
-export function recordKey(target: ProposalTarget): string {
-  return `${target.system}:${target.type}:${target.id}`;
-}

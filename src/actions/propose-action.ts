@@ -1,6 +1,6 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { Agent } from '../agents/index.js';
-import type { Connector, RecordSnapshot } from '../connectors/connector.js';
+import { type Connector, type RecordSnapshot, recordKey } from '../connectors/connector.js';
 import { AppError, describeIssues } from '../errors.js';
 import { approvalIdOf, newId } from '../ids.js';
 import type { Logger } from '../logging.js';
@@ -32,7 +32,7 @@ import {
   peekKey,
 } from './idempotency.js';
 import { type Acceptance, acceptedRow } from './outbox.js';
-import { type Proposal, type ProposalTarget, proposalSchema, recordKey } from './proposal.js';
+import { type Proposal, type ProposalTarget, proposalSchema } from './proposal.js';
 import { proposalAttributes, recordAnswer } from './proposal-span.js';
 import { fullRateLimit, type RateLimitRule } from './rate-limits.js';
 

@@ -13,6 +13,17 @@ export interface RecordRef {
   readonly id: string;
 }
 
+/**
+ * The key a record's actions and deliveries are ordered by: `system:type:id`. A system is a
+ * config name (no `:`), and the id, last, may hold `:`; a type from a webhook may hold one too,
+ * so `%` and `:` in it are escaped (`%25`, `%3A`), and no two records share a key. Never parsed
+ * back: the record is read from the rows that name it.
+ */
+export function recordKey(ref: RecordRef): string {
+  const type = ref.type.replaceAll('%', '%25').replaceAll(':', '%3A');
+  return `${ref.system}:${type}:${ref.id}`;
+}
+
 /** A record as read now, with the revision a later write can be checked against. */
 export interface RecordSnapshot {
   readonly ref: RecordRef;

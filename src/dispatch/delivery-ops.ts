@@ -1,6 +1,7 @@
 import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import { appendAudits } from '../audit/append-audit.js';
 import type { AuditEntry } from '../audit/entry-hash.js';
+import { recordKey } from '../connectors/connector.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import { eventPayload } from '../ingest/events.js';
@@ -116,7 +117,11 @@ export async function fanOut(
         seq,
         record_key:
           event.record_system && event.record_type && event.record_id
-            ? `${event.record_system}:${event.record_type}:${event.record_id}`
+            ? recordKey({
+                system: event.record_system,
+                type: event.record_type,
+                id: event.record_id,
+              })
             : `event:${event.id}`,
         occurred_at: event.occurred_at,
         status: echoOf && sub.suppressEchoes ? 'echo' : 'pending',

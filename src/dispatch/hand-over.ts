@@ -89,7 +89,9 @@ async function assemble(
     const row = rows.get(id);
     return row ? [deliveredEvent(row)] : [];
   });
-  const record = recordOf(leased.recordKey);
+  // One delivery's events are about one record (or, alone, about none).
+  const first = leased.events.map((id) => rows.get(id)).find((row) => row !== undefined);
+  const record = first ? recordOf(first) : null;
   const connector = record ? deps.connectors.get(record.system) : undefined;
   const { snapshot, refused } = await readRecord(connector, record);
   const note = !record
@@ -123,10 +125,9 @@ async function assemble(
   };
 }
 
-function recordOf(recordKey: string): RecordRef | null {
-  if (recordKey.startsWith('event:')) return null;
-  const [system, type, ...rest] = recordKey.split(':');
-  return system && type ? { system, type, id: rest.join(':') } : null;
+function recordOf(row: EventRow): RecordRef | null {
+  const { record_system: system, record_type: type, record_id: id } = row;
+  return system && type && id ? { system, type, id } : null;
 }
 
 /** The read of a record failed because its system did not answer (down, timed out). */
@@ -165,7 +166,15 @@ function messageOf(error: unknown): string {
 /** What a delivered event is put together from: its row, and the body of its request. */
 type EventRow = Pick<
   EventTable,
-  'id' | 'source' | 'type' | 'occurred_at' | 'received_at' | 'item_index'
+  | 'id'
+  | 'source'
+  | 'type'
+  | 'occurred_at'
+  | 'received_at'
+  | 'item_index'
+  | 'record_system'
+  | 'record_type'
+  | 'record_id'
 > & { readonly body: Buffer };
 
 /** The rows of the delivered events, by event id. */
@@ -180,6 +189,9 @@ async function loadEventRows(store: Store, ids: readonly string[]): Promise<Map<
       'events.occurred_at',
       'events.received_at',
       'events.item_index',
+      'events.record_system',
+      'events.record_type',
+      'events.record_id',
       'webhook_requests.body',
     ])
     .where('events.id', 'in', ids)

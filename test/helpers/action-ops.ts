@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterEach } from 'vitest';
 import { ACTION_OPS_MODULE, type ActionOps, actionOps } from '../../src/actions/action-ops.js';
 import { fingerprint } from '../../src/actions/fingerprint.js';
-import { type Proposal, recordKey } from '../../src/actions/proposal.js';
+import type { Proposal } from '../../src/actions/proposal.js';
+import { recordKey } from '../../src/connectors/connector.js';
 import { firstIdAt } from '../../src/ids.js';
 import {
   type ActionStatus,
