@@ -3,10 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { authenticateAgent } from '../src/agents/index.js';
 import { openStore } from '../src/store/index.js';
 import { freePort, startGatewayProcess, writeConfig } from './helpers/gateway-process.js';
+import { createTestDatabase } from './helpers/stores.js';
 import { runCli } from './helpers/subprocess.js';
 import { DEMO_SECRET, signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
@@ -133,6 +135,32 @@ describe('airlock CLI', () => {
       const result = await airlock(...args, '--config', configFile);
       expect(result.code, args.join(' ')).toBe(1);
       expect(result.stderr).toContain(`no store at ${dbFile} (an empty file)`);
+    }
+    // Nor is a PostgreSQL schema without Airlock's tables: it was created and migrated, and
+    // reported as an empty inbox.
+    const database = createTestDatabase('postgres');
+    const pgConfig = writeConfig(mkdtempSync(join(dir, 'pg-')), { store: { url: database.url } });
+    try {
+      for (const args of commands) {
+        const result = await airlock(...args, '--config', pgConfig);
+        expect(result.code, args.join(' ')).toBe(1);
+        expect(result.stderr).toMatch(
+          /^airlock: store-not-found: no store at postgres:.*no Airlock tables/,
+        );
+      }
+      const schema = new URL(database.url).searchParams.get('schema');
+      const probe = await openStore(inject('postgresUrl'), { migrate: false });
+      try {
+        const found = await sql<{ n: number }>`
+          select count(*)::int as n from information_schema.schemata where schema_name = ${schema}`.execute(
+          probe.db,
+        );
+        expect(found.rows[0]?.n).toBe(0);
+      } finally {
+        await probe.close();
+      }
+    } finally {
+      await database.drop();
     }
     const noFile = await airlock('events', 'list', '--config', '');
     expect(noFile.code).toBe(1);

@@ -27,14 +27,20 @@ export async function openConfiguredStore(
   { create = false } = {},
 ): Promise<Store> {
   const path = sqlitePath(config.store.url);
+  const from = `from ${file ?? 'the defaults: no --config and no AIRLOCK_CONFIG'}`;
   if (!create && path && path !== ':memory:' && !(existsSync(path) && statSync(path).size > 0)) {
     throw new AppError(
       'store-not-found',
       404,
-      `no store at ${resolve(path)}${existsSync(path) ? ' (an empty file)' : ''} (store.url ${config.store.url}, from ${file ?? 'the defaults: no --config and no AIRLOCK_CONFIG'}); a relative path is taken from the current directory`,
+      `no store at ${resolve(path)}${existsSync(path) ? ' (an empty file)' : ''} (store.url ${config.store.url}, ${from}); a relative path is taken from the current directory`,
     );
   }
-  return openStore(config.store.url, { poolSize: 2 });
+  try {
+    return await openStore(config.store.url, { poolSize: 2, create });
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'store-not-found') throw error;
+    throw new AppError('store-not-found', 404, `${error.message} (store.url, ${from})`);
+  }
 }
 
 /** Runs `fn` on the configured store (see `openConfiguredStore`), closing it after. */

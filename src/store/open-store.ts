@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { AppError } from '../errors.js';
 import { migrate } from './migrate.js';
 import { createPostgresStore } from './postgres.js';
@@ -9,6 +10,11 @@ export interface OpenStoreOptions {
   readonly poolSize?: number;
   /** Bring the schema up to date first. Default true; a second connection of one process skips it. */
   readonly migrate?: boolean;
+  /**
+   * Make a PostgreSQL store that is not there yet (its schema, its tables). Default true; false
+   * for a command that only reads one, which throws `store-not-found` instead.
+   */
+  readonly create?: boolean;
 }
 
 /**
@@ -44,14 +50,26 @@ function shown(url: string): string {
   }
 }
 
+/** Whether a PostgreSQL store's tables are there (in its schema, from `search_path`). */
+async function hasTables(store: Store): Promise<boolean> {
+  if (store.dialect !== 'postgres') return true;
+  const { rows } = await sql<{ found: string | null }>`
+    select to_regclass('airlock_migrations')::text as found`.execute(store.db);
+  return rows[0]?.found != null;
+}
+
 async function open(url: string, options: OpenStoreOptions): Promise<Store> {
   const path = sqlitePath(url);
+  const create = options.create ?? true;
   const store =
     path !== null
       ? createSqliteStore(path)
-      : await createPostgresStore(url, options.poolSize ?? 10);
+      : await createPostgresStore(url, options.poolSize ?? 10, { createSchema: create });
   if (options.migrate === false) return store;
   try {
+    if (!create && !(await hasTables(store))) {
+      throw new AppError('store-not-found', 404, `no store at ${shown(url)} (no Airlock tables)`);
+    }
     await migrate(store);
   } catch (error) {
     await store.close();

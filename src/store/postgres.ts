@@ -7,10 +7,14 @@ const INT8_OID = 20;
 
 /**
  * Connects to PostgreSQL. A `schema` query parameter (`postgres://…/db?schema=tenant_a`) puts
- * Airlock's tables in that schema, created if missing. Commits are durable when they return
+ * Airlock's tables in that schema, created if missing (unless `createSchema` is false). Commits are durable when they return
  * under the server's default `synchronous_commit = on`.
  */
-export async function createPostgresStore(url: string, poolSize: number): Promise<Store> {
+export async function createPostgresStore(
+  url: string,
+  poolSize: number,
+  { createSchema: create = true } = {},
+): Promise<Store> {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
   parsed.searchParams.delete('schema');
@@ -30,7 +34,7 @@ export async function createPostgresStore(url: string, poolSize: number): Promis
     },
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  if (schema) await createSchema(db, schema);
+  if (schema && create) await createSchema(db, schema);
 
   return {
     db,
