@@ -117,6 +117,30 @@ describe.each(BACKENDS)('POST /hooks/:source, credential schemes, on %s', (backe
     expect(wrong.statusCode).toBe(401);
   });
 
+  it('refuses JSON nested deeper than 64 levels, as every scheme does, and still takes a body that is not JSON', async () => {
+    const { app, store } = await start();
+    const headers = { 'content-type': 'application/json', 'x-gateway-token': TOKEN };
+    // Taken as not JSON, its type and record were dropped and it was stored outside any order.
+    const deep = `{"type":"ticket.updated","record":{"type":"ticket","id":"1"},"d":${'['.repeat(100)}${']'.repeat(100)}}`;
+    const refused = await post(app, 'freshdesk', deep, headers);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({
+      type: 'urn:airlock:problem:malformed-body',
+      detail: 'body nests objects and arrays more than 64 levels deep',
+    });
+    const basicAuth = {
+      'content-type': 'application/json',
+      authorization: basic(PIPEDRIVE_SECRET),
+    };
+    expect((await post(app, 'deals', deep, basicAuth)).statusCode).toBe(400);
+    expect(await countRows(store, 'events')).toBe(0);
+    const plain = await post(app, 'freshdesk', 'status=closed&id=1', {
+      'content-type': 'text/plain',
+      'x-gateway-token': TOKEN,
+    });
+    expect(plain.statusCode).toBe(202);
+  });
+
   it.each([
     ['no Authorization header', {}, 'signature-missing'],
     ['a wrong password', { authorization: basic('pipedrive:wrong') }, 'signature-invalid'],

@@ -1,4 +1,4 @@
-import { contentHash, idText, isJsonObject, type JsonObject, parseJsonBody } from './payload.js';
+import { contentHash, idText, isJsonObject, type JsonObject, parseJsonIfAny } from './payload.js';
 import type { EventIdentity, RecordRef, WebhookScheme } from './scheme.js';
 
 /** Where `identifyCredentialedPayload` reads each field, for problems with them. */
@@ -8,15 +8,6 @@ export const CREDENTIALED_PAYLOAD_FIELDS: WebhookScheme['fields'] = {
   'record.type': 'record.type or meta.entity',
   'record.id': 'record.id or meta.entity_id',
 };
-
-/** The body as JSON when it is, else undefined: a generic sender need not send JSON. */
-function tryParseJson(body: Buffer): unknown {
-  try {
-    return parseJsonBody(body);
-  } catch {
-    return undefined;
-  }
-}
 
 function recordOf(value: unknown): RecordRef | null {
   if (!isJsonObject(value)) return null;
@@ -29,11 +20,12 @@ function recordOf(value: unknown): RecordRef | null {
  * The one event of a body from a sender with no fixed schema: id and dedup key = `eventId` when
  * given, else the SHA-256 hex of the body (identical bodies are then the same event); type and
  * record from payload `type` and `record` {type, id} when the body is a JSON object with them.
- * Never throws: any body is acceptable.
+ * Any body is acceptable, but for JSON nested too deep (`malformed-body`), which is refused as
+ * every scheme refuses it.
  */
 export function identifyGenericPayload(body: Buffer, eventId?: string): EventIdentity[] {
   const id = eventId ?? contentHash(body);
-  const payload = tryParseJson(body);
+  const payload = parseJsonIfAny(body);
   const fields = isJsonObject(payload) ? payload : {};
   return [
     {
@@ -60,10 +52,10 @@ function pipedriveV2Meta(payload: unknown): JsonObject | null {
  * = `meta.id`, which Pipedrive documents as the dedup key and which stays the same on a retry
  * while `meta.attempt` changes the bytes; type = `meta.entity`.`meta.action` (`deal.change`);
  * record = `meta.entity` + `meta.entity_id`. Anything else: `identifyGenericPayload` with the
- * content hash. Never throws.
+ * content hash. Throws only as `identifyGenericPayload` does.
  */
 export function identifyCredentialedPayload(body: Buffer): EventIdentity[] {
-  const meta = pipedriveV2Meta(tryParseJson(body));
+  const meta = pipedriveV2Meta(parseJsonIfAny(body));
   if (meta === null) return identifyGenericPayload(body);
   const id = idText(meta.id) as string;
   const entity = idText(meta.entity);

@@ -38,6 +38,24 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch (error) {
     throw malformed('body is not valid JSON', error);
   }
+  return boundedDepth(payload);
+}
+
+/**
+ * The body as JSON when it is JSON, else undefined (a sender with no fixed schema need not send
+ * JSON); JSON nested too deep is `malformed-body` all the same, as `parseJsonBody` has it.
+ */
+export function parseJsonIfAny(body: Buffer): unknown {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(strictUtf8.decode(body));
+  } catch {
+    return undefined;
+  }
+  return boundedDepth(payload);
+}
+
+function boundedDepth(payload: unknown): unknown {
   if (nestingDepth(payload, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
     throw malformed(`body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`);
   }
