@@ -5,6 +5,7 @@ import { proposalSchema } from '../src/actions/proposal.js';
 import { MAX_JSON_DEPTH } from '../src/json-depth.js';
 import { CRM_TYPES, SANDBOX_TYPES } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
+import { traceOf } from '../src/trace/index.js';
 import { acceptActionAt } from './helpers/action-ops.js';
 import {
   ADMIN_TOKEN,
@@ -832,12 +833,23 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(dead.json()).toMatchObject({ status: 'dead', error: { code: 'retries-exhausted' } });
     const id = dead.json().action as string;
 
-    const retried = await retryAction(store, id, Date.now());
+    const retried = await retryAction(store, id, Date.now(), [], 'ops-ann');
     // It may have been sent: back as executing, so the next attempt looks for it first.
     expect(retried.status).toBe('executing');
     gateway.worker.notify();
     await waitUntil(async () => (await getAction(store, id)).status === 'executed');
     expect(await writes()).toHaveLength(1);
+    // Its trace tells the whole of it: the first outcome, who retried it, then the last.
+    const steps = (await traceOf(store, id)).timeline
+      .filter((step) => step.subject === id)
+      .map((step) => `${step.step}: ${step.summary}`);
+    expect(steps).toEqual([
+      expect.stringMatching(/^proposed: /),
+      expect.stringMatching(/^policy: /),
+      expect.stringMatching(/^dead: ticket.reply: retries-exhausted: /),
+      'retried: dead, retried by ops-ann',
+      expect.stringMatching(/^executed: ticket.reply: comment added/),
+    ]);
     await expect(retryAction(store, id, Date.now())).rejects.toMatchObject({
       code: 'not-retryable',
     });

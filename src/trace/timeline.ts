@@ -21,7 +21,7 @@ export function buildTimeline(
 ): TimelineStep[] {
   const steps = [
     ...events.map(eventStep),
-    ...actions.flatMap(actionSteps),
+    ...actions.flatMap((action) => [...actionSteps(action), ...retrySteps(action, audit)]),
     ...audit.flatMap(deliveryStep),
   ];
   return steps
@@ -119,6 +119,41 @@ function actionSteps(action: TraceAction): TimelineStep[] {
       (why ? `; ${why}` : '')
     );
   }
+}
+
+const OUTCOMES: ReadonlySet<string> = new Set(['executed', 'failed', 'dead', 'stale', 'denied']);
+
+/**
+ * An action's retries, from its audit entries: who retried it, and each outcome it had before
+ * (the row holds only the last, which `actionSteps` tells).
+ */
+function retrySteps(action: TraceAction, audit: readonly TraceAuditEntry[]): TimelineStep[] {
+  const own = audit.filter((entry) => entry.kind === 'action' && entry.subject === action.id);
+  const lastRetry = own.findLastIndex((entry) => entry.change === 'retried');
+  const operation = action.proposal.operation;
+  return own.slice(0, lastRetry + 1).flatMap((entry) => {
+    if (entry.change === 'retried') {
+      const { from, by } = (entry.data ?? {}) as { from?: string; by?: string | null };
+      return [
+        step(
+          entry.at,
+          'retried',
+          action.id,
+          `${from ?? 'ended'}, retried by ${by ?? 'an operator'}`,
+        ),
+      ];
+    }
+    if (!OUTCOMES.has(entry.change)) return [];
+    const { attempts, error } = (entry.data ?? {}) as {
+      attempts?: number;
+      error?: { code?: string; message?: string } | null;
+    };
+    const why = error ? `${error.code ?? 'error'}: ${error.message ?? ''}` : entry.change;
+    const after = attempts && attempts > 1 ? ` after ${attempts} attempts` : '';
+    return [
+      step(entry.at, entry.change as TimelineStepName, action.id, `${operation}: ${why}${after}`),
+    ];
+  });
 }
 
 function approvalSteps(approval: TraceApproval): TimelineStep[] {

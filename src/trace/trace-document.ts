@@ -146,6 +146,8 @@ export type TimelineStepName =
   | 'failed'
   | 'denied'
   | 'dead'
+  /** An operator queued a failed or dead action again (`airlock actions retry`). */
+  | 'retried'
   /** An event's hand-over to an agent, and what became of it (src/dispatch/README.md). */
   | 'delivered'
   | 'acked'
