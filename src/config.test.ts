@@ -139,6 +139,13 @@ describe('loadConfig', () => {
     ).toBe(true);
   });
 
+  it.each(['abc', '80x', true, 70_000, 1.5, ''])('says what a port is when given %j', (port) => {
+    // It said "Invalid input".
+    expect(problemsOf(() => loadConfig({ env: {}, values: { server: { port } } }))).toEqual([
+      'server.port: expected a port number from 0 to 65535',
+    ]);
+  });
+
   it('waits for a late write 60 s after sending, or the timeout when that is longer', () => {
     const connectors = loadConfig({
       env: {},

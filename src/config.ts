@@ -59,9 +59,18 @@ const timer = duration.refine((ms) => ms <= MAX_TIMER_MS, 'expected a duration o
 const httpUrl = z.url({ protocol: /^https?$/ });
 
 /** A TCP port, as a number or digits (an environment variable): 0 for any free one. */
+const PORT_EXPECTED = 'expected a port number from 0 to 65535';
 const port = z
-  .union([z.number(), z.string().trim().regex(/^\d+$/, 'expected a port number').transform(Number)])
-  .pipe(z.number().int().min(0).max(65_535));
+  .union([z.number(), z.string().trim().regex(/^\d+$/).transform(Number)], {
+    error: PORT_EXPECTED,
+  })
+  .pipe(
+    z
+      .number({ error: PORT_EXPECTED })
+      .int(PORT_EXPECTED)
+      .min(0, PORT_EXPECTED)
+      .max(65_535, PORT_EXPECTED),
+  );
 
 /** `512kb`, `1mb`, or a number of bytes; parsed to bytes. */
 const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
