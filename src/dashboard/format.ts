@@ -37,7 +37,11 @@ export function badge(status: string): Html {
 /** An error message as a sentence: capitalised, with a full stop. */
 export function sentence(text: string): string {
   const trimmed = text.trim();
-  return `${trimmed.charAt(0).toUpperCase()}${trimmed.slice(1)}${/[.!?]$/.test(trimmed) ? '' : '.'}`;
+  // Only a plain word is capitalised: an id (evt_01…) or a name first must stay as it is.
+  const start = /^[a-z]+\b(?![_-])/.test(trimmed)
+    ? `${trimmed.charAt(0).toUpperCase()}${trimmed.slice(1)}`
+    : trimmed;
+  return `${start}${/[.!?]$/.test(trimmed) ? '' : '.'}`;
 }
 
 /**
