@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { withArticle } from '../wording.js';
 import { type CatalogueLimits, catalogue, type OperationSpec } from './catalogue.js';
 import { proposalSchema } from './proposal.js';
 
@@ -219,7 +220,9 @@ function riskOf(spec: OperationSpec, limits: CatalogueLimits): { text: string; h
 
 function describe(spec: OperationSpec, does: string, risk: string): string {
   const target =
-    spec.targetType === '*' ? 'any record' : `a \`${spec.targetType}\` record (target.type)`;
+    spec.targetType === '*'
+      ? 'any record'
+      : `${withArticle(`\`${spec.targetType}\``)} record (target.type)`;
   const basis =
     spec.kind === 'update'
       ? 'State the record revision you decided on in basis.revision: if the record changed since, ' +

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Config, OperatorRole } from '../config.js';
 import { AppError } from '../errors.js';
+import { withArticle } from '../wording.js';
 import { AttemptLimiter } from './sign-in-attempts.js';
 
 const RANK: Record<OperatorRole, number> = { viewer: 0, approver: 1, admin: 2 };
@@ -35,7 +36,7 @@ export function admitOperator(request: FastifyRequest, operator: Operator, role:
     throw new AppError(
       'forbidden',
       403,
-      `operator ${operator.name} is a ${operator.role}; this needs ${role}`,
+      `operator ${operator.name} is ${withArticle(operator.role)}; this needs ${role}`,
     );
   }
   admitted.set(request, operator);
