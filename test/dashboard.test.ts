@@ -320,6 +320,14 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
     }
     const data = JSON.parse(/data: (.*)\n/.exec(text)?.[1] ?? '{}');
     expect(data).toMatchObject({ approvalsPending: 1 });
+    // The first tick (2 s) finds nothing changed since the figures sent on opening: it keeps
+    // the stream open with a comment and sends them no second time.
+    while (!text.includes(': idle')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text.match(/event: counters/g)).toHaveLength(1);
     const closed = gateway.close().then(() => 'closed');
     const timeout = new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000));
     expect(await Promise.race([closed, timeout])).toBe('closed');

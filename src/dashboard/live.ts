@@ -50,9 +50,9 @@ export async function readApprovalsVersion(store: Store): Promise<string> {
  * not outlive its session by more than that.
  */
 export class LiveFeed {
-  readonly #listeners = new Set<FastifyReply>();
+  /** Each open stream, with the figures it was last sent. */
+  readonly #listeners = new Map<FastifyReply, string>();
   #timer: NodeJS.Timeout | null = null;
-  #last = '';
   #closed = false;
 
   constructor(
@@ -79,7 +79,7 @@ export class LiveFeed {
       'x-accel-buffering': 'no',
     });
     reply.raw.write('retry: 3000\n\n');
-    this.#listeners.add(reply);
+    this.#listeners.set(reply, '');
     const ending = setTimeout(() => reply.raw.end(), this.options.streamMs).unref();
     reply.raw.on('close', () => {
       clearTimeout(ending);
@@ -87,7 +87,9 @@ export class LiveFeed {
       if (this.#listeners.size === 0) this.#stop();
     });
     try {
-      reply.raw.write(event(await this.read()));
+      const text = event(await this.read());
+      if (this.#listeners.has(reply)) this.#listeners.set(reply, text);
+      reply.raw.write(text);
     } catch (error) {
       this.options.onError(error);
     }
@@ -100,7 +102,7 @@ export class LiveFeed {
   close(): void {
     this.#closed = true;
     this.#stop();
-    for (const reply of this.#listeners) reply.raw.end();
+    for (const reply of this.#listeners.keys()) reply.raw.end();
     this.#listeners.clear();
   }
 
@@ -112,16 +114,17 @@ export class LiveFeed {
       this.options.onError(error);
       return;
     }
-    // A comment line keeps idle connections from being cut by proxies; data only on change.
-    const message = text === this.#last ? ': idle\n\n' : text;
-    this.#last = text;
-    for (const reply of this.#listeners) reply.raw.write(message);
+    // A comment line keeps idle connections from being cut by proxies; data only on change,
+    // against what each stream was last sent (at once when it opened, or on an earlier tick).
+    for (const [reply, last] of this.#listeners) {
+      reply.raw.write(text === last ? ': idle\n\n' : text);
+      this.#listeners.set(reply, text);
+    }
   }
 
   #stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    this.#last = '';
   }
 }
 
