@@ -69,4 +69,17 @@ describe('airlock why', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('airlock: trace-not-found: nothing known as "act_nothing"');
   });
+
+  it('exits 2 for an empty id, a misuse, as every command taking an id does', async () => {
+    for (const args of [
+      ['why', ''],
+      ['events', 'show', ' '],
+      ['actions', 'retry', ''],
+      ['approvals', 'show', ''],
+    ]) {
+      const result = await runCli([...args, '--config', configFile]);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toContain('an id is required');
+    }
+  });
 });

@@ -15,7 +15,7 @@ import { AppError } from '../errors.js';
 import { createConnectors } from '../main.js';
 import { compilePolicies } from '../policy/index.js';
 import { type ApprovalStatus, createOpRunner, type Store } from '../store/index.js';
-import { parseDecider } from './arguments.js';
+import { parseDecider, parseId } from './arguments.js';
 import { alignedTable } from './table.js';
 
 interface ConfigOption {
@@ -83,7 +83,7 @@ export function addApprovalCommands(program: Command, withStore: WithStoreAndCon
   approvals
     .command('show')
     .description('one approval, with what was decided')
-    .argument('<id>', 'approval id')
+    .argument('<id>', 'approval id', parseId)
     .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
     .option('--json', 'print JSON')
     .action(async (id: string, options: ConfigOption & { json?: boolean }) => {
@@ -114,7 +114,7 @@ export function addApprovalCommands(program: Command, withStore: WithStoreAndCon
     approvals
       .command(verb)
       .description(description)
-      .argument('<id>', 'approval id')
+      .argument('<id>', 'approval id', parseId)
       .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
       .option('--comment <text>', 'why, kept with the decision', parseComment)
       .option('--as <name>', 'who decides; default cli:<OS user name>', parseDecider)

@@ -30,3 +30,9 @@ export function parseUrl(value: string): string {
   if (!/^https?:\/\/[^/]/.test(value)) throw new InvalidArgumentError('expected an http(s) URL');
   return value.replace(/\/+$/, '');
 }
+
+/** An `<id>` argument: any text but an empty one (an empty id is a misuse, not a lookup). */
+export function parseId(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('an id is required');
+  return value;
+}

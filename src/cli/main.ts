@@ -20,7 +20,7 @@ import { createOpRunner, type Store } from '../store/index.js';
 import { VERSION } from '../version.js';
 import { addAgentCommands } from './agent-commands.js';
 import { addApprovalCommands } from './approvals-commands.js';
-import { parseDecider, parseOperations, parseUrl } from './arguments.js';
+import { parseDecider, parseId, parseOperations, parseUrl } from './arguments.js';
 import { addAuditCommands } from './audit-commands.js';
 import { addDemoCommand } from './demo-command.js';
 import { printEvent, printEventPage } from './print-events.js';
@@ -154,7 +154,7 @@ events
 events
   .command('show')
   .description('one event with its headers and payload')
-  .argument('<id>', 'event id')
+  .argument('<id>', 'event id', parseId)
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
   .option('--json', 'print JSON')
   .action(async (id: string, options: ConfigOption & { json?: boolean }) => {
@@ -172,7 +172,7 @@ events
     'hand an event to its agents again (dead-lettered, acknowledged, superseded or echo), in its ' +
       "place in its record's order; a dlv_ id redelivers that delivery's events",
   )
-  .argument('<id>', 'event id (evt_…) or delivery id (dlv_…)')
+  .argument('<id>', 'event id (evt_…) or delivery id (dlv_…)', parseId)
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
   .option('--agent <name>', 'only to this agent')
   .action(async (id: string, options: ConfigOption & { agent?: string }) => {
@@ -238,7 +238,7 @@ const actions = program.command('actions').description('proposed actions');
 actions
   .command('retry')
   .description('queue a failed or dead action again; policy and the basis are checked again first')
-  .argument('<id>', 'action id')
+  .argument('<id>', 'action id', parseId)
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
   .option('--as <name>', 'who asks, recorded with the retry; default cli:<OS user>', parseDecider)
   .action(async (id: string, options: ConfigOption & { as?: string }) => {
@@ -260,7 +260,7 @@ actions
     'undo an executed, reversible action: its inverse goes through the pipeline, on the revision ' +
       'the write left (a record changed since is refused as stale)',
   )
-  .argument('<id>', 'action id')
+  .argument('<id>', 'action id', parseId)
   .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
   .option('--as <name>', 'who asks, recorded with the undo; default cli:<OS user>', parseDecider)
   .action(async (id: string, options: ConfigOption & { as?: string }) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { traceOf } from '../trace/index.js';
+import { parseId } from './arguments.js';
 import type { WithStore } from './audit-commands.js';
 import { printTrace } from './print-trace.js';
 
@@ -18,6 +19,7 @@ export function addWhyCommand(program: Command, withStore: WithStore): void {
     .argument(
       '<id>',
       'an event id, provider event id, action id, approval id, idempotency key or system:type:id',
+      parseId,
     )
     .option('-c, --config <file>', 'config file (YAML); default $AIRLOCK_CONFIG')
     .option('--json', 'print the whole trace as JSON')
