@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { SANDBOX_TYPES } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
@@ -207,6 +207,14 @@ describe.each(BACKENDS)('MCP on %s', (backend) => {
       revision: String(now.body.ticket.revision),
       fields: { subject: 'Where is my order?' },
     });
+    // A record that is not there, or that its system does not serve, is the client's mistake:
+    // not an internal error (-32603), as it was.
+    await expect(
+      mcp.readResource({ uri: 'airlock://records/helpdesk/ticket/99999' }),
+    ).rejects.toMatchObject({ code: -32002 });
+    await expect(
+      mcp.readResource({ uri: 'airlock://records/helpdesk/order/1' }),
+    ).rejects.toMatchObject({ code: ErrorCode.InvalidParams });
   });
 
   it('answers a bad key with 401 before any MCP handling', async () => {

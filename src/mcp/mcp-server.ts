@@ -115,11 +115,11 @@ export function createMcpServer(
           );
         }
       };
-      const record = await backend.readRecord({
-        system: value('system'),
-        type: value('type'),
-        id: value('id'),
-      });
+      const record = await backend
+        .readRecord({ system: value('system'), type: value('type'), id: value('id') })
+        .catch((error: unknown) => {
+          throw asResourceError(uri.href, error);
+        });
       return {
         contents: [
           { uri: uri.href, mimeType: 'application/json', text: JSON.stringify(record, null, 2) },
@@ -128,6 +128,22 @@ export function createMcpServer(
     },
   );
   return server;
+}
+
+/** MCP's code for a resource that is not there (the specification's "Resource not found"). */
+const RESOURCE_NOT_FOUND = -32002;
+
+/**
+ * A failed read of a record resource as MCP says it: not there (404) as "resource not found",
+ * any other refusal of the request (4xx: a type its system does not serve) as invalid params,
+ * with the gateway's reason. The gateway's own failures stay internal errors.
+ */
+function asResourceError(uri: string, error: unknown): unknown {
+  const status = (error as { status?: unknown }).status;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = status === 404 ? RESOURCE_NOT_FOUND : ErrorCode.InvalidParams;
+  return new McpError(code, `${uri}: ${message}`, { uri, status });
 }
 
 /**
