@@ -228,6 +228,10 @@ describe.each(BACKENDS)('delivery to agents on %s', (backend) => {
     const [delivery] = await lease(gateway);
     const nul = await settle(gateway, delivery?.id as string, 'nack', { reason: 'a\u0000b' });
     expect(nul.statusCode).toBe(400);
+    // A day was accepted and cut to an hour without a word.
+    const tooLong = await settle(gateway, delivery?.id as string, 'nack', { delayMs: 86_400_000 });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().detail).toContain('delayMs');
     const nobody = await gateway.app.inject({
       method: 'POST',
       url: '/v1/agents/nobody/enable',

@@ -82,7 +82,8 @@ export const ackResponseSchema = z.strictObject({
 
 /** `POST /v1/events/{id}/nack`: give it back, to be offered again after `delayMs`. */
 export const nackRequestSchema = z.strictObject({
-  delayMs: z.number().int().min(0).max(86_400_000).optional(),
+  /** At most an hour, the longest a delivery waits between attempts (it was cut to that). */
+  delayMs: z.number().int().min(0).max(3_600_000).optional(),
   reason: z
     .string()
     .max(2_000)
