@@ -1,7 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { OPERATION_NAMES } from '../src/actions/index.js';
-import { useTestGateways } from './helpers/gateway.js';
+import { sha256, useTestGateways } from './helpers/gateway.js';
 
 describe('GET /openapi.json', () => {
   const start = useTestGateways('sqlite');
@@ -71,5 +71,83 @@ describe('GET /openapi.json', () => {
     expect(document.components.schemas.Problem.required).toEqual(
       expect.arrayContaining(['type', 'title', 'status', 'detail']),
     );
+  });
+
+  it('documents the statuses the routes really answer, and only the routes served', async () => {
+    const key = 'ak_openapi_agent';
+    const { app } = await start({
+      agents: { bot: { keySha256: sha256(key), operations: ['ticket.tag'] } },
+      metrics: { enabled: false },
+    });
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const documented = (method: string, path: string) =>
+      Object.keys(document.paths[path]?.[method]?.responses ?? {});
+    const answers: [string, string, string, Record<string, string>, string, number][] = [
+      // [method, documented path, url, headers, body, the status it answers]
+      [
+        'post',
+        '/v1/actions',
+        '/v1/actions',
+        {
+          authorization: `Bearer ${key}`,
+          'idempotency-key': 'k',
+          'content-type': 'application/xml',
+        },
+        'x',
+        415,
+      ],
+      [
+        'post',
+        '/mcp',
+        '/mcp',
+        { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'text/html' },
+        '{}',
+        406,
+      ],
+      [
+        'post',
+        '/mcp',
+        '/mcp',
+        {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        '[1',
+        400,
+      ],
+      [
+        'post',
+        '/v1/events/lease',
+        '/v1/events/lease',
+        { authorization: `Bearer ${key}`, 'content-type': 'application/xml' },
+        'x',
+        415,
+      ],
+      ['get', '/v1/events', '/v1/events', { authorization: `Bearer ${key}` }, '', 401],
+    ];
+    for (const [method, path, url, headers, payload, status] of answers) {
+      const answer = await app.inject({
+        method: method.toUpperCase() as 'GET' | 'POST',
+        url,
+        headers,
+        ...(payload ? { payload } : {}),
+      });
+      expect(answer.statusCode, `${method} ${url}`).toBe(status);
+      expect(documented(method, path), `${method} ${url} ${answer.statusCode}`).toContain(
+        String(answer.statusCode),
+      );
+    }
+    // Every operator route can answer too many failed sign-ins; /metrics is off here.
+    for (const [path, item] of Object.entries(
+      document.paths as Record<string, Record<string, { security?: unknown; responses: object }>>,
+    )) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (JSON.stringify(operation.security) === JSON.stringify([{ operatorToken: [] }])) {
+          expect(Object.keys(operation.responses), `${method} ${path}`).toContain('429');
+        }
+      }
+    }
+    expect(document.paths['/metrics']).toBeUndefined();
   });
 });

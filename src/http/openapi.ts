@@ -22,9 +22,16 @@ import { VERSION } from '../version.js';
 export function registerOpenApiRoute(app: FastifyInstance): void {
   let document: Record<string, unknown> | undefined;
   app.get('/openapi.json', async () => {
-    document ??= openApiDocument();
+    document ??= servedOnly(openApiDocument(), app);
     return document;
   });
+}
+
+/** The document without the paths this gateway does not serve (`/metrics` when it is off). */
+function servedOnly(document: Json, app: FastifyInstance): Json {
+  if (app.hasRoute({ method: 'GET', url: '/metrics' })) return document;
+  const { '/metrics': _, ...paths } = document.paths as Json;
+  return { ...document, paths };
 }
 
 type Json = Record<string, unknown>;
@@ -116,6 +123,26 @@ function proposalSchemas(): Json {
 
 const problemResponse = { $ref: '#/components/responses/Problem' };
 
+/**
+ * Adds to every operation the problems any of its kind can answer: a missing or unknown key or
+ * token (401); for operators, a role too low (403) and too many failed sign-ins (429); for a
+ * JSON body, one that does not parse or fit (400) or is not JSON at all (415).
+ */
+function withCommonProblems(paths: Record<string, Record<string, Json>>): Json {
+  for (const item of Object.values(paths)) {
+    for (const operation of Object.values(item)) {
+      const statuses: number[] = [];
+      if (operation.security === AGENT) statuses.push(401);
+      if (operation.security === OPERATOR) statuses.push(401, 403, 429);
+      const body = (operation.requestBody as { content?: Json } | undefined)?.content;
+      if (body?.['application/json']) statuses.push(400, 415);
+      const responses = operation.responses as Json;
+      for (const status of statuses) responses[String(status)] ??= problemResponse;
+    }
+  }
+  return paths;
+}
+
 /** Error answers by status, each the problem document. */
 function problems(...statuses: number[]): Json {
   return Object.fromEntries(statuses.map((status) => [String(status), problemResponse]));
@@ -161,7 +188,7 @@ export function openApiDocument(): Json {
       { name: 'operators', description: 'The inbox, approvals and traces.' },
       { name: 'mcp', description: 'The catalogue as MCP tools (Streamable HTTP, stateless).' },
     ],
-    paths: {
+    paths: withCommonProblems({
       '/hooks/{source}': {
         post: {
           tags: ['webhooks'],
@@ -226,7 +253,7 @@ export function openApiDocument(): Json {
               description: '`pending_approval` or `queued`.',
               content: json(ref('Action')),
             },
-            ...problems(400, 401, 403, 409, 422),
+            ...problems(400, 401, 403, 409, 422, 503),
           },
         },
       },
@@ -286,7 +313,7 @@ export function openApiDocument(): Json {
           ],
           responses: {
             '200': { description: 'The record.', content: json(ref('RecordView')) },
-            ...problems(401, 404, 502),
+            ...problems(401, 404, 422, 502),
           },
         },
       },
@@ -479,7 +506,8 @@ export function openApiDocument(): Json {
           responses: {
             '200': { description: 'The JSON-RPC answer.', content: json({ type: 'object' }) },
             '202': { description: 'A notification or response, accepted.' },
-            ...problems(401),
+            '406': { description: 'The Accept header names neither JSON nor an event stream.' },
+            ...problems(400, 401),
           },
         },
         get: {
@@ -530,7 +558,7 @@ export function openApiDocument(): Json {
           responses: { '200': { description: 'OpenAPI 3.1.', content: json({ type: 'object' }) } },
         },
       },
-    },
+    }),
     components: {
       securitySchemes: {
         agentKey: {
