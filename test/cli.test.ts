@@ -54,6 +54,10 @@ describe('airlock CLI', () => {
     );
     expect(added.code).toBe(0);
     expect(added.stdout).toMatch(/key \(shown once, store it now\): ak_\S{20,}/);
+    // There was no store: one is made, and that is said, in case store.url was mistyped.
+    expect(added.stderr).toBe(
+      `airlock: made a new store, as there was none: no store at ${join(agentsDir, 'airlock.db')} (store.url sqlite:${join(agentsDir, 'airlock.db')}, from ${configFile}); a relative path is taken from the current directory\n`,
+    );
     // The printed key authenticates the agent, with the operations given.
     const key = /(ak_\S+)/.exec(added.stdout)?.[1];
     const store = await openStore(`sqlite:${join(agentsDir, 'airlock.db')}`);
@@ -75,7 +79,8 @@ describe('airlock CLI', () => {
       configFile,
     );
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain('airlock: agent-exists');
+    // The store is there now: nothing is said of it.
+    expect(again.stderr).toMatch(/^airlock: agent-exists/);
     const badName = await airlock(
       'agents',
       'add',

@@ -51,7 +51,14 @@ export async function withStore<T>(
 ): Promise<T> {
   const file = configFile(options);
   const config = loadConfig({ file });
-  const store = await openConfiguredStore(config, file, { create });
+  const store = await openConfiguredStore(config, file).catch(async (error: unknown) => {
+    if (!create || !(error instanceof AppError) || error.code !== 'store-not-found') throw error;
+    // A command that writes makes the store, but says so: a mistyped store.url would otherwise
+    // put its change where no gateway looks.
+    const made = await openConfiguredStore(config, file, { create: true });
+    process.stderr.write(`airlock: made a new store, as there was none: ${error.message}\n`);
+    return made;
+  });
   try {
     return await fn(store, config);
   } finally {
