@@ -403,6 +403,19 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
       // A viewer is offered no repair.
       expect(page).not.toContain('>Retry<');
     }
+    // What the router refuses before any page is an error page too, not a problem document.
+    for (const [path, status] of [
+      ['/ui/approvals/%ED%A0%80', 400],
+      [`/ui/approvals/${'a'.repeat(600)}`, 414],
+    ] as const) {
+      const response = await client.get(path);
+      expect(response.status, path).toBe(status);
+      expect(response.headers.get('content-type'), path).toMatch(/^text\/html/);
+      expect(await response.text(), path).toContain('<p role="alert">');
+    }
+    // Elsewhere it stays problem+json.
+    const api = await fetch(`${base}/v1/approvals/${'a'.repeat(600)}`);
+    expect(api.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
 
   it('lets an admin retry a dead action from the error list, recorded as that admin', async () => {

@@ -80,3 +80,5 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
     { prefix: '/ui' },
   );
 }
+
+export { errorPage as dashboardErrorPage } from './plumbing.js';

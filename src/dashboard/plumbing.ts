@@ -191,7 +191,8 @@ function csrfRefusal(request: FastifyRequest): AppError {
 }
 
 /** An error as an HTML page with its status: the dashboard is read by people, not programs. */
-function errorPage(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+/** An error as the dashboard shows it: an HTML page, read by people, not programs. */
+export function errorPage(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const code = (error as { code?: unknown }).code;
   const appError = CSRF_CODES.has(String(code)) ? csrfRefusal(request) : toAppError(error);
   if (appError.status >= 500) request.log.error({ err: error }, 'dashboard request failed');

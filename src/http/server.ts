@@ -4,7 +4,7 @@ import type { ProposeDeps } from '../actions/index.js';
 import type { ApprovalDeps } from '../approvals/index.js';
 import type { Config } from '../config.js';
 import { MAX_RECORD_ID_LENGTH } from '../connectors/index.js';
-import { registerDashboard } from '../dashboard/index.js';
+import { dashboardErrorPage, registerDashboard } from '../dashboard/index.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { AppError } from '../errors.js';
 import type { Ingestor } from '../ingest/index.js';
@@ -68,8 +68,12 @@ export async function createServer({
     // `/v1/records/:system/:type/:id` takes any id a proposal's target may have.
     routerOptions: { maxParamLength: MAX_RECORD_ID_LENGTH },
     // What the router refuses before any route (a path that does not decode, a param over the
-    // limit) is answered like every other error, as problem+json.
-    frameworkErrors: (error, request, reply) => replyWithError(error, request, reply),
+    // limit) is answered like every other error: as problem+json, or under /ui as the
+    // dashboard's error page.
+    frameworkErrors: (error, request, reply) =>
+      config.dashboard.enabled && /^\/ui(?:[/?]|$)/.test(request.url)
+        ? dashboardErrorPage(error, request, reply)
+        : replyWithError(error, request, reply),
     clientErrorHandler: answerClientError,
   });
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply));
