@@ -129,6 +129,27 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
     expect(noteTrace.actions.map((action) => action.id)).toEqual([note.json().action]);
   });
 
+  it('undoes once when two admins ask at the same moment, neither refused as a key reuse', async () => {
+    const ticket = await start();
+    const original = await setPending(ticket);
+    for (let round = 0; round < 3; round += 1) {
+      const answers = await Promise.all([
+        undo(original, ADMIN_TOKEN),
+        undo(original, SECOND_ADMIN_TOKEN),
+      ]);
+      for (const answer of answers) {
+        // The one that lost the race gets the first undo, or is told it is under way.
+        expect([200, 409], answer.body).toContain(answer.statusCode);
+        if (answer.statusCode === 409) {
+          expect(answer.json().type).toBe('urn:airlock:problem:idempotency-in-flight');
+        }
+      }
+      const done = answers.filter((answer) => answer.statusCode === 200);
+      expect(new Set(done.map((answer) => answer.json().action)).size).toBe(1);
+    }
+    expect(await writes()).toHaveLength(2);
+  });
+
   it('refuses to undo a write whose state before is unknown, rather than clear fields', async () => {
     await start();
     const [contact] = sandbox.seed({ contacts: [{ properties: { email: 'ada@example.com' } }] })

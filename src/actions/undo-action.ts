@@ -35,7 +35,24 @@ export async function undoAction(
     .executeTakeFirst();
   if (!row)
     throw new AppError('action-not-found', 404, `no action ${id}`, { details: { action: id } });
-  const { inverse, revision } = undoPlan(row);
+  const plan = undoPlan(row);
+  const answer = await proposeUndo(deps, row, plan, by);
+  // Another admin's undo took the key between this one's look for it and its proposal: its
+  // decision names the other admin, so this request differs from it. Asked again, it finds that
+  // undo and answers as it does (in flight, or its outcome).
+  if (answer.kind === 'error' && answer.error.code === 'idempotency-key-reuse') {
+    return proposeUndo(deps, row, plan, by);
+  }
+  return answer;
+}
+
+async function proposeUndo(
+  deps: ProposeDeps,
+  row: ActionRow,
+  { inverse, revision }: ReturnType<typeof undoPlan>,
+  by: string,
+): Promise<ProposalAnswer> {
+  const id = row.id;
   const key = `undo:${id}`;
   const first = await firstUndoDecision(deps, key);
   if (!first) {
