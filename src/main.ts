@@ -338,18 +338,41 @@ export async function startGateway(config: Config): Promise<Gateway> {
 
 /** The built-in sandbox, sending its webhooks to this gateway. */
 async function startSandbox(config: Config, gatewayUrl: string): Promise<Sandbox> {
-  const sandbox = createSandbox({
-    webhookUrl: {
-      helpdesk: `${gatewayUrl}/hooks/${config.sandbox.helpdeskSource}`,
-      crm: `${gatewayUrl}/hooks/${config.sandbox.crmSource}`,
-    },
-  });
+  const sandbox = createSandbox(sandboxWebhooks(config, gatewayUrl));
+
   if (config.sandbox.seed) sandbox.seed(DEMO_RECORDS);
   const { host, port } = config.sandbox;
   await explainListen('the built-in sandbox', 'sandbox.port', host, port, () =>
     sandbox.listen(port, host),
   );
   return sandbox;
+}
+
+/**
+ * Where a sandbox sends its webhooks to the gateway at `gatewayUrl` (`sandbox.helpdeskSource`
+ * and `sandbox.crmSource` of the config), each signed with the first secret of that source, so
+ * the gateway takes them; a source the config does not have gets the sandbox's default secret.
+ */
+export function sandboxWebhooks(config: Config, gatewayUrl: string) {
+  const { helpdeskSource, crmSource } = config.sandbox;
+  return {
+    webhookUrl: {
+      helpdesk: `${gatewayUrl}/hooks/${helpdeskSource}`,
+      crm: `${gatewayUrl}/hooks/${crmSource}`,
+    },
+    helpdeskSecret: config.sources[helpdeskSource]?.secrets[0]?.reveal(),
+    crmSecret: config.sources[crmSource]?.secrets[0]?.reveal(),
+  };
+}
+
+/**
+ * The URL a process on this machine reaches the configured gateway at: its `server.host`, or
+ * loopback for a wildcard address (`0.0.0.0`, `::`), which no one can connect to.
+ */
+export function configuredGatewayUrl(config: Config): string {
+  const { host, port } = config.server;
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
 /**

@@ -1,4 +1,7 @@
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -13,6 +16,7 @@ import {
   type TestApp,
   testConfig,
 } from './helpers/gateway.js';
+import { writeConfig } from './helpers/gateway-process.js';
 import { call, startSandbox } from './helpers/sandbox.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
 import { ROOT, runCli } from './helpers/subprocess.js';
@@ -295,5 +299,17 @@ describe.each(BACKENDS)('MCP on %s', (backend) => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('does not know this agent key');
     expect(refused.stdout).toBe('');
+
+    // Without --url, the gateway's address comes from its config: reached, and it refuses the key.
+    const port = Number(new URL(url).port);
+    const configFile = writeConfig(mkdtempSync(join(tmpdir(), 'airlock-mcp-')), {
+      server: { host: '127.0.0.1', port },
+    });
+    const viaConfig = await runCli(['mcp', '--key', 'not-a-key', '--config', configFile]);
+    expect(viaConfig.code).toBe(1);
+    expect(viaConfig.stderr).toContain('does not know this agent key');
+    const nowhere = await runCli(['mcp', '--key', 'not-a-key'], { AIRLOCK_CONFIG: '' });
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain("give the gateway's --url, or its --config");
   });
 });

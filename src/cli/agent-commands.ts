@@ -5,6 +5,7 @@ import { operationTools, TOOL_FORMATS, type ToolFormat, toolsForFormat } from '.
 import { AirlockClient } from '../client/index.js';
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
+import { configuredGatewayUrl } from '../main.js';
 import { createMcpServer, createRemoteBackend, fetchAgent } from '../mcp/index.js';
 import { parseOperations, parseUrl } from './arguments.js';
 import { configFile, openConfiguredStore } from './store-access.js';
@@ -27,9 +28,15 @@ export function addAgentCommands(program: Command): void {
       'serve MCP over stdio as one agent: its operations as tools, each call proposed to the ' +
         'gateway; logs go to stderr',
     )
-    .requiredOption('--url <url>', 'the gateway, e.g. http://127.0.0.1:8080', parseUrl)
+    .option('--url <url>', 'the gateway, e.g. http://127.0.0.1:8080', parseUrl)
     .requiredOption('--key <key>', "the agent's key, or env:NAME to read it from $NAME", parseKey)
-    .action(async (options: { url: string; key: string }) => {
+    .option(
+      '-c, --config <file>',
+      "the gateway's config, for its address (server.host and server.port) when --url is not given",
+    )
+    .action(async (given: { url?: string; key: string; config?: string }, command: Command) => {
+      const url = given.url ?? gatewayOf(given, command);
+      const options = { url, key: given.key };
       const agent = await fetchAgent(options.url, options.key);
       const client = new AirlockClient({ url: options.url, key: options.key });
       const server = createMcpServer(createRemoteBackend(client), agent, {
@@ -71,6 +78,15 @@ export function addAgentCommands(program: Command): void {
       const tools = toolsForFormat(operationTools(operations, limits), options.format);
       process.stdout.write(`${JSON.stringify(tools, null, 2)}\n`);
     });
+}
+
+/** The gateway's URL from `--config` (or `$AIRLOCK_CONFIG`); misuse when there is neither. */
+function gatewayOf(options: { config?: string }, command: Command): string {
+  const file = configFile(options);
+  if (!file) {
+    command.error("error: give the gateway's --url, or its --config", { exitCode: 2 });
+  }
+  return configuredGatewayUrl(loadConfig({ file }));
 }
 
 /** The operations of an agent of the config, or else of one added with `airlock agents add`. */

@@ -8,7 +8,13 @@ import { DELIVERY_OPS_MODULE, type DeliveryOps, deliveryOps } from '../dispatch/
 import { AppError, coerceError } from '../errors.js';
 import { getEvent, listEvents, parseRecordRef, type RecordRef } from '../ingest/index.js';
 import { createLogger } from '../logging.js';
-import { assembleGateway, explainListen, startGateway } from '../main.js';
+import {
+  assembleGateway,
+  configuredGatewayUrl,
+  explainListen,
+  sandboxWebhooks,
+  startGateway,
+} from '../main.js';
 import {
   type ChaosOptions,
   createSandbox,
@@ -73,48 +79,75 @@ program
     parseChaos,
   )
   .option('--seed <n>', 'the chaos seed (default 1, or the JSON spec’s seed)', parseSeed)
-  .action(
-    async (
-      options: {
-        port: number;
-        host: string;
-        helpdeskWebhook?: string;
-        crmWebhook?: string;
-        helpdeskSecret: string;
-        crmSecret: string;
-        chaos?: Partial<ChaosOptions>;
-        seed?: number;
-      },
-      command: Command,
-    ) => {
-      if (options.seed !== undefined && !options.chaos)
-        command.error('error: --seed only applies with --chaos');
-      const chaos = options.chaos && {
-        ...options.chaos,
-        seed: options.seed ?? options.chaos.seed ?? 1,
-      };
-      const sandbox = createSandbox({
-        webhookUrl:
-          options.helpdeskWebhook || options.crmWebhook
-            ? { helpdesk: options.helpdeskWebhook, crm: options.crmWebhook }
-            : undefined,
-        helpdeskSecret: options.helpdeskSecret,
-        crmSecret: options.crmSecret,
-        logLevel: 'info',
-        chaos,
-      });
-      const { options: settings } = sandbox.chaosReport();
-      if (settings) process.stderr.write(`sandbox chaos: ${JSON.stringify(settings)}\n`);
-      let url = '';
-      await explainListen('the sandbox', '--port', options.host, options.port, async () => {
-        url = await sandbox.listen(options.port, options.host);
-      });
-      process.stderr.write(`sandbox listening on ${url} (API: src/sandbox/README.md)\n`);
-      const stop = () => sandbox.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    },
-  );
+  .option(
+    '-c, --config <file>',
+    "a gateway's config: listen on its sandbox.host and sandbox.port, and send webhooks to " +
+      'that gateway, signed with its sources’ secrets (the options above still win)',
+  )
+  .action(async (given: SandboxCommandOptions, command: Command) => {
+    if (given.seed !== undefined && !given.chaos)
+      command.error('error: --seed only applies with --chaos');
+    const options = given.config === undefined ? given : withSandboxConfig(given, command);
+    const chaos = options.chaos && {
+      ...options.chaos,
+      seed: options.seed ?? options.chaos.seed ?? 1,
+    };
+    const sandbox = createSandbox({
+      webhookUrl:
+        options.helpdeskWebhook || options.crmWebhook
+          ? { helpdesk: options.helpdeskWebhook, crm: options.crmWebhook }
+          : undefined,
+      helpdeskSecret: options.helpdeskSecret,
+      crmSecret: options.crmSecret,
+      logLevel: 'info',
+      chaos,
+    });
+    const { options: settings } = sandbox.chaosReport();
+    if (settings) process.stderr.write(`sandbox chaos: ${JSON.stringify(settings)}\n`);
+    let url = '';
+    await explainListen('the sandbox', '--port', options.host, options.port, async () => {
+      url = await sandbox.listen(options.port, options.host);
+    });
+    process.stderr.write(`sandbox listening on ${url} (API: src/sandbox/README.md)\n`);
+    const stop = () => sandbox.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+/** The options of `airlock sandbox`. */
+interface SandboxCommandOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly helpdeskWebhook?: string;
+  readonly crmWebhook?: string;
+  readonly helpdeskSecret: string;
+  readonly crmSecret: string;
+  readonly chaos?: Partial<ChaosOptions>;
+  readonly seed?: number;
+  readonly config?: string;
+}
+
+/**
+ * `sandbox --config FILE`: what the options leave at their defaults, from the config: where the
+ * sandbox listens (`sandbox.host`, `sandbox.port`), and its webhooks to that gateway
+ * (`sandboxWebhooks`). Only an explicit --config: `$AIRLOCK_CONFIG` does not turn webhooks on.
+ */
+function withSandboxConfig(given: SandboxCommandOptions, command: Command): SandboxCommandOptions {
+  const config = loadConfig({ file: configFile(given) });
+  const fromConfig = (name: string) => command.getOptionValueSource(name) !== 'cli';
+  const wiring = sandboxWebhooks(config, configuredGatewayUrl(config));
+  return {
+    ...given,
+    port: fromConfig('port') ? config.sandbox.port : given.port,
+    host: fromConfig('host') ? config.sandbox.host : given.host,
+    helpdeskWebhook: given.helpdeskWebhook ?? wiring.webhookUrl.helpdesk,
+    crmWebhook: given.crmWebhook ?? wiring.webhookUrl.crm,
+    helpdeskSecret: fromConfig('helpdeskSecret')
+      ? (wiring.helpdeskSecret ?? given.helpdeskSecret)
+      : given.helpdeskSecret,
+    crmSecret: fromConfig('crmSecret') ? (wiring.crmSecret ?? given.crmSecret) : given.crmSecret,
+  };
+}
 
 const events = program.command('events').description('inspect the webhook inbox');
 
