@@ -7,10 +7,12 @@
 // request takes one and gives it back with the revision its answer reports, so no ticket has two
 // requests in flight and every basis is current. Directly: `PUT /api/tickets/:id {status,
 // expectedRevision}`. Through Airlock: `POST /v1/actions` `ticket.set_status` with
-// `basis.revision` and a fresh `Idempotency-Key` (auth, idempotency, policy, read, basis check,
-// outbox, worker re-read, write, record).
+// `basis.revision` and a fresh `Idempotency-Key` (auth, idempotency key, read, basis check,
+// policy, the accepted action with its outbox row, write, outcome).
 //
-// 1. Saturation (autocannon, closed loop, 50 connections): the sandbox directly, then Airlock;
+// 1. Saturation (autocannon, closed loop, 50 connections): the sandbox directly, then the bare
+//    proxy (`bare-proxy.js`: the same proposals, answered with the same read and write and
+//    nothing else, the floor of any gateway that reads before it writes), then Airlock;
 //    actions_per_s counts only 200 `executed` answers.
 // 2. Half that rate (an open loop, `paced.ts`): the sandbox directly, then Airlock;
 //    added_p99_ms is the difference of the two p99s. From the gateway's `/metrics`, where the time
@@ -18,7 +20,8 @@
 //    (the accepted action with its outbox row, then its outcome) and the rest.
 // 3. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
 //    `executed` answer is among them.
-// Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…`.
+// Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…
+// bare_proxy_per_s=…`.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,11 +128,17 @@ function sandboxSide(url: string, tickets: TicketQueue): Side {
   };
 }
 
-function airlockSide(url: string, tickets: TicketQueue, executed: Set<string>): Side {
+/** Proposals to Airlock, or to the bare proxy (`bare-proxy.js`), which takes the same requests. */
+function airlockSide(
+  url: string,
+  tickets: TicketQueue,
+  executed: Set<string>,
+  name = 'through Airlock',
+): Side {
   const run = randomUUID().slice(0, 8);
   let sequence = 0;
   return {
-    name: 'through Airlock',
+    name,
     url,
     tickets,
     build(ticket) {
@@ -334,10 +343,16 @@ try {
   });
   const gateway = await startGatewayProcess(configFile, await freePort());
   children.push(gateway.child);
+  const barePort = await freePort();
+  const bare = spawnNode(['bench/bare-proxy.js', String(barePort), directUrl]);
+  children.push(bare);
+  const bareUrl = `http://127.0.0.1:${barePort}`;
+  await waitForHttp(`${bareUrl}/healthz`);
 
   const executed = new Set<string>();
   const sandbox = sandboxSide(directUrl, await seedTickets(directUrl));
   const airlock = airlockSide(gateway.url, await seedTickets(behindUrl), executed);
+  const bareSide = airlockSide(bareUrl, await seedTickets(directUrl), new Set(), 'bare proxy');
   const pids = {
     gateway: gateway.child.pid as number,
     sandbox: 0,
@@ -348,13 +363,19 @@ try {
   pids.sandbox = direct.pid as number;
   await saturate(sandbox, WARMUP_SECONDS);
   const directMax = await withCpu(pids, () => saturate(sandbox, SECONDS));
+  pids.gateway = bare.pid as number;
+  await saturate(bareSide, WARMUP_SECONDS);
+  const bareMax = await withCpu(pids, () => saturate(bareSide, SECONDS));
+  pids.gateway = gateway.child.pid as number;
   pids.sandbox = behind.pid as number;
   await saturate(airlock, WARMUP_SECONDS);
   const airlockMax = await withCpu(pids, () => saturate(airlock, SECONDS));
   const sandboxDirectPerS = directMax.value.tally.ok / SECONDS;
   const actionsPerS = airlockMax.value.tally.ok / SECONDS;
+  const bareProxyPerS = bareMax.value.tally.ok / SECONDS;
   for (const [name, run] of [
     ['sandbox directly', directMax],
+    ['bare proxy (the same read and write, nothing else)', bareMax],
     ['through Airlock', airlockMax],
   ] as const) {
     const { result, tally } = run.value;
@@ -411,7 +432,7 @@ try {
     process.exitCode = 1;
   }
   console.log(
-    `actions: actions_per_s=${actionsPerS.toFixed(0)} p50_ms=${airlockMax.value.result.latency.p50} p99_ms=${airlockMax.value.result.latency.p99} added_p99_ms=${fmt(addedP99)} sandbox_direct_per_s=${sandboxDirectPerS.toFixed(0)}`,
+    `actions: actions_per_s=${actionsPerS.toFixed(0)} p50_ms=${airlockMax.value.result.latency.p50} p99_ms=${airlockMax.value.result.latency.p99} added_p99_ms=${fmt(addedP99)} sandbox_direct_per_s=${sandboxDirectPerS.toFixed(0)} bare_proxy_per_s=${bareProxyPerS.toFixed(0)}`,
   );
 } finally {
   for (const child of children) child.kill('SIGKILL');
