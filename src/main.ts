@@ -153,8 +153,11 @@ export async function assembleGateway(
       limits,
       breakers: new CircuitBreakers({ now }),
       retry: { maxAttempts: config.actions.maxAttempts, maxBackoffMs: config.actions.maxBackoff },
+      // Counted from `sent_at`, stamped before the connector's calls: a write that reads the
+      // record first (read-compare-write) leaves up to one timeout later.
       lateWriteMs: (system) =>
-        config.connectors[system]?.lateWriteWindow ?? DEFAULT_LATE_WRITE_WINDOW_MS,
+        (config.connectors[system]?.lateWriteWindow ?? DEFAULT_LATE_WRITE_WINDOW_MS) +
+        (config.connectors[system]?.timeout ?? 0),
       metrics,
       telemetry,
       log,

@@ -964,6 +964,29 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(now.body.properties).toMatchObject({ name: 'Ada Later' });
   });
 
+  it('counts the read a connector makes before its write in the late-write window', async () => {
+    const { contact } = await start({}, { timeout: '1s', lateWriteWindow: '2s' });
+    // The CRM update reads the contact first (read-compare-write), here for 600 ms of its 1 s
+    // timeout; the write then leaves, is held, and applied 1.8 s later: past the 2 s window
+    // counted from when the attempt began, within it counted from when the write left.
+    await fault({ operation: 'contact.read', times: 2, delayMs: 600 });
+    await fault({ operation: 'contact.update', times: 1, applyAfterMs: 1_800 });
+    const answer = await propose(rename(contact, 'Ada Slow', contact.revision), 'k-slow-read');
+    const id = answer.json().action as string;
+    await waitUntil(async () => (await getAction(store, id)).status === 'executed');
+    // Someone renames the contact by hand as soon as the action is done.
+    const path = `/crm/v3/objects/contacts/${contact.id}`;
+    await call(sandbox.url as string, 'PATCH', path, { properties: { name: 'Ada by hand' } });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Sent again once the window had run out, the held first copy then landed and undid that.
+    const ours = (await writes('contact.update')).filter((write) => 'actionId' in write);
+    expect(ours.filter((write) => (write as { actionId: unknown }).actionId === id)).toHaveLength(
+      1,
+    );
+    const now = await call(sandbox.url as string, 'GET', path);
+    expect(now.body.properties.name).toBe('Ada by hand');
+  });
+
   it('counts a held email as sent, though the contact changed before it landed', async () => {
     const { contact } = await start({
       rateLimits: [
@@ -1025,6 +1048,8 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
 
   it('keeps the rate-limit slot of a write that landed and was overwritten before it was seen', async () => {
     const { contact } = await start({
+      // Its answer may wait for the late-write window's end (2 s and the 0.5 s timeout).
+      actions: { wait: '5s', maxBackoff: '200ms' },
       rateLimits: [
         {
           name: 'one-update',

@@ -32,8 +32,9 @@ export interface ExecuteDeps {
   readonly breakers: CircuitBreakers;
   readonly retry: { readonly maxAttempts: number; readonly maxBackoffMs: number };
   /**
-   * How long after it was sent a write to `system` may still land (its connector's
-   * `lateWriteWindow`): until then, finding no write is not taken as there being none.
+   * How long after `sent_at` a write to `system` may still land: its connector's
+   * `lateWriteWindow`, plus the time a read before the write may take (`sent_at` is stamped
+   * before the connector's calls). Until then, finding no write is not taken as there being none.
    */
   readonly lateWriteMs: (system: string) => number;
   readonly metrics?: Metrics | undefined;

@@ -226,7 +226,8 @@ function describe(spec: OperationSpec, does: string, risk: string): string {
   const basis =
     spec.kind === 'update'
       ? 'State the record revision you decided on in basis.revision: if the record changed since, ' +
-        'the call is refused with what changed, and you decide again on the current record. '
+        'the call is refused with what changed, and you decide again on the current record ' +
+        '(with a new idempotencyKey when the refusal names an action). '
       : '';
   return [
     does,
