@@ -187,8 +187,6 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
 
   it('does not follow a next address off the dashboard', async () => {
     await start();
-    const client = new DashboardClient(base);
-    const csrf = await client.csrfFrom('/ui/sign-in');
     for (const next of [
       'https://evil.example/',
       '//evil.example/ui',
@@ -197,6 +195,9 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
       '/ui/trace?id=€',
       '/ui\r\nSet-Cookie: x=1',
     ]) {
+      // A browser each: a sign-in form's token is bound to the session it was shown in.
+      const client = new DashboardClient(base);
+      const csrf = await client.csrfFrom('/ui/sign-in');
       const signed = await client.post('/ui/sign-in', { _csrf: csrf, token: VIEWER_TOKEN, next });
       expect(signed.headers.get('location')).toBe('/ui');
     }
@@ -284,6 +285,13 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
     const foreign = await other.csrfFrom('/ui/sign-in');
     const forged = await approver.post(`/ui/approvals/${approval}/approve`, { _csrf: foreign });
     expect(forged.status).toBe(403);
+    // Nor another browser's secret cookie planted beside the session (from a sibling site:
+    // another port or subdomain of the host), with the token made for it: it was accepted.
+    const own = approver.cookies.get('airlock_csrf') as string;
+    approver.cookies.set('airlock_csrf', other.cookies.get('airlock_csrf') as string);
+    const tossed = await approver.post(`/ui/approvals/${approval}/reject`, { _csrf: foreign });
+    expect(tossed.status).toBe(403);
+    approver.cookies.set('airlock_csrf', own);
     expect(await approvalStatus(approval)).toBe('pending');
     // Signing in needs it too, so no site can sign a browser in as someone else.
     const blind = new DashboardClient(base);

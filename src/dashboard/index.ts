@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ProposeDeps } from '../actions/index.js';
 import type { ApprovalDeps } from '../approvals/index.js';
@@ -60,7 +61,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
         ttlMs: deps.config.dashboard.sessionTtl,
         now: deps.propose.now,
       });
-      const routes = await setUpUi(ui, sessions);
+      const routes = await setUpUi(ui, sessions, csrfKeyOf(deps.config.operators));
       registerAssets(ui);
       registerSignIn(ui, {
         sessions,
@@ -82,3 +83,17 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
 }
 
 export { errorPage as dashboardErrorPage } from './plumbing.js';
+
+/**
+ * The key CSRF tokens are signed with: made from the operators' token hashes, so every instance
+ * with the same config has the same one (a form from one is accepted by another), and a change
+ * of operators' tokens, which ends their sessions, also ends their forms.
+ */
+function csrfKeyOf(operators: Config['operators']): string {
+  const hashes = Object.entries(operators)
+    .map(([name, operator]) => `${name}:${operator.tokenSha256}`)
+    .sort();
+  return createHash('sha256')
+    .update(`airlock-dashboard-csrf\n${hashes.join('\n')}`)
+    .digest('hex');
+}

@@ -76,10 +76,23 @@ export interface Ui {
  * Sets up `app` (the dashboard's own context, prefixed `/ui`): cookies, form bodies, CSRF
  * protection, HTML error pages; returns the route builders.
  */
-export async function setUpUi(app: FastifyInstance, sessions: Sessions): Promise<Ui> {
+export async function setUpUi(
+  app: FastifyInstance,
+  sessions: Sessions,
+  /** Signs CSRF tokens; the same on every instance that serves these sessions. */
+  csrfKey: string,
+): Promise<Ui> {
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
-  await app.register(fastifyCsrf, { cookieKey: CSRF_COOKIE, cookieOpts: COOKIE_OPTIONS });
+  // A token is bound to the browser's session as well as to its CSRF cookie: a cookie planted
+  // from a sibling site (another port or subdomain of the host) with a token made for it does
+  // not pass with a signed-in operator's session.
+  await app.register(fastifyCsrf, {
+    cookieKey: CSRF_COOKIE,
+    cookieOpts: COOKIE_OPTIONS,
+    getUserInfo: sessionOf,
+    csrfOpts: { hmacKey: csrfKey },
+  });
   app.setErrorHandler((error, request, reply) => errorPage(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     errorPage(
@@ -103,7 +116,7 @@ export async function setUpUi(app: FastifyInstance, sessions: Sessions): Promise
         admitOperator(request, operator, role);
         const context: PageContext = {
           operator,
-          csrf: reply.generateCsrf(),
+          csrf: csrfToken(request, reply),
           flash: takeFlash(request, reply),
           path: request.url.split('?')[0] ?? request.url,
           url: request.url,
@@ -146,6 +159,17 @@ export async function setUpUi(app: FastifyInstance, sessions: Sessions): Promise
       });
     },
   };
+}
+
+/** The session cookie a request carries, or none: what CSRF tokens are bound to (never empty). */
+function sessionOf(request: FastifyRequest): string {
+  const session = request.cookies[SESSION_COOKIE];
+  return session ? `session:${session}` : 'no-session';
+}
+
+/** A CSRF token for a form on the page answering `request`. */
+export function csrfToken(request: FastifyRequest, reply: FastifyReply): string {
+  return reply.generateCsrf({ userInfo: sessionOf(request) });
 }
 
 function setFlash(reply: FastifyReply, flash: Flash): void {

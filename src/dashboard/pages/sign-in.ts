@@ -5,7 +5,7 @@ import { AppError } from '../../errors.js';
 import { matchOperator } from '../../http/operator-auth.js';
 import { type Html, html } from '../html.js';
 import { csrfField, document } from '../layout.js';
-import { COOKIE_OPTIONS, dashboardPath, SESSION_COOKIE } from '../plumbing.js';
+import { COOKIE_OPTIONS, csrfToken, dashboardPath, SESSION_COOKIE } from '../plumbing.js';
 import type { Sessions } from '../sessions.js';
 
 const signInForm = z.object({
@@ -45,7 +45,7 @@ export function registerSignIn(
   deps: { sessions: Sessions; operators: Config['operators']; ttlMs: number },
 ): void {
   app.get<{ Querystring: { next?: string } }>('/sign-in', async (request, reply) =>
-    sendPage(reply, signInPage(reply.generateCsrf(), dashboardPath(request.query.next), null)),
+    sendPage(reply, signInPage(csrfToken(request, reply), dashboardPath(request.query.next), null)),
   );
 
   app.post('/sign-in', { preHandler: app.csrfProtection }, async (request, reply) => {
@@ -59,11 +59,11 @@ export function registerSignIn(
     } catch (error) {
       if (!(error instanceof AppError) || error.code !== 'too-many-attempts') throw error;
       reply.header('retry-after', String(error.details.retryAfterSeconds));
-      return sendPage(reply, signInPage(reply.generateCsrf(), next, error.message), 429);
+      return sendPage(reply, signInPage(csrfToken(request, reply), next, error.message), 429);
     }
     if (!operator) {
       const alert = 'That operator token is not recognised.';
-      return sendPage(reply, signInPage(reply.generateCsrf(), next, alert), 401);
+      return sendPage(reply, signInPage(csrfToken(request, reply), next, alert), 401);
     }
     const cookie = await deps.sessions.start(operator);
     reply.setCookie(SESSION_COOKIE, cookie, {
