@@ -34,6 +34,17 @@ describe('notificationBody', () => {
     });
   });
 
+  it('shows what an agent chose as text: no link or mention of its own in Slack', () => {
+    const target = {
+      system: 'crm',
+      type: 'contact',
+      id: 'x> <https://evil.example|Review> <!channel',
+    };
+    const { text } = JSON.parse(notificationBody({ ...approval, target }, 'slack', null));
+    expect(text).toContain('crm:contact:x&gt; &lt;https://evil.example|Review&gt; &lt;!channel.');
+    expect(text).not.toMatch(/<[^>]*>/);
+  });
+
   it('gives JSON receivers the approval itself, and the link when there is one', () => {
     expect(JSON.parse(notificationBody(approval, 'json', null))).toEqual({
       type: 'approval.requested',

@@ -12,11 +12,18 @@ export function notificationBody(
 ): string {
   if (format === 'json') return JSON.stringify({ type: 'approval.requested', approval, link });
   const target = approval.target as { system: string; type: string; id: string };
-  const text =
+  // What agents and rules wrote is text: escaped, a target id cannot add a link or a mention.
+  const said =
     `Approval needed: ${approval.agent} proposes ${approval.operation} on ` +
     `${target.system}:${target.type}:${target.id}. ${approval.reason}. ` +
-    `Expires ${approval.expiresAt}.${link ? ` <${link}|Review ${approval.approval}>` : ''}`;
+    `Expires ${approval.expiresAt}.`;
+  const text = `${slackEscaped(said)}${link ? ` <${link}|Review ${approval.approval}>` : ''}`;
   return JSON.stringify({ text });
+}
+
+/** Text as Slack's mrkdwn shows it literally: `&`, `<` and `>` escaped, as Slack documents. */
+function slackEscaped(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
 /**
