@@ -179,6 +179,17 @@ describe('salesforce-outbound identify', () => {
     expect(identify(body)[0]?.record).toBeNull();
   });
 
+  it('takes the 100 Notifications Salesforce sends at most in one message, and refuses more', () => {
+    const accounts = (n: number) =>
+      Array.from({ length: n }, (_, i): [string, string] => [
+        `04l5g00000Ab${String(i).padStart(4, '0')}AAB`,
+        '0015g00000Qx7yzAAA',
+      ]);
+    expect(identify(soapNotification(ORG_18, accounts(100)))).toHaveLength(100);
+    // 20,000 were stored from one 869 KB message, admitted by an org id that is no secret.
+    expectMalformed(() => identify(soapNotification(ORG_18, accounts(101))));
+  });
+
   it.each([
     ['no Notification', soapNotification(ORG_18, [])],
     ['a Notification without Id', ONE.replace(/<Id>.*?<\/Id>/, '')],

@@ -42,6 +42,9 @@ export function salesforceId15(id: string): string | null {
 }
 
 /** The `notifications` element of an Outbound Messaging envelope; throws when it is not one. */
+/** The most `<Notification>`s Salesforce puts in one outbound message. */
+const MAX_NOTIFICATIONS = 100;
+
 function readNotifications(body: Buffer): XmlElement {
   const envelope = parseXml(body);
   const soapBody = envelope.localName === 'Envelope' ? childNamed(envelope, 'Body') : undefined;
@@ -106,6 +109,13 @@ function identify(request: WebhookRequest): EventIdentity[] {
   }
   const items = notifications.children.filter((child) => child.localName === 'Notification');
   if (items.length === 0) throw malformed('no Notification in the message');
+  // Salesforce sends at most 100; the org id that admits a message is no secret, so more is
+  // refused rather than stored (thousands of events, each with its audit entry, per request).
+  if (items.length > MAX_NOTIFICATIONS) {
+    throw malformed(
+      `${items.length} Notifications in one message; Salesforce sends at most ${MAX_NOTIFICATIONS}`,
+    );
+  }
   return items.map((notification, index) => {
     const id = childNamed(notification, 'Id')?.text.trim();
     if (!id) throw malformed(`Notification ${index} has no Id`);
