@@ -58,17 +58,21 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
     return ticket as { id: string; revision: number };
   }
 
-  async function setPending(ticket: { id: string; revision: number }) {
-    const response = await gateway.app.inject({
+  /** A proposal by the agent under `key`, as `POST /v1/actions` takes it. */
+  const propose = (key: string, payload: Record<string, unknown>) =>
+    gateway.app.inject({
       method: 'POST',
       url: '/v1/actions',
-      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-pending' },
-      payload: {
-        operation: 'ticket.set_status',
-        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
-        params: { status: 'pending' },
-        basis: { revision: String(ticket.revision) },
-      },
+      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
+      payload,
+    });
+
+  async function setPending(ticket: { id: string; revision: number }) {
+    const response = await propose('k-pending', {
+      operation: 'ticket.set_status',
+      target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+      params: { status: 'pending' },
+      basis: { revision: String(ticket.revision) },
     });
     expect(response.json()).toMatchObject({ status: 'executed' });
     return response.json().action as string;
@@ -112,17 +116,12 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
     expect(trace.actions.map((action) => action.id)).toEqual([original, undone.json().action]);
 
     // An agent naming that action in its own decision links nothing: only undos are links.
-    const note = await gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-forged-link' },
-      payload: {
-        operation: 'ticket.add_note',
-        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
-        params: { body: 'unrelated' },
-        basis: { revision: undone.json().effect.revision },
-        decision: { model: 'm', summary: 's', context: { undoOf: original } },
-      },
+    const note = await propose('k-forged-link', {
+      operation: 'ticket.add_note',
+      target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+      params: { body: 'unrelated' },
+      basis: { revision: undone.json().effect.revision },
+      decision: { model: 'm', summary: 's', context: { undoOf: original } },
     });
     expect(note.json()).toMatchObject({ status: 'executed' });
     const noteTrace = await traceOf(store, note.json().action);
@@ -155,16 +154,11 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
     const [contact] = sandbox.seed({ contacts: [{ properties: { email: 'ada@example.com' } }] })
       .contacts as Array<{ id: string; revision: number }>;
     const setCompany = (company: string, revision: string) =>
-      gateway.app.inject({
-        method: 'POST',
-        url: '/v1/actions',
-        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': `k-${company}` },
-        payload: {
-          operation: 'contact.update',
-          target: { system: 'crm', type: 'contact', id: contact?.id },
-          params: { changes: { company } },
-          basis: { revision },
-        },
+      propose(`k-${company}`, {
+        operation: 'contact.update',
+        target: { system: 'crm', type: 'contact', id: contact?.id },
+        params: { changes: { company } },
+        basis: { revision },
       });
     const acme = await setCompany('Acme', String(contact?.revision));
     expect(acme.json()).toMatchObject({
@@ -204,16 +198,11 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
     const deal = seeded.deals[0] as { id: string; revision: number };
     let revision = String(ticket.revision);
     const onTicket = async (key: string, operation: string, params: Record<string, unknown>) => {
-      const response = await gateway.app.inject({
-        method: 'POST',
-        url: '/v1/actions',
-        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
-        payload: {
-          operation,
-          target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
-          params,
-          basis: { revision },
-        },
+      const response = await propose(key, {
+        operation,
+        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+        params,
+        basis: { revision },
       });
       expect(response.json(), key).toMatchObject({ status: 'executed' });
       revision = response.json().effect.revision;
@@ -249,16 +238,11 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
 
     // A deal had no stage, and a stage cannot be set to none: refused as not undoable, not
     // proposed and kept as an invalid-params answer.
-    const staged = await gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-stage' },
-      payload: {
-        operation: 'deal.set_stage',
-        target: { system: 'crm', type: 'deal', id: deal.id },
-        params: { stage: 'qualifiedtobuy' },
-        basis: { revision: String(deal.revision) },
-      },
+    const staged = await propose('k-stage', {
+      operation: 'deal.set_stage',
+      target: { system: 'crm', type: 'deal', id: deal.id },
+      params: { stage: 'qualifiedtobuy' },
+      basis: { revision: String(deal.revision) },
     });
     expect(staged.json()).toMatchObject({
       status: 'executed',
@@ -288,16 +272,11 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
     expect(again.statusCode).toBe(409);
     expect(again.json().type).toBe('urn:airlock:problem:stale-basis');
 
-    const reply = await gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-reply' },
-      payload: {
-        operation: 'ticket.reply',
-        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
-        params: { body: 'On it.' },
-        basis: { revision: String(moved.body.ticket.revision) },
-      },
+    const reply = await propose('k-reply', {
+      operation: 'ticket.reply',
+      target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+      params: { body: 'On it.' },
+      basis: { revision: String(moved.body.ticket.revision) },
     });
     const notUndoable = await undo(reply.json().action);
     expect(notUndoable.statusCode).toBe(409);
