@@ -1,12 +1,6 @@
 import { verifyPrefixedBodyHmac } from './body-signature.js';
 import { readNonEmptyHeader, rejected } from './headers.js';
-import {
-  contentHash,
-  isJsonObject,
-  type JsonObject,
-  malformed,
-  parseJsonObject,
-} from './payload.js';
+import { isJsonObject, type JsonObject, malformed, parseJsonObject } from './payload.js';
 import type {
   EventIdentity,
   RecordRef,
@@ -20,7 +14,7 @@ const PREFIX = 'sha256=';
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, keyed with the secret as
  * UTF-8. The legacy SHA-1 `X-Hub-Signature` is not accepted, alone or alongside. GitHub signs no
- * timestamp and no delivery id, so replays are caught by deduplication on the body (`identify`).
+ * timestamp, so replays are caught by deduplication on `X-GitHub-Delivery` only.
  */
 function verify(request: WebhookRequest, secrets: readonly string[]): VerifyResult {
   const header = readNonEmptyHeader(request, 'x-hub-signature-256');
@@ -42,12 +36,9 @@ function recordOf(payload: JsonObject): RecordRef | null {
 }
 
 /**
- * One event: id = `X-GitHub-Delivery`; dedup key = the SHA-256 of the body. The delivery header
- * is not signed: keyed on it, a signed body seen once could be sent again under new ids, each
- * taken as a new event. GitHub's redeliveries send the same bytes, and distinct events differ in
- * their payloads. Type = `X-GitHub-Event` plus `.action` when the payload has one
- * (`issues.opened`). The body must be JSON: configure the hook with content type
- * `application/json`, not form-encoded.
+ * One event: id and dedup key = `X-GitHub-Delivery` (unchanged on redelivery); type =
+ * `X-GitHub-Event` plus `.action` when the payload has one (`issues.opened`). The body must be
+ * JSON: configure the hook with content type `application/json`, not form-encoded.
  */
 function identify(request: WebhookRequest): EventIdentity[] {
   const delivery = readNonEmptyHeader(request, 'x-github-delivery');
@@ -58,7 +49,7 @@ function identify(request: WebhookRequest): EventIdentity[] {
   return [
     {
       providerEventId: delivery,
-      dedupKey: contentHash(request.body),
+      dedupKey: delivery,
       type: event !== null && action !== null ? `${event}.${action}` : event,
       record: recordOf(payload),
       occurredAt: null,
