@@ -574,6 +574,26 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return deepFreeze(result.data);
 }
 
+/**
+ * The `server` section alone, from the file and the environment as `loadConfig` reads them: for
+ * a command that needs the gateway's address and none of its secrets (`airlock mcp`), which must
+ * not need the secrets' environment variables set.
+ */
+export function loadServerConfig(options: LoadConfigOptions = {}): Config['server'] {
+  const env = options.env ?? process.env;
+  const raw = options.file ? readConfigFile(options.file) : structuredClone(options.values ?? {});
+  const schema = configSchema(env);
+  applyEnvironment(raw, env, Object.keys(schema.shape));
+  const result = schema.shape.server.safeParse(raw.server);
+  if (!result.success) {
+    const problems = describeIssues(result.error.issues, 'server');
+    throw new AppError('config-invalid', 400, `invalid config:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    });
+  }
+  return deepFreeze(result.data);
+}
+
 function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {

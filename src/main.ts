@@ -372,8 +372,8 @@ export function sandboxWebhooks(config: Config, gatewayUrl: string) {
  * The URL a process on this machine reaches the configured gateway at: its `server.host`, or
  * loopback for a wildcard address (`0.0.0.0`, `::`), which no one can connect to.
  */
-export function configuredGatewayUrl(config: Config): string {
-  const { host, port } = config.server;
+export function configuredGatewayUrl(server: Config['server']): string {
+  const { host, port } = server;
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }

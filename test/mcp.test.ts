@@ -301,9 +301,11 @@ describe.each(BACKENDS)('MCP on %s', (backend) => {
     expect(refused.stdout).toBe('');
 
     // Without --url, the gateway's address comes from its config: reached, and it refuses the key.
+    // The gateway's secrets are not read: their variables need not be set where an agent runs.
     const port = Number(new URL(url).port);
     const configFile = writeConfig(mkdtempSync(join(tmpdir(), 'airlock-mcp-')), {
       server: { host: '127.0.0.1', port },
+      sources: { hd: { scheme: 'zendesk', secrets: ['env:AIRLOCK_TEST_SECRET_NOT_SET'] } },
     });
     const viaConfig = await runCli(['mcp', '--key', 'not-a-key', '--config', configFile]);
     expect(viaConfig.code).toBe(1);

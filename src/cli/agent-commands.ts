@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { OPERATION_NAMES } from '../actions/index.js';
 import { operationTools, TOOL_FORMATS, type ToolFormat, toolsForFormat } from '../actions/tools.js';
 import { AirlockClient } from '../client/index.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, loadServerConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { configuredGatewayUrl } from '../main.js';
 import { createMcpServer, createRemoteBackend, fetchAgent } from '../mcp/index.js';
@@ -86,7 +86,7 @@ function gatewayOf(options: { config?: string }, command: Command): string {
   if (!file) {
     command.error("error: give the gateway's --url, or its --config", { exitCode: 2 });
   }
-  return configuredGatewayUrl(loadConfig({ file }));
+  return configuredGatewayUrl(loadServerConfig({ file }));
 }
 
 /** The operations of an agent of the config, or else of one added with `airlock agents add`. */

@@ -135,7 +135,7 @@ interface SandboxCommandOptions {
 function withSandboxConfig(given: SandboxCommandOptions, command: Command): SandboxCommandOptions {
   const config = loadConfig({ file: configFile(given) });
   const fromConfig = (name: string) => command.getOptionValueSource(name) !== 'cli';
-  const wiring = sandboxWebhooks(config, configuredGatewayUrl(config));
+  const wiring = sandboxWebhooks(config, configuredGatewayUrl(config.server));
   return {
     ...given,
     port: fromConfig('port') ? config.sandbox.port : given.port,
