@@ -987,6 +987,36 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(now.body.properties.name).toBe('Ada by hand');
   });
 
+  it('counts the late-write window of a first attempt that read again from that read', async () => {
+    const { contact } = await start({}, { timeout: '2s', lateWriteWindow: '2s' });
+    // An event about the contact, stamped later than the proposal's read will be: that read
+    // cannot stand for the one before writing, and the first attempt reads again (300 ms), then
+    // the connector reads (300 ms) and sends its write, which the system holds.
+    await insertEvent(
+      store,
+      { system: 'crm', type: 'contact', id: contact.id },
+      Date.now() + 60_000,
+    );
+    await fault({ operation: 'contact.read', times: 3, delayMs: 300 });
+    await fault({ operation: 'contact.update', times: 1, applyAfterMs: 3_000 });
+    const answer = propose(rename(contact, 'Ada Again', contact.revision), 'k-read-again');
+    // Once the system holds the write (its fault taken), the write is out: a restart now would
+    // count the window from the stored sent_at, which was the accept's time, before the reads.
+    await waitUntil(async () => {
+      const { faults } = (await call(sandbox.url as string, 'GET', '/_faults')).body;
+      return !(faults as Array<{ operation: string }>).some(
+        (f) => f.operation === 'contact.update',
+      );
+    });
+    const row = await store.db
+      .selectFrom('actions')
+      .select(['status', 'created_at', 'sent_at'])
+      .executeTakeFirstOrThrow();
+    expect(row.status).toBe('executing');
+    expect(Number(row.sent_at) - Number(row.created_at)).toBeGreaterThanOrEqual(250);
+    await answer;
+  });
+
   it('counts a held email as sent, though the contact changed before it landed', async () => {
     const { contact } = await start({
       rateLimits: [
@@ -1020,8 +1050,9 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   });
 
   it('gives up an action out of attempts only once its held write can no longer land', async () => {
+    // Waited for until the window's end: 2 s, and the timeout (0.5 s) for a read before the write.
     const { contact } = await start({
-      actions: { wait: '3s', maxBackoff: '200ms', maxAttempts: 1 },
+      actions: { wait: '5s', maxBackoff: '200ms', maxAttempts: 1 },
     });
     await fault({ operation: 'contact.update', times: 1, applyAfterMs: 1_500 });
     const update = rename(contact, 'Ada Held', contact.revision);
@@ -1107,11 +1138,13 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   });
 });
 
+/** An inbox event about `record`, its id made at `at` (epoch ms; now by default). */
 async function insertEvent(
   store: Store,
   record: { system: string; type: string; id: string },
+  at = Date.now(),
 ): Promise<string[]> {
-  const id = `evt_${Date.now().toString(16).padStart(12, '0')}${'0'.repeat(20)}`;
+  const id = `evt_${at.toString(16).padStart(12, '0')}${'0'.repeat(20)}`;
   await store.db
     .insertInto('events')
     .values({

@@ -197,6 +197,16 @@ async function attemptAction(
     });
     // Another worker took the action over (our lease ran out): it decides, we do nothing.
     if (!marked) throw new LeaseLostError(row.id);
+  } else if (first.current === undefined) {
+    // The first attempt read the record again, so its write leaves later than the accept that
+    // stamped `sent_at`, from which a restart's reconcile would count the late-write window.
+    const at = deps.now();
+    const marked = await deps.ops.run('updateLeasedAction', {
+      id: row.id,
+      owner: row.lease_owner,
+      patch: { sent_at: at, updated_at: at },
+    });
+    if (!marked) throw new LeaseLostError(row.id);
   }
   // When this write is sent: it may land until the connector's late-write window has passed.
   const attempted: ActionRow = { ...counted, status: 'executing', sent_at: deps.now() };
