@@ -302,14 +302,25 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
 
   it('ends a session when the operator’s token changes in the config', async () => {
     await start();
+    const { action } = await pendingApproval('k-ended');
     const client = await signedIn(ADMIN_TOKEN);
     expect((await client.get('/ui/events')).status).toBe(200);
+    const csrf = await client.csrfFrom('/ui/errors');
     await gateway.close();
     await listen({
       operators: { root: { role: 'admin', tokenSha256: sha256('a-rotated-token') } },
     });
     client.base = base;
     expect((await client.get('/ui/events')).status).toBe(303);
+    // A form from a page of that session is told to sign in again (not that its token is bad).
+    const posted = await client.post(`/ui/actions/${action}/retry`, { _csrf: csrf });
+    expect(posted.status).toBe(401);
+    expect(await posted.text()).toContain('sign in again: the session has ended');
+    // Signing out of it just signs out.
+    const out = await client.post('/ui/sign-out', { _csrf: csrf });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('/ui/sign-in');
+    expect(client.cookies.has('airlock_session')).toBe(false);
   });
 
   it('streams the counters, and a closing gateway does not wait for an open stream', async () => {

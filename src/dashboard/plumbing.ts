@@ -138,10 +138,16 @@ export async function setUpUi(
       });
     },
     form(path, role, back, handle) {
-      app.post(path, { preHandler: app.csrfProtection }, async (request, reply) => {
+      // The session first: a form from a page whose session has ended is told to sign in again,
+      // not that its token (bound to that session) is refused.
+      const signedIn = async (request: FastifyRequest) => {
         const operator = await operatorOf(request);
         if (!operator)
           throw new AppError('unauthorized', 401, 'sign in again: the session has ended');
+        formOperators.set(request, operator);
+      };
+      app.post(path, { preHandler: [signedIn, app.csrfProtection] }, async (request, reply) => {
+        const operator = formOperators.get(request) as Operator;
         admitOperator(request, operator, role);
         let result: FormResult;
         try {
@@ -171,6 +177,9 @@ function sessionOf(request: FastifyRequest): string {
 export function csrfToken(request: FastifyRequest, reply: FastifyReply): string {
   return reply.generateCsrf({ userInfo: sessionOf(request) });
 }
+
+/** The operator a form post's session belongs to, found before its CSRF token is checked. */
+const formOperators = new WeakMap<FastifyRequest, Operator>();
 
 function setFlash(reply: FastifyReply, flash: Flash): void {
   reply.setCookie(FLASH_COOKIE, JSON.stringify(flash), { ...COOKIE_OPTIONS, maxAge: 60 });

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
@@ -73,9 +73,16 @@ export function registerSignIn(
     return reply.redirect(next, 303);
   });
 
-  app.post('/sign-out', { preHandler: app.csrfProtection }, async (request, reply) => {
+  const signOut = async (request: FastifyRequest, reply: FastifyReply) => {
     await deps.sessions.end(request.cookies[SESSION_COOKIE]);
     reply.clearCookie(SESSION_COOKIE, COOKIE_OPTIONS);
     return reply.redirect('/ui/sign-in', 303);
-  });
+  };
+  // A session already ended is signed out at once: its page's token, bound to it, would be
+  // refused, and there is nothing left to protect.
+  const endedSession = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!(await deps.sessions.find(request.cookies[SESSION_COOKIE])))
+      return signOut(request, reply);
+  };
+  app.post('/sign-out', { preHandler: [endedSession, app.csrfProtection] }, signOut);
 }
