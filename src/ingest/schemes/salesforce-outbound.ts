@@ -41,10 +41,10 @@ export function salesforceId15(id: string): string | null {
   return id.slice(15) === checksumOf(id15) ? id15 : null;
 }
 
-/** The `notifications` element of an Outbound Messaging envelope; throws when it is not one. */
 /** The most `<Notification>`s Salesforce puts in one outbound message. */
 const MAX_NOTIFICATIONS = 100;
 
+/** The `notifications` element of an Outbound Messaging envelope; throws when it is not one. */
 function readNotifications(body: Buffer): XmlElement {
   const envelope = parseXml(body);
   const soapBody = envelope.localName === 'Envelope' ? childNamed(envelope, 'Body') : undefined;
