@@ -302,17 +302,19 @@ describe('airlock actions undo', () => {
     try {
       const [ticket] = sandbox.seed({ tickets: [{ subject: 'Refund please', status: 'open' }] })
         .tickets as Array<{ id: string; revision: number }>;
-      const proposed = await gateway.app.inject({
-        method: 'POST',
-        url: '/v1/actions',
-        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-cli' },
-        payload: {
-          operation: 'ticket.set_status',
-          target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
-          params: { status: 'solved' },
-          basis: { revision: String(ticket?.revision) },
-        },
-      });
+      const setStatus = (key: string, status: string, revision: string) =>
+        gateway.app.inject({
+          method: 'POST',
+          url: '/v1/actions',
+          headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
+          payload: {
+            operation: 'ticket.set_status',
+            target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
+            params: { status },
+            basis: { revision },
+          },
+        });
+      const proposed = await setStatus('k-cli', 'solved', String(ticket?.revision));
       const id = proposed.json().action as string;
       const undone = await runCli(['actions', 'undo', id, '--config', configFile, '--as', 'ops']);
       expect(undone.code).toBe(0);
@@ -328,17 +330,11 @@ describe('airlock actions undo', () => {
       expect(missing.stderr).toContain('action-not-found');
 
       // A closed ticket stays closed: the undo is answered, its write fails, and that is exit 1.
-      const closed = await gateway.app.inject({
-        method: 'POST',
-        url: '/v1/actions',
-        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-cli-close' },
-        payload: {
-          operation: 'ticket.set_status',
-          target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
-          params: { status: 'closed' },
-          basis: { revision: ticketNow.body.ticket.revision.toString() },
-        },
-      });
+      const closed = await setStatus(
+        'k-cli-close',
+        'closed',
+        ticketNow.body.ticket.revision.toString(),
+      );
       expect(closed.json()).toMatchObject({ status: 'executed' });
       const failed = await runCli([
         'actions',
