@@ -558,20 +558,9 @@ export interface LoadConfigOptions {
  * `AIRLOCK_DATABASE_URL` sets `store.url`. Throws AppError `config-invalid` naming each bad key.
  */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
-  const env = options.env ?? process.env;
-  const raw = options.file ? readConfigFile(options.file) : structuredClone(options.values ?? {});
-  const schema = configSchema(env);
-  applyEnvironment(raw, env, Object.keys(schema.shape));
+  const { raw, schema } = readRaw(options);
   if (options.flags?.port !== undefined) setPath(raw, ['server', 'port'], options.flags.port);
-
-  const result = schema.safeParse(raw);
-  if (!result.success) {
-    const problems = describeIssues(result.error.issues, '(root)');
-    throw new AppError('config-invalid', 400, `invalid config:\n  ${problems.join('\n  ')}`, {
-      details: { problems },
-    });
-  }
-  return deepFreeze(result.data);
+  return parsed(schema, raw, '(root)');
 }
 
 /**
@@ -580,13 +569,24 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
  * not need the secrets' environment variables set.
  */
 export function loadServerConfig(options: LoadConfigOptions = {}): Config['server'] {
+  const { raw, schema } = readRaw(options);
+  return parsed(schema.shape.server, raw.server, 'server');
+}
+
+/** The config as given (file or values), with the environment's overrides applied. */
+function readRaw(options: LoadConfigOptions) {
   const env = options.env ?? process.env;
   const raw = options.file ? readConfigFile(options.file) : structuredClone(options.values ?? {});
   const schema = configSchema(env);
   applyEnvironment(raw, env, Object.keys(schema.shape));
-  const result = schema.shape.server.safeParse(raw.server);
+  return { raw, schema };
+}
+
+/** `value` parsed by `schema`, frozen; `config-invalid` naming each key at fault (from `root`). */
+function parsed<T>(schema: z.ZodType<T>, value: unknown, root: string): T {
+  const result = schema.safeParse(value);
   if (!result.success) {
-    const problems = describeIssues(result.error.issues, 'server');
+    const problems = describeIssues(result.error.issues, root);
     throw new AppError('config-invalid', 400, `invalid config:\n  ${problems.join('\n  ')}`, {
       details: { problems },
     });
