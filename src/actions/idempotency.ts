@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { AppError } from '../errors.js';
-import type { Database, IdempotencyKeyTable } from '../store/index.js';
+import { type Database, type IdempotencyKeyTable, preparedQuery } from '../store/index.js';
 
 /** What claiming an idempotency key found. */
 export type KeyClaim =
@@ -64,20 +64,15 @@ export async function claimKey(
 ): Promise<KeyClaim> {
   const { ref, fingerprint, now, lockMs } = args;
   const actionId = args.actionId ?? null;
-  const inserted = await db
-    .insertInto('idempotency_keys')
-    .values({
-      agent: ref.agent,
-      key: ref.key,
-      fingerprint,
-      state: 'in_flight',
-      locked_until: now + lockMs,
-      created_at: now,
-      action_id: actionId,
-    })
-    .onConflict((oc) => oc.columns(['agent', 'key']).doNothing())
-    .executeTakeFirst();
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { kind: 'claimed' };
+  const inserted = await insertKey(db, {
+    agent: ref.agent,
+    key: ref.key,
+    fingerprint,
+    lockedUntil: now + lockMs,
+    now,
+    actionId,
+  });
+  if (Number(inserted.numAffectedRows ?? 0) === 1) return { kind: 'claimed' };
 
   const row = await readKey(db, ref);
   // Pruned between our insert and this read: the key is free again.
@@ -102,13 +97,42 @@ export async function claimKey(
   return row.action_id ? { kind: 'resume', actionId: row.action_id } : { kind: 'claimed' };
 }
 
-function readKey(db: Kysely<Database>, ref: KeyRef) {
-  return db
+const insertKey = preparedQuery(
+  (
+    db,
+    v: {
+      agent: string;
+      key: string;
+      fingerprint: string;
+      lockedUntil: number;
+      now: number;
+      actionId: string | null;
+    },
+  ) =>
+    db
+      .insertInto('idempotency_keys')
+      .values({
+        agent: v.agent,
+        key: v.key,
+        fingerprint: v.fingerprint,
+        state: 'in_flight',
+        locked_until: v.lockedUntil,
+        created_at: v.now,
+        action_id: v.actionId,
+      })
+      .onConflict((oc) => oc.columns(['agent', 'key']).doNothing()),
+);
+
+const selectKey = preparedQuery((db, ref: KeyRef) =>
+  db
     .selectFrom('idempotency_keys')
     .selectAll()
     .where('agent', '=', ref.agent)
-    .where('key', '=', ref.key)
-    .executeTakeFirst();
+    .where('key', '=', ref.key),
+);
+
+async function readKey(db: Kysely<Database>, ref: KeyRef) {
+  return (await selectKey(db, { agent: ref.agent, key: ref.key })).rows[0];
 }
 
 /** What a key's row says to a request with `fingerprint` at `now`; null when its lock ran out. */
@@ -138,13 +162,17 @@ export interface KeyAnswer {
 /** Stores the answer; later requests with the key get it replayed. */
 export async function completeKey(db: Kysely<Database>, args: KeyAnswer): Promise<void> {
   const { ref, status, body } = args;
-  await db
-    .updateTable('idempotency_keys')
-    .set({ state: 'done', response_status: status, response_body: JSON.stringify(body) })
-    .where('agent', '=', ref.agent)
-    .where('key', '=', ref.key)
-    .execute();
+  await storeAnswer(db, { agent: ref.agent, key: ref.key, status, body: JSON.stringify(body) });
 }
+
+const storeAnswer = preparedQuery(
+  (db, v: { agent: string; key: string; status: number; body: string }) =>
+    db
+      .updateTable('idempotency_keys')
+      .set({ state: 'done', response_status: v.status, response_body: v.body })
+      .where('agent', '=', v.agent)
+      .where('key', '=', v.key),
+);
 
 /**
  * Ends this request's hold on the key without storing an answer: its action is still under way,
@@ -183,14 +211,17 @@ export async function answerKey(
 }
 
 /** The action an agent's key named, if any: kept after the key's own answer was pruned. */
-export function actionOfKey(db: Kysely<Database>, ref: KeyRef) {
-  return db
+export async function actionOfKey(db: Kysely<Database>, ref: KeyRef) {
+  return (await selectActionOfKey(db, { agent: ref.agent, key: ref.key })).rows[0];
+}
+
+const selectActionOfKey = preparedQuery((db, ref: KeyRef) =>
+  db
     .selectFrom('actions')
     .select(['id', 'status', 'lease_owner', 'created_at', 'decision'])
     .where('agent', '=', ref.agent)
-    .where('idempotency_key', '=', ref.key)
-    .executeTakeFirst();
-}
+    .where('idempotency_key', '=', ref.key),
+);
 
 /**
  * The refusal of a key whose answer was pruned while the action it named is kept (422): that

@@ -3,7 +3,7 @@ import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysel
 import { type AuditEntry, appendAudits } from '../audit/index.js';
 import type { RecordRef } from '../connectors/connector.js';
 import { approvalIdOf, firstIdAt } from '../ids.js';
-import type { ActionTable, Database, Dialect } from '../store/index.js';
+import { type ActionTable, type Database, type Dialect, preparedQuery } from '../store/index.js';
 import type { ActionRow } from './action-view.js';
 import {
   actionOfKey,
@@ -117,35 +117,16 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
   let leased = false;
   let fresh = false;
   if (lease) {
-    const busy = await db
-      .selectFrom('actions')
-      .select('id')
-      .where('record_key', '=', action.record_key)
-      .where('status', 'in', ['queued', 'executing'])
-      .limit(1)
-      .executeTakeFirst();
-    leased = !busy;
+    const recordKey = action.record_key;
+    leased = (await openActionOf(db, { recordKey })).rows.length === 0;
     if (leased) {
-      const settled = await db
-        .selectFrom('actions')
-        .select('id')
-        .where('record_key', '=', action.record_key)
-        .where('updated_at', '>=', lease.readAt - CLOCK_SKEW_MS)
-        .limit(1)
-        .executeTakeFirst();
-      const event = await db
-        .selectFrom('events')
-        .select('id')
-        .where('record_system', '=', target.system)
-        .where('record_type', '=', target.type)
-        .where('record_id', '=', target.id)
-        .where('id', '>=', firstIdAt('evt', lease.readAt - CLOCK_SKEW_MS))
-        .limit(1)
-        .executeTakeFirst();
-      fresh = !settled && !event;
+      const since = lease.readAt - CLOCK_SKEW_MS;
+      const settled = await actionSettledSince(db, { recordKey, since });
+      const event = await eventSince(db, { ...target, firstId: firstIdAt('evt', since) });
+      fresh = settled.rows.length === 0 && event.rows.length === 0;
     }
   }
-  await db.insertInto('actions').values(acceptedRow(args, leased)).execute();
+  await insertAction(db, acceptedRow(args, leased));
   if (args.approval) {
     await db
       .insertInto('approvals')
@@ -185,6 +166,37 @@ export async function acceptAction(db: Kysely<Database>, args: Acceptance): Prom
   await appendAudits(db, acceptanceAudit(args, leased), args.dialect);
   return { kind: 'accepted', leased, fresh };
 }
+
+const openActionOf = preparedQuery((db, v: { recordKey: string }) =>
+  db
+    .selectFrom('actions')
+    .select('id')
+    .where('record_key', '=', v.recordKey)
+    .where('status', 'in', ['queued', 'executing'])
+    .limit(1),
+);
+
+const actionSettledSince = preparedQuery((db, v: { recordKey: string; since: number }) =>
+  db
+    .selectFrom('actions')
+    .select('id')
+    .where('record_key', '=', v.recordKey)
+    .where('updated_at', '>=', v.since)
+    .limit(1),
+);
+
+const eventSince = preparedQuery((db, v: RecordRef & { firstId: string }) =>
+  db
+    .selectFrom('events')
+    .select('id')
+    .where('record_system', '=', v.system)
+    .where('record_type', '=', v.type)
+    .where('record_id', '=', v.id)
+    .where('id', '>=', v.firstId)
+    .limit(1),
+);
+
+const insertAction = preparedQuery((db, row: ActionRow) => db.insertInto('actions').values(row));
 
 /** What accepting records in the audit log: the proposal, its approval, its first attempt. */
 function acceptanceAudit(args: Acceptance, leased: boolean): AuditEntry[] {
@@ -329,6 +341,11 @@ function claimable(now: number) {
     ]);
 }
 
+const updateLeased = preparedQuery(
+  (db, { $id, $owner, ...patch }: Updateable<ActionTable> & { $id: string; $owner: string }) =>
+    db.updateTable('actions').set(patch).where('id', '=', $id).where('lease_owner', '=', $owner),
+);
+
 /**
  * Changes an action whose lease `owner` still holds; false when another worker holds it now.
  * `releaseSlots` gives its rate-limit slots back (it ended without an effect).
@@ -347,13 +364,8 @@ export async function updateLeasedAction(
   },
 ): Promise<boolean> {
   if (args.owner === null) return false;
-  const updated = await db
-    .updateTable('actions')
-    .set(args.patch)
-    .where('id', '=', args.id)
-    .where('lease_owner', '=', args.owner)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) !== 1) return false;
+  const updated = await updateLeased(db, { ...args.patch, $id: args.id, $owner: args.owner });
+  if (Number(updated.numAffectedRows) !== 1) return false;
   if (args.releaseSlots) await releaseRateLimitSlots(db, args.id);
   if (args.complete) await completeKey(db, args.complete);
   if (args.audit && args.audit.entries.length > 0) {

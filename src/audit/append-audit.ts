@@ -1,6 +1,12 @@
 import { type Kysely, sql } from 'kysely';
-import type { Database, Dialect } from '../store/index.js';
-import { type AuditEntry, type AuditHead, chainEntry, GENESIS_HASH } from './entry-hash.js';
+import { type Database, type Dialect, preparedQuery } from '../store/index.js';
+import {
+  type AuditEntry,
+  type AuditHead,
+  type ChainedEntry,
+  chainEntry,
+  GENESIS_HASH,
+} from './entry-hash.js';
 
 /**
  * The PostgreSQL advisory lock that serialises appends from every gateway instance. Fixed, and
@@ -60,15 +66,24 @@ export async function appendAudits(
     head = { seq: row.seq, hash: row.hash };
     return row;
   });
-  for (let start = 0; start < rows.length; start += 500) {
-    await db
-      .insertInto('audit_log')
-      .values(rows.slice(start, start + 500))
-      .execute();
+  if (dialect === 'sqlite') {
+    // A statement is a call here, not a round trip: one prepared insert per row.
+    for (const row of rows) await insertEntry(db, row);
+  } else {
+    for (let start = 0; start < rows.length; start += 500) {
+      await db
+        .insertInto('audit_log')
+        .values(rows.slice(start, start + 500))
+        .execute();
+    }
   }
   if (carry) carry.head = head;
   return head ?? { seq: 0, hash: GENESIS_HASH };
 }
+
+const insertEntry = preparedQuery((db, row: ChainedEntry) =>
+  db.insertInto('audit_log').values(row),
+);
 
 const carried = new WeakMap<Kysely<Database>, { head: AuditHead | undefined }>();
 

@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { preparedQuery } from './index.js';
+import type { Store } from './store.js';
+
+const insertAgent = preparedQuery(
+  (db, row: { name: string; key_sha256: string; operations: string; created_at: number }) =>
+    db.insertInto('agents').values(row),
+);
+const agentNamed = preparedQuery((db, v: { name: string }) =>
+  db.selectFrom('agents').selectAll().where('name', '=', v.name),
+);
+const updateAgent = preparedQuery(
+  (db, { $name, ...patch }: { $name: string; operations?: string; key_sha256?: string }) =>
+    db.updateTable('agents').set(patch).where('name', '=', $name),
+);
+
+describe.each(BACKENDS)('preparedQuery on %s', (backend) => {
+  let database: TestDatabase;
+  let store: Store;
+
+  afterEach(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  it("runs each call with that call's values, on the store and in its transactions", async () => {
+    database = createTestDatabase(backend);
+    store = await database.open();
+    for (const name of ['a', 'b']) {
+      await insertAgent(store.db, {
+        name,
+        key_sha256: `h-${name}`,
+        operations: '[]',
+        created_at: 1,
+      });
+    }
+    await store.transaction((trx) =>
+      insertAgent(trx, { name: 'c', key_sha256: 'h-c', operations: '[]', created_at: 2 }),
+    );
+    for (const name of ['a', 'b', 'c']) {
+      expect((await agentNamed(store.db, { name })).rows).toMatchObject([
+        { name, key_sha256: `h-${name}` },
+      ]);
+    }
+    expect((await agentNamed(store.db, { name: 'd' })).rows).toEqual([]);
+  });
+
+  it('sets only the columns a call gives, whichever it gave first', async () => {
+    database = createTestDatabase(backend);
+    store = await database.open();
+    await insertAgent(store.db, { name: 'a', key_sha256: 'h', operations: '[]', created_at: 1 });
+    const both = await updateAgent(store.db, { $name: 'a', operations: '["x"]', key_sha256: 'h2' });
+    expect(Number(both.numAffectedRows)).toBe(1);
+    await updateAgent(store.db, { $name: 'a', operations: '["y"]', key_sha256: undefined });
+    expect((await agentNamed(store.db, { name: 'a' })).rows).toMatchObject([
+      { operations: '["y"]', key_sha256: 'h2' },
+    ]);
+    await updateAgent(store.db, { $name: 'a', key_sha256: 'h3' });
+    expect((await agentNamed(store.db, { name: 'a' })).rows).toMatchObject([
+      { operations: '["y"]', key_sha256: 'h3' },
+    ]);
+    const none = await updateAgent(store.db, { $name: 'nobody', operations: '[]' });
+    expect(Number(none.numAffectedRows)).toBe(0);
+  });
+});
