@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +7,7 @@ import { stringify } from 'yaml';
 import { OPERATION_NAMES } from '../actions/index.js';
 import { loadConfig } from '../config.js';
 import { type Gateway, startGateway } from '../main.js';
+import { freePort } from '../net/index.js';
 import {
   type ChaosOptions,
   createSandbox,
@@ -458,19 +458,6 @@ function chaosOf(options: RunOptions): ChaosOptions | undefined {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-/** A free TCP port on loopback (bound and released; good enough on a machine of our own). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The sandbox's webhooks that never reached their receiver (given up on, or still pending). */
