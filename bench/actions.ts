@@ -21,7 +21,8 @@
 // 3. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
 //    `executed` answer is among them.
 // Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…
-// bare_proxy_per_s=…`.
+// bare_proxy_per_s=… gateway_cpu_ms=…`, the last the gateway's CPU milliseconds per executed
+// action at saturation.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -248,24 +249,31 @@ async function seedTickets(url: string): Promise<TicketQueue> {
   );
 }
 
-/** CPU use of each process while `work` runs, in % of one core. */
+/**
+ * CPU use of each process while `work` runs: `cpu` in % of one core, for the log; `gatewayMs`
+ * the gateway's CPU milliseconds per answer of `countOf` (a figure that, unlike the rate, does
+ * not move with how busy the machine is).
+ */
 async function withCpu<T>(
   pids: Record<string, number>,
   work: () => Promise<T>,
-): Promise<{ value: T; cpu: string }> {
+  countOf: (value: T) => number,
+): Promise<{ value: T; cpu: string; gatewayMs: number }> {
   const before = Object.entries(pids).map(([name, pid]) => [name, pid, cpuSeconds(pid)] as const);
   const start = performance.now();
   const value = await work();
   const elapsed = (performance.now() - start) / 1000;
-  const cpu = before
-    .map(
-      ([name, pid, used]) => `${name} ${(((cpuSeconds(pid) - used) / elapsed) * 100).toFixed(0)}%`,
-    )
-    .join(', ');
-  return { value, cpu };
+  const used = before.map(([name, pid, then]) => [name, cpuSeconds(pid) - then] as const);
+  const cpu = used.map(([name, s]) => `${name} ${((s / elapsed) * 100).toFixed(0)}%`).join(', ');
+  const gateway = used.find(([name]) => name === 'gateway')?.[1] ?? 0;
+  return { value, cpu, gatewayMs: (gateway * 1000) / Math.max(1, countOf(value)) };
 }
 
 const fmt = (ms: number) => (Math.round(ms * 100) / 100).toString();
+
+/** The gateway's (or the bare proxy's) CPU per write, for the lines of the sides that have one. */
+const perWrite = (side: string, gatewayMs: number) =>
+  side === 'sandbox directly' ? '' : ` (gateway ${gatewayMs.toFixed(2)} ms of CPU a write)`;
 
 /** The sum and count of every latency histogram series on the gateway's `/metrics` page. */
 async function latencySeries(url: string): Promise<Map<string, { sum: number; count: number }>> {
@@ -359,17 +367,19 @@ try {
     bench: process.pid,
   };
 
+  const okCount = (run: { tally: Tally }) => run.tally.ok;
+
   // 1. Saturation.
   pids.sandbox = direct.pid as number;
   await saturate(sandbox, WARMUP_SECONDS);
-  const directMax = await withCpu(pids, () => saturate(sandbox, SECONDS));
+  const directMax = await withCpu(pids, () => saturate(sandbox, SECONDS), okCount);
   pids.gateway = bare.pid as number;
   await saturate(bareSide, WARMUP_SECONDS);
-  const bareMax = await withCpu(pids, () => saturate(bareSide, SECONDS));
+  const bareMax = await withCpu(pids, () => saturate(bareSide, SECONDS), okCount);
   pids.gateway = gateway.child.pid as number;
   pids.sandbox = behind.pid as number;
   await saturate(airlock, WARMUP_SECONDS);
-  const airlockMax = await withCpu(pids, () => saturate(airlock, SECONDS));
+  const airlockMax = await withCpu(pids, () => saturate(airlock, SECONDS), okCount);
   const sandboxDirectPerS = directMax.value.tally.ok / SECONDS;
   const actionsPerS = airlockMax.value.tally.ok / SECONDS;
   const bareProxyPerS = bareMax.value.tally.ok / SECONDS;
@@ -380,17 +390,17 @@ try {
   ] as const) {
     const { result, tally } = run.value;
     console.log(
-      `saturation, ${name}: ${(tally.ok / SECONDS).toFixed(0)} writes/s, p50=${result.latency.p50}ms p99=${result.latency.p99}ms; answers ${tally}; errors=${result.errors} timeouts=${result.timeouts}; cpu ${run.cpu}`,
+      `saturation, ${name}: ${(tally.ok / SECONDS).toFixed(0)} writes/s, p50=${result.latency.p50}ms p99=${result.latency.p99}ms; answers ${tally}; errors=${result.errors} timeouts=${result.timeouts}; cpu ${run.cpu}${perWrite(name, run.gatewayMs)}`,
     );
   }
 
   // 2. Half that load, the same rate both ways.
   const rate = Math.max(1, Math.round(actionsPerS / 2));
   pids.sandbox = direct.pid as number;
-  const directHalf = await withCpu(pids, () => atRate(sandbox, rate));
+  const directHalf = await withCpu(pids, () => atRate(sandbox, rate), okCount);
   pids.sandbox = behind.pid as number;
   const seriesBefore = await latencySeries(gateway.url);
-  const airlockHalf = await withCpu(pids, () => atRate(airlock, rate));
+  const airlockHalf = await withCpu(pids, () => atRate(airlock, rate), okCount);
   const spent = timeSpent(seriesBefore, await latencySeries(gateway.url));
   const p99 = (result: PacedResult) => percentile(result.latenciesMs, 99);
   for (const [name, run] of [
@@ -399,7 +409,7 @@ try {
   ] as const) {
     const { result, tally } = run.value;
     console.log(
-      `${rate}/s, ${name}: sent ${result.sent}, p50=${fmt(percentile(result.latenciesMs, 50))}ms p99=${fmt(p99(result))}ms; answers ${tally}; errors=${result.errors}; cpu ${run.cpu}`,
+      `${rate}/s, ${name}: sent ${result.sent}, p50=${fmt(percentile(result.latenciesMs, 50))}ms p99=${fmt(p99(result))}ms; answers ${tally}; errors=${result.errors}; cpu ${run.cpu}${perWrite(name, run.gatewayMs)}`,
     );
   }
   console.log(`${rate}/s, where a proposal's time went in the gateway (means): ${spent}`);
@@ -432,7 +442,7 @@ try {
     process.exitCode = 1;
   }
   console.log(
-    `actions: actions_per_s=${actionsPerS.toFixed(0)} p50_ms=${airlockMax.value.result.latency.p50} p99_ms=${airlockMax.value.result.latency.p99} added_p99_ms=${fmt(addedP99)} sandbox_direct_per_s=${sandboxDirectPerS.toFixed(0)} bare_proxy_per_s=${bareProxyPerS.toFixed(0)}`,
+    `actions: actions_per_s=${actionsPerS.toFixed(0)} p50_ms=${airlockMax.value.result.latency.p50} p99_ms=${airlockMax.value.result.latency.p99} added_p99_ms=${fmt(addedP99)} sandbox_direct_per_s=${sandboxDirectPerS.toFixed(0)} bare_proxy_per_s=${bareProxyPerS.toFixed(0)} gateway_cpu_ms=${airlockMax.gatewayMs.toFixed(2)}`,
   );
 } finally {
   for (const child of children) child.kill('SIGKILL');
