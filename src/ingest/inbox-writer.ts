@@ -1,6 +1,8 @@
 import type { Store } from '../store/index.js';
 import { startThread, threadClient } from '../store/thread.js';
+import { walRestartFlag } from '../store/wal-restart.js';
 import { type AcceptedEvent, appendDeliveries, type InboxDelivery } from './inbox.js';
+import type { InboxWorkerData } from './sqlite-inbox-worker.js';
 
 /** Commits batches of deliveries to the inbox; see `appendDeliveries` for what it answers. */
 export interface InboxWriter {
@@ -22,7 +24,10 @@ export function createInboxWriter(store: Store): InboxWriter {
 
 function createWorkerWriter(path: string): InboxWriter {
   const writer = threadClient<InboxDelivery[]>(
-    startThread(new URL('./sqlite-inbox-worker.js', import.meta.url), { path }),
+    startThread(new URL('./sqlite-inbox-worker.js', import.meta.url), {
+      path,
+      restartFlag: walRestartFlag(path),
+    } satisfies InboxWorkerData),
     'inbox writer',
   );
   return {

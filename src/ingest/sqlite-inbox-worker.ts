@@ -6,18 +6,31 @@ import { parentPort, workerData } from 'node:worker_threads';
 // loaded there for nothing cost every thread megabytes.
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { serveRequests } from '../store/thread.js';
+import { restartWalIfAsked, type WalRestartFlag } from '../store/wal-restart.js';
 import type { InboxDelivery } from './inbox.js';
 import { createSqliteAppender } from './sqlite-inbox.js';
 
+export interface InboxWorkerData {
+  readonly path: string;
+  readonly restartFlag: WalRestartFlag;
+}
+
 const port = parentPort;
 if (!port) throw new Error('sqlite-inbox-worker runs only as a worker thread');
-const connection = openSqliteConnection((workerData as { path: string }).path);
+const { path, restartFlag } = workerData as InboxWorkerData;
+const connection = openSqliteConnection(path);
 // Checkpoints are the checkpointer thread's (store/checkpointer.ts).
 connection.pragma('wal_autocheckpoint = 0');
 const append = createSqliteAppender(connection);
 serveRequests<InboxDelivery[]>(
   port,
   // Buffers arrive as Uint8Arrays after the structured clone.
-  (batch) => append(batch.map((delivery) => ({ ...delivery, body: Buffer.from(delivery.body) }))),
+  (batch) => {
+    const accepted = append(
+      batch.map((delivery) => ({ ...delivery, body: Buffer.from(delivery.body) })),
+    );
+    restartWalIfAsked(connection, restartFlag);
+    return accepted;
+  },
   () => connection.close(),
 );

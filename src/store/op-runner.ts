@@ -5,6 +5,7 @@ import type { Database } from './schema.js';
 import type { OpThreadData, WireOutcome } from './sqlite-op-thread.js';
 import type { Store } from './store.js';
 import { moduleHref, startThread, type ThreadClient, threadClient } from './thread.js';
+import { walRestartFlag } from './wal-restart.js';
 
 /**
  * A unit of writing: runs in a transaction of its own (PostgreSQL) or a savepoint of a group
@@ -95,10 +96,12 @@ function poolRunner(store: Store, table: OpTable): UntypedRunner {
 
 /** SQLite: the ops in a writer thread, group-committed. */
 function threadRunner(store: Store, where: OpTableModule): UntypedRunner {
+  const path = store.url.slice('sqlite:'.length);
   const data: OpThreadData = {
-    path: store.url.slice('sqlite:'.length),
+    path,
     module: moduleHref(where.module),
     name: where.name,
+    restartFlag: walRestartFlag(path),
   };
   // Started by the first op: a gateway that only ingests never pays for the thread's isolate.
   // Started again after it died (an out-of-memory kill of the isolate, a native crash): the

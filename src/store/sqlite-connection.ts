@@ -16,8 +16,13 @@ export function openSqliteConnection(path: string): SqliteDatabase.Database {
   // Another connection (the inbox writer, the CLI, a second gateway) may hold the write lock
   // briefly; wait for it.
   database.pragma('busy_timeout = 5000');
+  // When a write starts the WAL over (wal-restart.ts), a WAL file grown past this (while a long
+  // read kept it from starting over) is cut back to it.
+  database.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
   return database;
 }
+
+const WAL_SIZE_LIMIT = 128 * 1024 * 1024;
 
 const STATEMENTS_KEPT = 500;
 

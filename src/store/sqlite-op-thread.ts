@@ -9,12 +9,14 @@ import type { OpTable, WireOp } from './op-runner.js';
 import type { Database } from './schema.js';
 import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
 import { serveRequests } from './thread.js';
+import { restartWalIfAsked, type WalRestartFlag } from './wal-restart.js';
 
 export interface OpThreadData {
   readonly path: string;
   /** The URL of the module that exports the op table, and the export's name. */
   readonly module: string;
   readonly name: string;
+  readonly restartFlag: WalRestartFlag;
 }
 
 /** An op's result or error, as it crosses back: AppErrors keep their code, status and details. */
@@ -32,7 +34,7 @@ export type WireOutcome =
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-op-thread runs only as a worker thread');
-const { path, module, name } = workerData as OpThreadData;
+const { path, module, name, restartFlag } = workerData as OpThreadData;
 const connection = openSqliteConnection(path);
 // Checkpoints are the checkpointer thread's (checkpointer.ts).
 connection.pragma('wal_autocheckpoint = 0');
@@ -68,6 +70,7 @@ async function runBatch(batch: WireOp[]): Promise<WireOutcome[]> {
     if (connection.inTransaction) connection.exec('ROLLBACK');
     throw error;
   }
+  restartWalIfAsked(connection, restartFlag);
   return outcomes;
 }
 

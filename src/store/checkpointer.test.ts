@@ -1,0 +1,59 @@
+import { statSync } from 'node:fs';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
+import { startCheckpointer } from './checkpointer.js';
+import { createOpRunner } from './op-runner.js';
+
+const PAGE = 4096;
+const ROW = 2 * PAGE;
+
+describe('the WAL checkpointer', () => {
+  let database: TestDatabase | undefined;
+  afterEach(async () => {
+    await database?.drop();
+  });
+
+  /**
+   * Keeps the op runner's writer thread busy with 8 KB rows for `ms`, batch after batch, with
+   * the checkpointer running; answers the largest the WAL file was and what was committed.
+   */
+  async function steadyWrites(restartAfterFrames: number, ms: number) {
+    database = createTestDatabase('sqlite');
+    const store = await database.open();
+    const path = store.url.slice('sqlite:'.length);
+    const stop = startCheckpointer(store, { restartAfterFrames });
+    const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
+    let rows = 0;
+    let largestWal = 0;
+    const until = Date.now() + ms;
+    try {
+      while (Date.now() < until) {
+        await Promise.all(Array.from({ length: 8 }, () => ops.run('fill', ROW)));
+        rows += 8;
+        largestWal = Math.max(largestWal, statSync(`${path}-wal`).size);
+      }
+      const kept = await sql<{ n: number }>`select count(*) as n from filler`.execute(store.db);
+      return { largestWal, rows, kept: kept.rows[0]?.n };
+    } finally {
+      await ops.close();
+      await stop();
+      await store.close();
+    }
+  }
+
+  it('has the writer start the WAL over under steady writes, which passive checkpoints never do', async () => {
+    // Never asked to restart, the WAL holds nearly every row written.
+    const passive = await steadyWrites(Number.MAX_SAFE_INTEGER, 1_000);
+    expect(passive.largestWal).toBeGreaterThan(0.5 * passive.rows * ROW);
+    await database?.drop();
+
+    // Asked past 256 frames (1 MB), checked every 100 ms: the WAL stays at the bound plus about
+    // what is written between two checks (16-19 MB at this test's pace, over 60 MB a second),
+    // however much more is written; every row is kept.
+    const restarted = await steadyWrites(256, 1_500);
+    expect(restarted.kept).toBe(restarted.rows);
+    expect(restarted.largestWal).toBeLessThan(0.4 * restarted.rows * ROW);
+  });
+});

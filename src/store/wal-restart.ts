@@ -1,0 +1,53 @@
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+
+/*
+ * SQLite writes its WAL from the start again only when a write begins after everything in the
+ * WAL has been copied into the database file. Under steady writes the checkpoint thread's
+ * passive checkpoints never catch up with the commits made while they copy, and the WAL grew
+ * without end: over a gigabyte in three 10 s runs of `bench:actions`' half load, every read
+ * searching an index of it that grew as well. A RESTART checkpoint catches up (it holds new
+ * writes back) and has the next write start the WAL over; run by the checkpoint thread, it
+ * waits for the write lock in the gaps between a busy writer's transactions (over half a second
+ * in a test) while the WAL grows on. So the checkpoint thread asks, and a writer thread, between
+ * two of its batches, does it.
+ *
+ * The request is a flag in memory shared by the threads of one store file in this process.
+ */
+
+const IDLE = 0;
+const ASKED = 1;
+const RESTARTING = 2;
+
+/** The flag shared by the threads of one SQLite file, passed to each in its `workerData`. */
+export type WalRestartFlag = Int32Array<SharedArrayBuffer>;
+
+const flags = new Map<string, WalRestartFlag>();
+
+/** The flag of the SQLite file `path`, one per file in this process (main thread only). */
+export function walRestartFlag(path: string): WalRestartFlag {
+  let flag = flags.get(path);
+  if (!flag) {
+    flag = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    flags.set(path, flag);
+  }
+  return flag;
+}
+
+/** The checkpoint thread: the WAL is long; the next writer to end a batch has it start over. */
+export function askWalRestart(flag: WalRestartFlag): void {
+  Atomics.compareExchange(flag, 0, IDLE, ASKED);
+}
+
+/**
+ * A writer thread, after a batch's commit: when asked, and no other writer took it, checkpoints
+ * what the WAL holds beyond the last checkpoint and waits for readers to leave it, so that the
+ * next write starts it over.
+ */
+export function restartWalIfAsked(connection: SqliteDatabase, flag: WalRestartFlag): void {
+  if (Atomics.compareExchange(flag, 0, ASKED, RESTARTING) !== ASKED) return;
+  try {
+    connection.pragma('wal_checkpoint(RESTART)');
+  } finally {
+    Atomics.store(flag, 0, IDLE);
+  }
+}
