@@ -4,10 +4,9 @@ import {
   actionLogFields,
   CircuitBreakers,
   type ProposeDeps,
-  pruneKeys,
   rateLimitRules,
 } from './actions/index.js';
-import { ActivityTally, countingMetrics, pruneActivity } from './activity/index.js';
+import { ActivityTally, countingMetrics } from './activity/index.js';
 import {
   type ApprovalDeps,
   createApprovalNotifier,
@@ -20,11 +19,12 @@ import { Dispatcher } from './dispatch/index.js';
 import { AppError } from './errors.js';
 import { GATEWAY_OPS_MODULE, gatewayOps } from './gateway-ops.js';
 import { createServer } from './http/index.js';
-import { createIngestor, type Ingestor, pruneInbox } from './ingest/index.js';
+import { createIngestor, type Ingestor } from './ingest/index.js';
 import { createLogger, type Logger } from './logging.js';
 import { createMetrics, type Metrics, measureConnector, type QueueDepth } from './metrics/index.js';
 import { createOutcomeNotifier } from './notify/action-outcome.js';
 import { compilePolicies } from './policy/index.js';
+import { type PruneCounts, pruneStore } from './prune.js';
 import { createSandbox, DEMO_RECORDS, type Sandbox } from './sandbox/index.js';
 import { createOpRunner, openStore, type Store, startCheckpointer } from './store/index.js';
 import {
@@ -46,6 +46,8 @@ export interface GatewayModules {
   readonly metrics: Metrics;
   /** What proposing needs: for undo (`undoAction`), which proposes through the same pipeline. */
   readonly propose: ProposeDeps;
+  /** Deletes what is past its retention at `at` (default: now), batch by batch through the writer. */
+  prune(at?: number): Promise<PruneCounts>;
   /** Stops the worker, lets accepted requests commit; the store stays open. */
   close(): Promise<void>;
 }
@@ -261,6 +263,7 @@ export async function assembleGateway(
     connectors,
     metrics,
     propose,
+    prune: (at = now()) => pruneStore(ops, config.retention, store.dialect, at),
     // Once: a second call waits for the first rather than stopping stopped threads.
     close: () => {
       closing ??= (async () => {
@@ -302,7 +305,7 @@ export async function startGateway(config: Config): Promise<Gateway> {
     throw error;
   }
   const { app } = modules;
-  const stopPruning = schedulePruning(store, config, app);
+  const stopPruning = schedulePruning(() => modules.prune(), config, app);
   let sandbox: Sandbox | undefined;
   let url: string;
   try {
@@ -422,21 +425,22 @@ const LISTEN_FAILURES: Record<string, string> = {
   EACCES: 'not allowed (a port under 1024 needs privileges)',
 };
 
-/** Prunes the inbox and idempotency keys past their retention now and every `pruneInterval`. */
-function schedulePruning(store: Store, config: Config, app: FastifyInstance): () => void {
-  const prune = async () => {
+/** Prunes what is past its retention (`pruneStore`) a second after start and every `pruneInterval`. */
+function schedulePruning(
+  prune: () => Promise<PruneCounts>,
+  config: Config,
+  app: FastifyInstance,
+): () => void {
+  const run = async () => {
     try {
-      const pruned = await pruneInbox(store, Date.now() - config.retention.events);
-      const keys = await pruneKeys(store.db, Date.now() - config.retention.idempotencyKeys);
-      const activity = await pruneActivity(store, Date.now() - config.retention.events);
-      if (pruned.events + pruned.requests + pruned.deliveries + keys + activity > 0)
-        app.log.info({ pruned, keys, activity }, 'pruned');
+      const pruned = await prune();
+      if (Object.values(pruned).some((count) => count > 0)) app.log.info({ pruned }, 'pruned');
     } catch (err) {
       app.log.error({ err }, 'pruning failed; will retry');
     }
   };
-  const first = setTimeout(prune, 1_000);
-  const timer = setInterval(prune, config.retention.pruneInterval);
+  const first = setTimeout(run, 1_000);
+  const timer = setInterval(run, config.retention.pruneInterval);
   first.unref();
   timer.unref();
   return () => {

@@ -4,7 +4,6 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { ackDelivery } from '../src/dispatch/delivery-ops.js';
 import type { Delivery } from '../src/dispatch/wire.js';
-import { pruneInbox } from '../src/ingest/index.js';
 import { ADMIN_TOKEN, sha256, type TestApp, useTestGateways } from './helpers/gateway.js';
 import { startReceiver, startSandbox } from './helpers/sandbox.js';
 import { BACKENDS } from './helpers/stores.js';
@@ -13,6 +12,8 @@ import { DEMO_SECRET, signHubspot, signStandardWebhook } from './helpers/webhook
 const KEY = 'ak_delivery_test_agent';
 const HUBSPOT_SECRET = 'hubspot-client-secret';
 const PUSH_SECRET = 'whsec_cHVzaC1zZWNyZXQtZm9yLWFpcmxvY2stdGVzdHM=';
+/** The default retention.events. */
+const WEEK = 7 * 86_400_000;
 
 function agentConfig(deliver: Record<string, unknown>) {
   return {
@@ -244,8 +245,9 @@ describe.each(BACKENDS)('delivery to agents on %s', (backend) => {
     const gateway = await start(agentConfig({ events: ['*'] }));
     const event = await send(gateway, 'T-11');
     await gateway.dispatcher.catchUp();
-    const pruned = await pruneInbox(gateway.store, Date.now() + 1_000);
-    expect(pruned).toEqual({ events: 1, requests: 1, deliveries: 1 });
+    // The gateway's pruning, retention.events (a week) from now.
+    const pruned = await gateway.prune(Date.now() + 1_000 + WEEK);
+    expect(pruned).toMatchObject({ events: 1, requests: 1, deliveries: 1 });
     expect(await lease(gateway)).toEqual([]);
     const audit = await gateway.store.db
       .selectFrom('audit_log')

@@ -136,4 +136,22 @@ describe.each(BACKENDS)('idempotency keys on %s', (backend) => {
     expect(await keyHolder(store, held)).toBe('act_held');
     expect(await pruneKeys(store.db, 1_000 + LOCK + 1)).toBe(1);
   });
+
+  it('prunes at most the number of keys asked for a call', async () => {
+    await open();
+    for (const key of ['k1', 'k2', 'k3']) {
+      const other = { ...ref, key };
+      await ops.run('answerKey', {
+        ref: other,
+        fingerprint: 'fp',
+        now: 1_000,
+        lockMs: LOCK,
+        status: 200,
+        body: {},
+      });
+    }
+    expect(await pruneKeys(store.db, 1_001, 2)).toBe(2);
+    expect(await pruneKeys(store.db, 1_001, 2)).toBe(1);
+    expect(await pruneKeys(store.db, 1_001, 2)).toBe(0);
+  });
 });

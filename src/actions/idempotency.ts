@@ -241,15 +241,32 @@ export function keyNamedAction(
 }
 
 /**
- * Deletes keys older than `before` (epoch ms) that nobody holds any more: answered, or let go
- * without an answer (`releaseKey`, a holder that died) before `before`. A later request with a
- * pruned key whose action is kept is refused (`keyNamedAction`).
+ * Deletes up to `limit` keys older than `before` (epoch ms) that nobody holds any more: answered,
+ * or let go without an answer (`releaseKey`, a holder that died) before `before`; the number
+ * deleted. A later request with a pruned key whose action is kept is refused (`keyNamedAction`).
+ * A store op (`pruneKeys` of `actionOps`), run in batches until one deletes fewer than `limit`.
  */
-export async function pruneKeys(db: Kysely<Database>, before: number): Promise<number> {
+export async function pruneKeys(
+  db: Kysely<Database>,
+  before: number,
+  limit = 1000,
+): Promise<number> {
   const result = await db
     .deleteFrom('idempotency_keys')
-    .where('created_at', '<', before)
-    .where((eb) => eb.or([eb('state', '=', 'done'), eb('locked_until', '<', before)]))
+    .where(({ eb, refTuple, selectFrom }) =>
+      eb(
+        refTuple('agent', 'key'),
+        'in',
+        selectFrom('idempotency_keys')
+          .select(['agent', 'key'])
+          .where('created_at', '<', before)
+          .where((inner) =>
+            inner.or([inner('state', '=', 'done'), inner('locked_until', '<', before)]),
+          )
+          .limit(limit)
+          .$asTuple('agent', 'key'),
+      ),
+    )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

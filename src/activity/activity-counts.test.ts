@@ -52,9 +52,16 @@ describe.each(BACKENDS)('activity counts on %s', (backend) => {
       ],
     });
     // The minute starting at MINUTE ends at MINUTE + 60 s: a cutoff inside it keeps it.
-    expect(await pruneActivity(store, MINUTE + 59_999)).toBe(1);
+    expect(await pruneActivity(store.db, MINUTE + 59_999)).toBe(1);
     expect((await read(store)).map((counted) => counted.minute)).toEqual([MINUTE, MINUTE + 60_000]);
-    expect(await pruneActivity(store, MINUTE + 60_000)).toBe(1);
+    expect(await pruneActivity(store.db, MINUTE + 60_000)).toBe(1);
     expect((await read(store)).map((counted) => counted.minute)).toEqual([MINUTE + 60_000]);
+    // At most `limit` a call: pruning runs in batches.
+    await ops.run('recordActivity', {
+      rows: [row(MINUTE - 120_000, 1, MINUTE - 1), row(MINUTE - 60_000, 1, MINUTE - 1)],
+    });
+    expect(await pruneActivity(store.db, MINUTE, 1)).toBe(1);
+    expect(await pruneActivity(store.db, MINUTE, 1)).toBe(1);
+    expect(await pruneActivity(store.db, MINUTE, 1)).toBe(0);
   });
 });

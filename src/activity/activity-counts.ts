@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { ActivityKind, Database, OpRunner, Store } from '../store/index.js';
+import type { ActivityKind, Database, OpRunner } from '../store/index.js';
 
 /** Activity is counted per minute: a window's edges round out to whole minutes. */
 export const MINUTE_MS = 60_000;
@@ -58,13 +58,28 @@ export const activityOps = { recordActivity };
 export type ActivityOps = OpRunner<typeof activityOps>;
 
 /**
- * Deletes the counts of minutes that ended before `before` (epoch ms); the number deleted. Run
- * with the events' retention, so the overview never shows rejections beside events long gone.
+ * Deletes up to `limit` counts of minutes that ended before `before` (epoch ms); the number
+ * deleted. Run with the events' retention, so the overview never shows rejections beside events
+ * long gone; a store op (`pruneActivity` of `pruneOps`), run in batches.
  */
-export async function pruneActivity(store: Store, before: number): Promise<number> {
-  const result = await store.db
+export async function pruneActivity(
+  db: Kysely<Database>,
+  before: number,
+  limit = 1000,
+): Promise<number> {
+  const result = await db
     .deleteFrom('activity_counts')
-    .where('minute', '<=', before - MINUTE_MS)
+    .where(({ eb, refTuple, selectFrom }) =>
+      eb(
+        refTuple('kind', 'subject', 'reason', 'minute'),
+        'in',
+        selectFrom('activity_counts')
+          .select(['kind', 'subject', 'reason', 'minute'])
+          .where('minute', '<=', before - MINUTE_MS)
+          .limit(limit)
+          .$asTuple('kind', 'subject', 'reason', 'minute'),
+      ),
+    )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -1,3 +1,4 @@
+export { inBatches } from './batches.js';
 export { startCheckpointer } from './checkpointer.js';
 export { migrate } from './migrate.js';
 export type { Migration } from './migrations/index.js';
