@@ -15,6 +15,7 @@ import {
   type TestApp,
   testConfig,
 } from './helpers/gateway.js';
+import { postAction, setStatusProposal } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
 
@@ -73,12 +74,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   }
 
   function propose(body: Record<string, unknown>, key: string | null, agentKey = AGENT_KEY) {
-    return gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${agentKey}`, ...(key ? { 'idempotency-key': key } : {}) },
-      payload: body,
-    });
+    return postAction(gateway.app, agentKey, key, body);
   }
 
   const setStatus = (id: string, revision: number, status = 'pending') => ({
@@ -386,15 +382,8 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       expect(response.statusCode, code).toBe(status);
       expect(response.json().type, code).toBe(`urn:airlock:problem:${code}`);
     }
-    const garbled = await gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: {
-        authorization: `Bearer ${AGENT_KEY}`,
-        'idempotency-key': 'k-garbled',
-        'content-type': 'application/json',
-      },
-      payload: '{"operation": ',
+    const garbled = await postAction(gateway.app, AGENT_KEY, 'k-garbled', '{"operation": ', {
+      'content-type': 'application/json',
     });
     expect(garbled.statusCode).toBe(400);
     expect(garbled.json().type).toBe('urn:airlock:problem:malformed-body');
@@ -449,16 +438,13 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       ['params', { ...proposal, params: 'DEEP' }],
       ['decision.context', { ...proposal, decision: { model: 'm', context: 'DEEP' } }],
     ] as const) {
-      const answer = await gateway.app.inject({
-        method: 'POST',
-        url: '/v1/actions',
-        headers: {
-          authorization: `Bearer ${AGENT_KEY}`,
-          'idempotency-key': `k-deep-${field}`,
-          'content-type': 'application/json',
-        },
-        payload: JSON.stringify(body).replace('"DEEP"', deep),
-      });
+      const answer = await postAction(
+        gateway.app,
+        AGENT_KEY,
+        `k-deep-${field}`,
+        JSON.stringify(body).replace('"DEEP"', deep),
+        { 'content-type': 'application/json' },
+      );
       expect(answer.statusCode, field).toBe(400);
       expect(answer.json(), field).toMatchObject({
         type: 'urn:airlock:problem:invalid-request',
@@ -1190,17 +1176,12 @@ describe('two gateway instances on one PostgreSQL database', () => {
       const answers = await Promise.all(
         tickets.flatMap((ticket, n) =>
           ['pending', 'solved'].map((status, m) =>
-            (gateways[(n + m) % 2] as TestApp).app.inject({
-              method: 'POST',
-              url: '/v1/actions',
-              headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': `k-${n}-${m}` },
-              payload: {
-                operation: 'ticket.set_status',
-                target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
-                params: { status },
-                basis: { revision: String(ticket.revision) },
-              },
-            }),
+            postAction(
+              (gateways[(n + m) % 2] as TestApp).app,
+              AGENT_KEY,
+              `k-${n}-${m}`,
+              setStatusProposal(ticket, status, ticket.revision),
+            ),
           ),
         ),
       );

@@ -7,6 +7,7 @@ import type { Sandbox } from '../src/sandbox/index.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
 import { writeConfig } from './helpers/gateway-process.js';
+import { postAction } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
 import { runCli } from './helpers/subprocess.js';
 
@@ -49,16 +50,11 @@ describe('airlock approvals', () => {
 
   /** Proposes to cancel the order (high risk: it waits for a human); the approval and action. */
   async function proposeCancel(order: Order, key: string) {
-    const proposed = await gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
-      payload: {
-        operation: 'order.cancel',
-        target: { system: 'orders', type: 'order', id: order.id },
-        params: { reason: 'customer asked' },
-        basis: { revision: String(order.revision) },
-      },
+    const proposed = await postAction(gateway.app, AGENT_KEY, key, {
+      operation: 'order.cancel',
+      target: { system: 'orders', type: 'order', id: order.id },
+      params: { reason: 'customer asked' },
+      basis: { revision: String(order.revision) },
     });
     expect(proposed.statusCode).toBe(202);
     expect(proposed.json()).toMatchObject({ status: 'pending_approval' });

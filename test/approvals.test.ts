@@ -15,6 +15,7 @@ import {
   testConfig,
   VIEWER_TOKEN,
 } from './helpers/gateway.js';
+import { postAction } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
 
@@ -64,12 +65,7 @@ describe.each(BACKENDS)('approvals on %s', (backend) => {
     });
 
   const propose = (key: string, payload: Record<string, unknown>) =>
-    gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
-      payload,
-    });
+    postAction(gateway.app, AGENT_KEY, key, payload);
 
   /** Proposes to cancel the order (high risk: it waits for a human); the approval id. */
   async function proposeCancel(order: { id: string; revision: number }, key = 'k-cancel') {

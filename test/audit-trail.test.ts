@@ -12,6 +12,7 @@ import {
   type TestApp,
   testConfig,
 } from './helpers/gateway.js';
+import { postAction } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
@@ -67,12 +68,7 @@ describe.each(BACKENDS)('the audit trail on %s', (backend) => {
   }
 
   const propose = (key: string, body: Record<string, unknown>) =>
-    gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
-      payload: body,
-    });
+    postAction(gateway.app, AGENT_KEY, key, body);
 
   const entries = async () =>
     (

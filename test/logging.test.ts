@@ -12,6 +12,7 @@ import {
   type TestApp,
   testConfig,
 } from './helpers/gateway.js';
+import { postAction } from './helpers/propose.js';
 import { startSandbox } from './helpers/sandbox.js';
 import { createTestDatabase, type TestDatabase } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
@@ -90,12 +91,7 @@ describe('log lines', () => {
       basis: { revision: String(ticket?.revision) },
     };
     const propose = (key: string, revision: string) =>
-      gateway.app.inject({
-        method: 'POST',
-        url: '/v1/actions',
-        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
-        payload: { ...proposal, basis: { revision } },
-      });
+      postAction(gateway.app, AGENT_KEY, key, { ...proposal, basis: { revision } });
     const executed = await propose('k-log', String(ticket?.revision));
     expect(executed.json().status).toBe('executed');
     expect((await propose('k-log-stale', '0')).statusCode).toBe(409);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
 import { sha256, useTestGateways } from './helpers/gateway.js';
+import { postAction, setStatusProposal } from './helpers/propose.js';
 import { startSandbox } from './helpers/sandbox.js';
 import { BACKENDS } from './helpers/stores.js';
 
@@ -74,24 +75,21 @@ describe.each(BACKENDS)('GET /metrics on %s', (backend) => {
   /** A gateway whose agent may set a ticket's status, a sandbox behind it, and one ticket. */
   async function withTicket() {
     sandbox = await startSandbox();
-    const [ticket] = sandbox.seed({ tickets: [{ subject: 'Where is my order?' }] })
-      .tickets as Array<{ id: string; revision: number }>;
+    const ticket = sandbox.seed({ tickets: [{ subject: 'Where is my order?' }] }).tickets[0] as {
+      id: string;
+      revision: number;
+    };
     const gateway = await start({
       agents: { bot: { keySha256: sha256(AGENT_KEY), operations: ['ticket.set_status'] } },
       connectors: { helpdesk: { kind: 'sandbox', url: sandbox.url } },
     });
     const propose = (key: string) =>
-      gateway.app.inject({
-        method: 'POST',
-        url: '/v1/actions',
-        headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
-        payload: {
-          operation: 'ticket.set_status',
-          target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
-          params: { status: 'pending' },
-          basis: { revision: String(ticket?.revision) },
-        },
-      });
+      postAction(
+        gateway.app,
+        AGENT_KEY,
+        key,
+        setStatusProposal(ticket, 'pending', ticket.revision),
+      );
     const metricLines = async () =>
       (await gateway.app.inject({ method: 'GET', url: '/metrics' })).body.split('\n');
     return { sandbox, propose, metricLines };

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSandboxConnector, serveTypes } from '../src/connectors/index.js';
 import { SANDBOX_TYPES, type Sandbox } from '../src/sandbox/index.js';
 import { sha256, useTestGateways } from './helpers/gateway.js';
+import { postAction } from './helpers/propose.js';
 import { seedWorld, startSandbox, type World, writeRequest } from './helpers/sandbox.js';
 import { DEMO_SECRET, signStandardWebhook } from './helpers/webhooks.js';
 
@@ -124,16 +125,11 @@ describe('connectors that serve record types', () => {
       url: `/v1/records/crm/contact/${world.contact}`,
       headers: { authorization: `Bearer ${AGENT_KEY}` },
     });
-    const proposed = await gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': 'k-bound' },
-      payload: {
-        operation: 'email.send',
-        target: { system: 'crm', type: 'contact', id: world.contact },
-        params: { subject: 'About your ticket', body: 'It ships today.' },
-        basis: { revision: contact.json().revision, events: [ticketEvent] },
-      },
+    const proposed = await postAction(gateway.app, AGENT_KEY, 'k-bound', {
+      operation: 'email.send',
+      target: { system: 'crm', type: 'contact', id: world.contact },
+      params: { subject: 'About your ticket', body: 'It ships today.' },
+      basis: { revision: contact.json().revision, events: [ticketEvent] },
     });
     expect(proposed.json()).toMatchObject({ status: 'executed' });
   });
@@ -162,15 +158,10 @@ describe('connectors that serve record types', () => {
   it('refuse a proposal or a read naming a record through the other name, as 422', async () => {
     const { gateway } = await gatewayWithTwoNames();
     const headers = { authorization: `Bearer ${AGENT_KEY}` };
-    const proposed = await gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { ...headers, 'idempotency-key': 'k-alias' },
-      payload: {
-        operation: 'email.send',
-        target: { system: 'helpdesk', type: 'contact', id: world.contact },
-        params: { subject: 'Hi', body: 'Hello' },
-      },
+    const proposed = await postAction(gateway.app, AGENT_KEY, 'k-alias', {
+      operation: 'email.send',
+      target: { system: 'helpdesk', type: 'contact', id: world.contact },
+      params: { subject: 'Hi', body: 'Hello' },
     });
     expect(proposed.statusCode).toBe(422);
     expect(proposed.json()).toMatchObject({
@@ -184,15 +175,10 @@ describe('connectors that serve record types', () => {
     });
     expect(read.statusCode).toBe(422);
     // A create reads nothing first: it is refused before it is accepted all the same.
-    const created = await gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { ...headers, 'idempotency-key': 'k-alias-create' },
-      payload: {
-        operation: 'contact.create',
-        target: { system: 'helpdesk', type: 'contact', id: 'new' },
-        params: { email: 'grace@example.com' },
-      },
+    const created = await postAction(gateway.app, AGENT_KEY, 'k-alias-create', {
+      operation: 'contact.create',
+      target: { system: 'helpdesk', type: 'contact', id: 'new' },
+      params: { email: 'grace@example.com' },
     });
     expect(created.statusCode).toBe(422);
     expect(created.json().type).toBe('urn:airlock:problem:invalid-target');

@@ -7,6 +7,7 @@ import { createSandbox, type Sandbox } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
 import { createTelemetry, inSpan, type Telemetry } from '../src/telemetry/index.js';
 import { sha256, testConfig } from './helpers/gateway.js';
+import { postAction, setStatusProposal } from './helpers/propose.js';
 import { type Receiver, startReceiver } from './helpers/sandbox.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
@@ -82,21 +83,14 @@ describe.each(BACKENDS)('traces through a gateway on %s', (backend) => {
       .filter((span) => span.parentSpanContext?.spanId === parent.spanContext().spanId);
 
   function propose(ticket: { id: string; revision: number }, key: string, traceparent?: string) {
-    return gateway?.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: {
-        authorization: `Bearer ${AGENT_KEY}`,
-        'idempotency-key': key,
-        ...(traceparent ? { traceparent } : {}),
-      },
-      payload: {
-        operation: 'ticket.set_status',
-        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
-        params: { status: 'pending' },
-        basis: { revision: String(ticket.revision) },
-      },
-    });
+    if (!gateway) throw new Error('no gateway started');
+    return postAction(
+      gateway.app,
+      AGENT_KEY,
+      key,
+      setStatusProposal(ticket, 'pending', ticket.revision),
+      traceparent ? { traceparent } : {},
+    );
   }
 
   function deliverWebhook(ticketId: string, eventId: string, traceparent?: string) {

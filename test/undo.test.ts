@@ -17,6 +17,7 @@ import {
   testConfig,
 } from './helpers/gateway.js';
 import { writeConfig } from './helpers/gateway-process.js';
+import { postAction, setStatusProposal } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
 import { runCli } from './helpers/subprocess.js';
@@ -60,20 +61,13 @@ describe.each(BACKENDS)('undo on %s', (backend) => {
 
   /** A proposal by the agent under `key`, as `POST /v1/actions` takes it. */
   const propose = (key: string, payload: Record<string, unknown>) =>
-    gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
-      payload,
-    });
+    postAction(gateway.app, AGENT_KEY, key, payload);
 
   async function setPending(ticket: { id: string; revision: number }) {
-    const response = await propose('k-pending', {
-      operation: 'ticket.set_status',
-      target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
-      params: { status: 'pending' },
-      basis: { revision: String(ticket.revision) },
-    });
+    const response = await propose(
+      'k-pending',
+      setStatusProposal(ticket, 'pending', ticket.revision),
+    );
     expect(response.json()).toMatchObject({ status: 'executed' });
     return response.json().action as string;
   }
@@ -303,16 +297,11 @@ describe('airlock actions undo', () => {
       const [ticket] = sandbox.seed({ tickets: [{ subject: 'Refund please', status: 'open' }] })
         .tickets as Array<{ id: string; revision: number }>;
       const setStatus = (key: string, status: string, revision: string) =>
-        gateway.app.inject({
-          method: 'POST',
-          url: '/v1/actions',
-          headers: { authorization: `Bearer ${AGENT_KEY}`, 'idempotency-key': key },
-          payload: {
-            operation: 'ticket.set_status',
-            target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
-            params: { status },
-            basis: { revision },
-          },
+        postAction(gateway.app, AGENT_KEY, key, {
+          operation: 'ticket.set_status',
+          target: { system: 'helpdesk', type: 'ticket', id: ticket?.id },
+          params: { status },
+          basis: { revision },
         });
       const proposed = await setStatus('k-cli', 'solved', String(ticket?.revision));
       const id = proposed.json().action as string;

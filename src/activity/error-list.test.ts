@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256, useTestGateways } from '../../test/helpers/gateway.js';
+import { postAction } from '../../test/helpers/propose.js';
 import { call, startSandbox } from '../../test/helpers/sandbox.js';
 import { BACKENDS } from '../../test/helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from '../../test/helpers/webhooks.js';
@@ -87,16 +88,11 @@ describe.each(BACKENDS)('the error list on %s', (backend) => {
       status: 503,
       retryAfterSeconds: 0,
     });
-    const proposed = await gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { ...agent, 'idempotency-key': 'k-dead' },
-      payload: {
-        operation: 'ticket.reply',
-        target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
-        params: { body: 'Your order ships today.' },
-        basis: { revision: String(ticket.revision) },
-      },
+    const proposed = await postAction(gateway.app, AGENT_KEY, 'k-dead', {
+      operation: 'ticket.reply',
+      target: { system: 'helpdesk', type: 'ticket', id: ticket.id },
+      params: { body: 'Your order ships today.' },
+      basis: { revision: String(ticket.revision) },
     });
     expect(proposed.json()).toMatchObject({ status: 'dead' });
     const dead = proposed.json().action as string;

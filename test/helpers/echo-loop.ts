@@ -9,6 +9,7 @@ import {
 import type { Store } from '../../src/store/index.js';
 import { APPROVER_TOKEN, createTestApp, sha256, type TestApp, testConfig } from './gateway.js';
 import { freePort } from './gateway-process.js';
+import { postAction } from './propose.js';
 import { call, startSandbox } from './sandbox.js';
 import type { TestDatabase } from './stores.js';
 
@@ -119,12 +120,7 @@ export async function playReplyAndCancel(loop: EchoLoop): Promise<PlayedChain> {
   const before = await eventsAbout(store, ticket.id);
 
   const propose = (key: string, body: Record<string, unknown>) =>
-    gateway.app.inject({
-      method: 'POST',
-      url: '/v1/actions',
-      headers: { authorization: `Bearer ${LOOP_AGENT_KEY}`, 'idempotency-key': key },
-      payload: body,
-    });
+    postAction(gateway.app, LOOP_AGENT_KEY, key, body);
   const replyKey = 'k-reply';
   const replied = await propose(replyKey, {
     operation: 'ticket.reply',
