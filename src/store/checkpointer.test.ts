@@ -5,6 +5,8 @@ import { createTestDatabase, type TestDatabase } from '../../test/helpers/stores
 import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
 import { startCheckpointer } from './checkpointer.js';
 import { createOpRunner } from './op-runner.js';
+import { openSqliteConnection } from './sqlite-connection.js';
+import { askWalRestart, restartWalIfAsked, walRestartFlag } from './wal-restart.js';
 
 const PAGE = 4096;
 const ROW = 2 * PAGE;
@@ -55,5 +57,25 @@ describe('the WAL checkpointer', () => {
     const restarted = await steadyWrites(256, 1_500);
     expect(restarted.kept).toBe(restarted.rows);
     expect(restarted.largestWal).toBeLessThan(0.4 * restarted.rows * ROW);
+  });
+
+  it('never fails a committed batch: a restart that throws is let go, and asked for again', async () => {
+    database = createTestDatabase('sqlite');
+    const store = await database.open();
+    const path = store.url.slice('sqlite:'.length);
+    const flag = walRestartFlag(path);
+    const closed = openSqliteConnection(path);
+    closed.close();
+    try {
+      askWalRestart(flag);
+      expect(Atomics.load(flag, 0)).not.toBe(0);
+      expect(() => restartWalIfAsked(closed, flag)).not.toThrow();
+      expect(Atomics.load(flag, 0)).toBe(0);
+      askWalRestart(flag);
+      expect(Atomics.load(flag, 0)).not.toBe(0);
+    } finally {
+      Atomics.store(flag, 0, 0);
+      await store.close();
+    }
   });
 });

@@ -41,12 +41,15 @@ export function askWalRestart(flag: WalRestartFlag): void {
 /**
  * A writer thread, after a batch's commit: when asked, and no other writer took it, checkpoints
  * what the WAL holds beyond the last checkpoint and waits for readers to leave it, so that the
- * next write starts it over.
+ * next write starts it over. Never throws: the batch has committed and its callers are told so;
+ * a restart that failed leaves the WAL long, and the checkpoint thread asks again.
  */
 export function restartWalIfAsked(connection: SqliteDatabase, flag: WalRestartFlag): void {
   if (Atomics.compareExchange(flag, 0, ASKED, RESTARTING) !== ASKED) return;
   try {
     connection.pragma('wal_checkpoint(RESTART)');
+  } catch {
+    // As above: the next request tries again.
   } finally {
     Atomics.store(flag, 0, IDLE);
   }
