@@ -18,7 +18,7 @@ export interface PruneArgs {
  * Pruning as store ops (store/op-runner.ts), one batch each. On SQLite they run in the writer
  * thread between the other writes: run on the main thread, each delete waited for the write lock
  * in SQLite's busy handler, which stops the event loop, and the keys' delete held the lock for
- * as long as deleting a day's keys took.
+ * as long as deleting an hour's keys took.
  */
 export const pruneOps = {
   ...inboxPruneOps,

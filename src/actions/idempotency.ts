@@ -244,7 +244,7 @@ export function keyNamedAction(
  * Deletes up to `limit` keys older than `before` (epoch ms) that nobody holds any more: answered,
  * or let go without an answer (`releaseKey`, a holder that died) before `before`; the number
  * deleted. A later request with a pruned key whose action is kept is refused (`keyNamedAction`).
- * A store op (`pruneKeys` of `actionOps`), run in batches until one deletes fewer than `limit`.
+ * A store op (`pruneKeys` of `pruneOps`), run in batches until one deletes fewer than `limit`.
  */
 export async function pruneKeys(
   db: Kysely<Database>,

@@ -18,7 +18,6 @@ export {
 } from './catalogue.js';
 export { CircuitBreakers } from './circuit-breaker.js';
 export { actionLogFields, type ExecuteDeps } from './execute-action.js';
-export { pruneKeys } from './idempotency.js';
 export {
   type DryRunView,
   type ProposalAnswer,

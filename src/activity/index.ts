@@ -1,4 +1,3 @@
-export { pruneActivity } from './activity-counts.js';
 export { countingMetrics } from './counting-metrics.js';
 export { type ErrorItem, type ErrorKind, type ErrorQuery, listErrors } from './error-list.js';
 export {

@@ -12,7 +12,6 @@ export {
 } from './events.js';
 export type { AcceptedEvent } from './inbox.js';
 export { createIngestor, type Ingestor, type IngestResult } from './ingest-webhook.js';
-export { inboxPruneOps, type PruneResult, pruneInbox } from './prune.js';
 export {
   checkSchemeOptions,
   checkSecret,

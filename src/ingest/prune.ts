@@ -54,7 +54,7 @@ export async function pruneInbox(
   ops: Pick<OpRunner<typeof inboxPruneOps>, 'run'>,
   before: number,
   dialect: Dialect,
-  batchSize = 1000,
+  batchSize: number,
 ): Promise<PruneResult> {
   const all = (step: InboxPruneStep) =>
     inBatches(batchSize, () => ops.run('pruneInboxStep', { step, before, batchSize, dialect }));
