@@ -1,6 +1,7 @@
 import type { Store } from '../store/index.js';
 import { startThread, threadClient } from '../store/thread.js';
 import { walRestartFlag } from '../store/wal-restart.js';
+import { endTurnsOnExit, writeTurns } from '../store/write-turns.js';
 import { type AcceptedEvent, appendDeliveries, type InboxDelivery } from './inbox.js';
 import type { InboxWorkerData } from './sqlite-inbox-worker.js';
 
@@ -23,13 +24,14 @@ export function createInboxWriter(store: Store): InboxWriter {
 }
 
 function createWorkerWriter(path: string): InboxWriter {
-  const writer = threadClient<InboxDelivery[]>(
-    startThread(new URL('./sqlite-inbox-worker.js', import.meta.url), {
-      path,
-      restartFlag: walRestartFlag(path),
-    } satisfies InboxWorkerData),
-    'inbox writer',
-  );
+  const turns = writeTurns(path);
+  const thread = startThread(new URL('./sqlite-inbox-worker.js', import.meta.url), {
+    path,
+    restartFlag: walRestartFlag(path),
+    turns,
+  } satisfies InboxWorkerData);
+  endTurnsOnExit(thread, turns);
+  const writer = threadClient<InboxDelivery[]>(thread, 'inbox writer');
   return {
     write: (batch) => writer.request(batch) as Promise<AcceptedEvent[][]>,
     close: () => writer.close(),

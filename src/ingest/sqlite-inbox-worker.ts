@@ -7,17 +7,19 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { serveRequests } from '../store/thread.js';
 import { restartWalIfAsked, type WalRestartFlag } from '../store/wal-restart.js';
+import { takeTurn, type WriteTurns } from '../store/write-turns.js';
 import type { InboxDelivery } from './inbox.js';
 import { createSqliteAppender } from './sqlite-inbox.js';
 
 export interface InboxWorkerData {
   readonly path: string;
   readonly restartFlag: WalRestartFlag;
+  readonly turns: WriteTurns;
 }
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-inbox-worker runs only as a worker thread');
-const { path, restartFlag } = workerData as InboxWorkerData;
+const { path, restartFlag, turns } = workerData as InboxWorkerData;
 const connection = openSqliteConnection(path);
 // Checkpoints are the checkpointer thread's (store/checkpointer.ts).
 connection.pragma('wal_autocheckpoint = 0');
@@ -26,11 +28,15 @@ serveRequests<InboxDelivery[]>(
   port,
   // Buffers arrive as Uint8Arrays after the structured clone.
   (batch) => {
-    const accepted = append(
-      batch.map((delivery) => ({ ...delivery, body: Buffer.from(delivery.body) })),
-    );
-    restartWalIfAsked(connection, restartFlag);
-    return accepted;
+    const deliveries = batch.map((delivery) => ({ ...delivery, body: Buffer.from(delivery.body) }));
+    const endTurn = takeTurn(turns);
+    try {
+      const accepted = append(deliveries);
+      restartWalIfAsked(connection, restartFlag);
+      return accepted;
+    } finally {
+      endTurn();
+    }
   },
   () => connection.close(),
 );

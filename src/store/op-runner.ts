@@ -6,6 +6,7 @@ import type { OpThreadData, WireOutcome } from './sqlite-op-thread.js';
 import type { Store } from './store.js';
 import { moduleHref, startThread, type ThreadClient, threadClient } from './thread.js';
 import { walRestartFlag } from './wal-restart.js';
+import { endTurnsOnExit, writeTurns } from './write-turns.js';
 
 /**
  * A unit of writing: runs in a transaction of its own (PostgreSQL) or a savepoint of a group
@@ -102,6 +103,7 @@ function threadRunner(store: Store, where: OpTableModule): UntypedRunner {
     module: moduleHref(where.module),
     name: where.name,
     restartFlag: walRestartFlag(path),
+    turns: writeTurns(path),
   };
   // Started by the first op: a gateway that only ingests never pays for the thread's isolate.
   // Started again after it died (an out-of-memory kill of the isolate, a native crash): the
@@ -110,10 +112,11 @@ function threadRunner(store: Store, where: OpTableModule): UntypedRunner {
   const committer = new GroupCommitter<WireOp, WireOutcome>(
     (batch) => {
       if (thread?.failed) thread = null;
-      thread ??= threadClient<WireOp[]>(
-        startThread(new URL('./sqlite-op-thread.js', import.meta.url), data),
-        `${where.name} writer`,
-      );
+      if (!thread) {
+        const worker = startThread(new URL('./sqlite-op-thread.js', import.meta.url), data);
+        endTurnsOnExit(worker, data.turns);
+        thread = threadClient<WireOp[]>(worker, `${where.name} writer`);
+      }
       return thread.request(batch) as Promise<WireOutcome[]>;
     },
     MAX_BATCH,

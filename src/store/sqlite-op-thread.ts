@@ -10,6 +10,7 @@ import type { Database } from './schema.js';
 import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
 import { serveRequests } from './thread.js';
 import { restartWalIfAsked, type WalRestartFlag } from './wal-restart.js';
+import { takeTurn, type WriteTurns } from './write-turns.js';
 
 export interface OpThreadData {
   readonly path: string;
@@ -17,6 +18,7 @@ export interface OpThreadData {
   readonly module: string;
   readonly name: string;
   readonly restartFlag: WalRestartFlag;
+  readonly turns: WriteTurns;
 }
 
 /** An op's result or error, as it crosses back: AppErrors keep their code, status and details. */
@@ -34,7 +36,7 @@ export type WireOutcome =
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-op-thread runs only as a worker thread');
-const { path, module, name, restartFlag } = workerData as OpThreadData;
+const { path, module, name, restartFlag, turns } = workerData as OpThreadData;
 const connection = openSqliteConnection(path);
 // Checkpoints are the checkpointer thread's (checkpointer.ts).
 connection.pragma('wal_autocheckpoint = 0');
@@ -45,8 +47,22 @@ const table = (await import(module))[name] as OpTable;
 // The batch holds the write lock: its ops' audit appends read the chain's head once.
 const auditHead = carryAuditHead(db);
 
-/** Runs a batch in one transaction, each op in a savepoint; commits once at the end. */
+/**
+ * Runs a batch in one transaction, each op in a savepoint; commits once at the end. Waits for
+ * its turn at the write lock first (write-turns.ts).
+ */
 async function runBatch(batch: WireOp[]): Promise<WireOutcome[]> {
+  const endTurn = takeTurn(turns);
+  try {
+    const outcomes = await commitBatch(batch);
+    restartWalIfAsked(connection, restartFlag);
+    return outcomes;
+  } finally {
+    endTurn();
+  }
+}
+
+async function commitBatch(batch: WireOp[]): Promise<WireOutcome[]> {
   const outcomes: WireOutcome[] = [];
   connection.exec('BEGIN IMMEDIATE');
   auditHead.forget();
@@ -70,7 +86,6 @@ async function runBatch(batch: WireOp[]): Promise<WireOutcome[]> {
     if (connection.inTransaction) connection.exec('ROLLBACK');
     throw error;
   }
-  restartWalIfAsked(connection, restartFlag);
   return outcomes;
 }
 

@@ -1,4 +1,5 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { sharedInt32 } from './shared-memory.js';
 
 /*
  * SQLite writes its WAL from the start again only when a write begins after everything in the
@@ -21,16 +22,9 @@ const RESTARTING = 2;
 /** The flag shared by the threads of one SQLite file, passed to each in its `workerData`. */
 export type WalRestartFlag = Int32Array<SharedArrayBuffer>;
 
-const flags = new Map<string, WalRestartFlag>();
-
 /** The flag of the SQLite file `path`, one per file in this process (main thread only). */
 export function walRestartFlag(path: string): WalRestartFlag {
-  let flag = flags.get(path);
-  if (!flag) {
-    flag = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-    flags.set(path, flag);
-  }
-  return flag;
+  return sharedInt32(`wal-restart:${path}`, 1);
 }
 
 /** The checkpoint thread: the WAL is long; the next writer to end a batch has it start over. */
