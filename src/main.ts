@@ -248,6 +248,7 @@ export async function assembleGateway(
     approvals,
     dispatcher,
     metrics,
+    sessionOps: ops,
   });
   let closing: Promise<void> | undefined;
   if (options.startWorker !== false) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pruneKeys } from '../src/actions/idempotency.js';
-import { getAction, OPERATION_NAMES, retryAction } from '../src/actions/index.js';
+import { getAction, OPERATION_NAMES, type RateLimitRule } from '../src/actions/index.js';
 import { proposalSchema } from '../src/actions/proposal.js';
 import { MAX_JSON_DEPTH } from '../src/json-depth.js';
 import { CRM_TYPES, SANDBOX_TYPES } from '../src/sandbox/index.js';
@@ -75,6 +75,17 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
 
   function propose(body: Record<string, unknown>, key: string | null, agentKey = AGENT_KEY) {
     return postAction(gateway.app, agentKey, key, body);
+  }
+
+  /** Retries an action through the gateway's writer, as the dashboard's admin form does. */
+  function retry(id: string, rateLimits: RateLimitRule[] = [], by: string | null = null) {
+    return gateway.propose.ops.run('retryAction', {
+      id,
+      now: Date.now(),
+      rateLimits,
+      by,
+      dialect: store.dialect,
+    });
   }
 
   const setStatus = (id: string, revision: number, status = 'pending') => ({
@@ -819,7 +830,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(dead.json()).toMatchObject({ status: 'dead', error: { code: 'retries-exhausted' } });
     const id = dead.json().action as string;
 
-    const retried = await retryAction(store, id, Date.now(), [], 'ops-ann');
+    const retried = await retry(id, [], 'ops-ann');
     // It may have been sent: back as executing, so the next attempt looks for it first.
     expect(retried.status).toBe('executing');
     gateway.worker.notify();
@@ -836,7 +847,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       'retried: dead, retried by ops-ann',
       expect.stringMatching(/^executed: ticket.reply: comment added/),
     ]);
-    await expect(retryAction(store, id, Date.now())).rejects.toMatchObject({
+    await expect(retry(id)).rejects.toMatchObject({
       code: 'not-retryable',
     });
   });
@@ -868,7 +879,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
         windowMs: 3_600_000,
       },
     ];
-    await expect(retryAction(store, dead.json().action, Date.now(), rules)).rejects.toMatchObject({
+    await expect(retry(dead.json().action, rules)).rejects.toMatchObject({
       code: 'policy-denied',
       details: { rule: 'one-reply' },
     });
@@ -894,7 +905,7 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       .set({ status: 'dead' })
       .where('id', '=', dead.json().action)
       .execute();
-    await expect(retryAction(store, dead.json().action, Date.now())).rejects.toMatchObject({
+    await expect(retry(dead.json().action)).rejects.toMatchObject({
       code: 'record-busy',
       details: { busy: second.json().action },
     });

@@ -12,8 +12,10 @@ import {
   sha256,
   type TestApp,
   testConfig,
+  useTestGateways,
   VIEWER_TOKEN,
 } from './helpers/gateway.js';
+import { writeWhileLocked } from './helpers/held-lock.js';
 import { startSandbox } from './helpers/sandbox.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
@@ -488,5 +490,31 @@ describe.each(BACKENDS)('dashboard on %s', (backend) => {
     const unknown = await client.get('/ui/approvals/apr_nothing');
     expect(unknown.status).toBe(404);
     expect((await new DashboardClient(base).get('/ui/live')).status).toBe(401);
+  });
+});
+
+describe('dashboard on SQLite, while another connection holds the write lock', () => {
+  const start = useTestGateways('sqlite');
+
+  it('signs in and out in the writer thread, the event loop going on meanwhile', async () => {
+    const { app, store } = await start({
+      operators: { root: { role: 'admin', tokenSha256: sha256(ADMIN_TOKEN) } },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const client = new DashboardClient(
+      `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    );
+    const csrf = await client.csrfFrom('/ui/sign-in');
+    const signedIn = await writeWhileLocked(store, () =>
+      client.post('/ui/sign-in', { _csrf: csrf, token: ADMIN_TOKEN, next: '/ui' }),
+    );
+    expect(signedIn.status).toBe(303);
+    expect((await client.get('/ui/approvals')).status).toBe(200);
+    const out = await client.csrfFrom('/ui/approvals');
+    const signedOut = await writeWhileLocked(store, () =>
+      client.post('/ui/sign-out', { _csrf: out }),
+    );
+    expect(signedOut.status).toBe(303);
+    expect(await store.db.selectFrom('operator_sessions').selectAll().execute()).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { expireApproval, settleApproval } from '../approvals/approval-ops.js';
 import type { OpRunner } from '../store/op-runner.js';
 import { answerKey, completeKey, releaseKey } from './idempotency.js';
-import { acceptAction, claimDueActions, updateLeasedAction } from './outbox.js';
+import { acceptAction, claimDueActions, retryAction, updateLeasedAction } from './outbox.js';
 
 /** Every write of the action pipeline, approvals included, as store ops (store/op-runner.ts). */
 export const actionOps = {
@@ -11,6 +11,7 @@ export const actionOps = {
   acceptAction,
   claimDueActions,
   updateLeasedAction,
+  retryAction,
   settleApproval,
   expireApproval,
 };

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { acceptActionAt, useActionOps } from '../../test/helpers/action-ops.js';
 import { BACKENDS } from '../../test/helpers/stores.js';
-import type { ActionStatus } from '../store/index.js';
-import { type ListActionsQuery, listActions, retryAction } from './action-queries.js';
+import type { ActionStatus, Store } from '../store/index.js';
+import { type ListActionsQuery, listActions } from './action-queries.js';
+import { retryAction } from './outbox.js';
+import type { RateLimitRule } from './rate-limits.js';
 
 const T0 = 1_700_000_040_000;
+
+/** Retries action `id` at `now` in a transaction of `store`'s. */
+function retry(store: Store, id: string, now: number, rateLimits: RateLimitRule[] = []) {
+  return store.transaction((trx) =>
+    retryAction(trx, { id, now, rateLimits, by: null, dialect: store.dialect }),
+  );
+}
 
 describe.each(BACKENDS)('listing actions on %s', (backend) => {
   const openOps = useActionOps(backend);
@@ -90,9 +99,9 @@ describe.each(BACKENDS)('retrying a dead action on %s', (backend) => {
     const sent = await acceptActionAt(ops, store, T0, 'dead', { record: 'helpdesk:ticket:1' });
     await store.db.updateTable('actions').set({ sent_at: T0 }).where('id', '=', sent).execute();
     const never = await acceptActionAt(ops, store, T0, 'dead', { record: 'helpdesk:ticket:2' });
-    expect(await retryAction(store, sent, T0 + 10)).toMatchObject({ status: 'executing' });
+    expect(await retry(store, sent, T0 + 10)).toMatchObject({ status: 'executing' });
     // Never sent, it has no write to look for: it runs, rather than wait to reconcile.
-    expect(await retryAction(store, never, T0 + 10)).toMatchObject({ status: 'queued' });
+    expect(await retry(store, never, T0 + 10)).toMatchObject({ status: 'queued' });
   });
 
   it('takes a rate-limit slot again once the one it kept has run out', async () => {
@@ -128,10 +137,10 @@ describe.each(BACKENDS)('retrying a dead action on %s', (backend) => {
         expires_at: T0 + 10_000,
       })
       .execute();
-    await retryAction(store, early, T0 + 5_000, [rule]);
+    await retry(store, early, T0 + 5_000, [rule]);
     expect(await slotsOf(early)).toEqual([{ rule: rule.name, expires_at: T0 + 10_000 }]);
     // Past the window it is taken afresh: the run-out one let another send through meanwhile.
-    await retryAction(store, dead, T0 + 20_000, [rule]);
+    await retry(store, dead, T0 + 20_000, [rule]);
     expect(await slotsOf(dead)).toEqual([{ rule: rule.name, expires_at: T0 + 30_000 }]);
     // Dead again, its slot run out and taken by another action: the retry is refused, as a
     // proposal would be.
@@ -142,7 +151,7 @@ describe.each(BACKENDS)('retrying a dead action on %s', (backend) => {
       .set({ action_id: other, expires_at: T0 + 41_000 })
       .where('action_id', '=', dead)
       .execute();
-    await expect(retryAction(store, dead, T0 + 32_000, [rule])).rejects.toMatchObject({
+    await expect(retry(store, dead, T0 + 32_000, [rule])).rejects.toMatchObject({
       code: 'policy-denied',
       status: 403,
     });
@@ -165,8 +174,8 @@ describe('retrying actions on postgres', () => {
     try {
       for (let round = 0; round < 5; round += 1) {
         const answers = await Promise.allSettled([
-          retryAction(store, a, T0 + 10),
-          retryAction(other, b, T0 + 10),
+          retry(store, a, T0 + 10),
+          retry(other, b, T0 + 10),
         ]);
         const retried = answers.filter((answer) => answer.status === 'fulfilled');
         expect(retried, `round ${round}`).toHaveLength(1);

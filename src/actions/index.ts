@@ -5,7 +5,6 @@ export {
   type ListActionsQuery,
   type ListedAction,
   listActions,
-  retryAction,
 } from './action-queries.js';
 export { ACTION_STATUSES, type ActionRow, type ActionView } from './action-view.js';
 export { ActionWorker, type ActionWorkerOptions } from './action-worker.js';
@@ -18,6 +17,7 @@ export {
 } from './catalogue.js';
 export { CircuitBreakers } from './circuit-breaker.js';
 export { actionLogFields, type ExecuteDeps } from './execute-action.js';
+export { type RetryRequest, retryAction } from './outbox.js';
 export {
   type DryRunView,
   type ProposalAnswer,

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
-import { type AuditEntry, appendAudits } from '../audit/index.js';
+import { type AuditEntry, appendAudit, appendAudits } from '../audit/index.js';
 import type { RecordRef } from '../connectors/connector.js';
+import { AppError } from '../errors.js';
 import { approvalIdOf, firstIdAt } from '../ids.js';
 import { type ActionTable, type Database, type Dialect, preparedQuery } from '../store/index.js';
-import type { ActionRow } from './action-view.js';
+import { type ActionRow, type ActionView, toActionView } from './action-view.js';
 import {
   actionOfKey,
   claimKey,
@@ -372,4 +373,102 @@ export async function updateLeasedAction(
     await appendAudits(db, args.audit.entries, args.audit.dialect);
   }
   return true;
+}
+
+/** What `retryAction` is asked. */
+export interface RetryRequest {
+  readonly id: string;
+  readonly now: number;
+  /** The configured rate limits: the retry takes the slots it no longer holds again. */
+  readonly rateLimits: readonly RateLimitRule[];
+  /** Who asked, recorded with the retry: an operator's name, or `cli:<OS user>`. */
+  readonly by: string | null;
+  readonly dialect: Dialect;
+}
+
+/**
+ * Puts a failed or dead action back in the queue (`airlock actions retry`). The worker re-reads
+ * the record and runs policy again before it executes; a record that moved on since the action's
+ * basis is refused as stale. A dead action's last attempt may have been sent, so it goes back as
+ * `executing`: the next attempt looks for that write before anything else. Throws
+ * `action-not-found`, `not-retryable` (409), `record-busy` (409) while another action of the
+ * record is queued or executing, or `policy-denied` (403) when a rate limit it must take a slot
+ * of again is full. A store op (`actionOps`).
+ */
+export async function retryAction(trx: Kysely<Database>, args: RetryRequest): Promise<ActionView> {
+  const { id, now, rateLimits, by, dialect } = args;
+  const read = () =>
+    trx
+      .selectFrom('actions')
+      .select(['status', 'record_key', 'operation', 'agent', 'sent_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+  const found = await read();
+  if (!found)
+    throw new AppError('action-not-found', 404, `no action ${id}`, { details: { action: id } });
+  // Two retries of one record's actions at once both found it free, on two instances.
+  await lockRecord(trx, found.record_key, dialect);
+  const row = (await read()) ?? found;
+  if (row.status !== 'failed' && row.status !== 'dead') {
+    throw new AppError(
+      'not-retryable',
+      409,
+      `action ${id} is ${row.status}; only failed or dead actions are retried`,
+      { details: { action: id, status: row.status } },
+    );
+  }
+  // Back in line behind one already there, the two would each wait for the other for ever.
+  const busy = await trx
+    .selectFrom('actions')
+    .select('id')
+    .where('record_key', '=', row.record_key)
+    .where('id', '!=', id)
+    .where('status', 'in', ['queued', 'executing'])
+    .executeTakeFirst();
+  if (busy) {
+    throw new AppError(
+      'record-busy',
+      409,
+      `action ${busy.id} of the same record is still under way; retry ${id} when it has ended`,
+      { details: { action: id, busy: busy.id } },
+    );
+  }
+  // The slots it gave back when it ended without an effect, or that ran out since, it takes
+  // again, or the retry is refused (403 policy-denied) like a new proposal over the limit.
+  // One that ran out counts no more: another action may have taken its place meanwhile.
+  const held = await trx
+    .selectFrom('rate_limit_slots')
+    .select('rule')
+    .where('action_id', '=', id)
+    .where('expires_at', '>', now)
+    .execute();
+  const holds = new Set(held.map((slot) => slot.rule));
+  await takeRateLimitSlots(
+    trx,
+    rateLimits.filter((rule) => !holds.has(rule.name)),
+    { id, operation: row.operation, agent: row.agent, recordKey: row.record_key },
+    now,
+  );
+  const updated = await trx
+    .updateTable('actions')
+    .set({
+      // Dead after a write was sent, it is reconciled first; never sent, it simply runs.
+      status: row.status === 'dead' && row.sent_at !== null ? 'executing' : 'queued',
+      lease_owner: null,
+      lease_until: null,
+      next_attempt_at: now,
+      attempts: 0,
+      updated_at: now,
+      error: null,
+    })
+    .where('id', '=', id)
+    .where('status', '=', row.status)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await appendAudit(
+    trx,
+    { kind: 'action', subject: id, change: 'retried', at: now, data: { from: row.status, by } },
+    dialect,
+  );
+  return toActionView(updated);
 }

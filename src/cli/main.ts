@@ -277,12 +277,14 @@ actions
   .option('--as <name>', 'who asks, recorded with the retry; default cli:<OS user>', parseDecider)
   .action(async (id: string, options: ConfigOption & { as?: string }) => {
     await withStore(options, async (store, config) => {
-      const action = await retryAction(
-        store,
-        id,
-        Date.now(),
-        rateLimitRules(config.rateLimits),
-        options.as ?? `cli:${userInfo().username}`,
+      const action = await store.transaction((trx) =>
+        retryAction(trx, {
+          id,
+          now: Date.now(),
+          rateLimits: rateLimitRules(config.rateLimits),
+          by: options.as ?? `cli:${userInfo().username}`,
+          dialect: store.dialect,
+        }),
       );
       process.stdout.write(`action ${action.action} is ${action.status}\n`);
     });

@@ -16,7 +16,7 @@ import { registerOverviewPage } from './pages/overview.js';
 import { registerSignIn } from './pages/sign-in.js';
 import { registerTracePage } from './pages/trace.js';
 import { setUpUi } from './plumbing.js';
-import { createSessions } from './sessions.js';
+import { createSessions, type SessionOps } from './sessions.js';
 
 export interface DashboardDeps {
   readonly store: Store;
@@ -24,6 +24,7 @@ export interface DashboardDeps {
   readonly approvals: ApprovalDeps;
   readonly propose: ProposeDeps;
   readonly dispatcher: Dispatcher;
+  readonly sessionOps: SessionOps;
 }
 
 // Pages may load only what the gateway serves: no inline script, no other origin, no framing.
@@ -57,7 +58,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
         reply.header('x-content-type-options', 'nosniff');
         reply.header('referrer-policy', 'same-origin');
       });
-      const sessions = createSessions(deps.store, deps.config.operators, {
+      const sessions = createSessions(deps.store, deps.sessionOps, deps.config.operators, {
         ttlMs: deps.config.dashboard.sessionTtl,
         now: deps.propose.now,
       });
@@ -83,6 +84,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
 }
 
 export { errorPage as dashboardErrorPage } from './plumbing.js';
+export { type SessionOps, sessionOps } from './sessions.js';
 
 /**
  * The key CSRF tokens are signed with: made from the operators' token hashes, so every instance

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { Operator } from '../http/operator-auth.js';
-import type { Store } from '../store/index.js';
+import type { Database, OpRunner, Store } from '../store/index.js';
 
 /** Dashboard sign-ins, kept in the store so every instance of a gateway knows them. */
 export interface Sessions {
@@ -19,8 +20,45 @@ function digest(cookie: string): string {
   return createHash('sha256').update(cookie).digest('hex');
 }
 
+/** What a new session is stored as. */
+export interface NewSession {
+  readonly idSha256: string;
+  readonly operator: string;
+  readonly tokenSha256: string;
+  readonly now: number;
+  readonly expiresAt: number;
+}
+
+/** Stores a session; expired ones go first, so their number stays bounded without a job. */
+export async function startSession(db: Kysely<Database>, session: NewSession): Promise<void> {
+  await db.deleteFrom('operator_sessions').where('expires_at', '<=', session.now).execute();
+  await db
+    .insertInto('operator_sessions')
+    .values({
+      id_sha256: session.idSha256,
+      operator: session.operator,
+      token_sha256: session.tokenSha256,
+      created_at: session.now,
+      expires_at: session.expiresAt,
+    })
+    .execute();
+}
+
+export async function endSession(db: Kysely<Database>, idSha256: string): Promise<void> {
+  await db.deleteFrom('operator_sessions').where('id_sha256', '=', idSha256).execute();
+}
+
+/**
+ * The writes of signing in and out, as store ops (store/op-runner.ts): on SQLite in the writer
+ * thread, so a sign-in never waits for the write lock on the event loop.
+ */
+export const sessionOps = { startSession, endSession };
+
+export type SessionOps = OpRunner<typeof sessionOps>;
+
 export function createSessions(
   store: Store,
+  ops: SessionOps,
   operators: Config['operators'],
   options: { ttlMs: number; now: () => number },
 ): Sessions {
@@ -28,18 +66,13 @@ export function createSessions(
     async start(operator) {
       const cookie = randomBytes(32).toString('base64url');
       const now = options.now();
-      // Expired sessions go when someone signs in: their number stays bounded without a job.
-      await store.db.deleteFrom('operator_sessions').where('expires_at', '<=', now).execute();
-      await store.db
-        .insertInto('operator_sessions')
-        .values({
-          id_sha256: digest(cookie),
-          operator: operator.name,
-          token_sha256: operator.tokenSha256,
-          created_at: now,
-          expires_at: now + options.ttlMs,
-        })
-        .execute();
+      await ops.run('startSession', {
+        idSha256: digest(cookie),
+        operator: operator.name,
+        tokenSha256: operator.tokenSha256,
+        now,
+        expiresAt: now + options.ttlMs,
+      });
       return cookie;
     },
     async find(cookie) {
@@ -56,10 +89,7 @@ export function createSessions(
     },
     async end(cookie) {
       if (!cookie) return;
-      await store.db
-        .deleteFrom('operator_sessions')
-        .where('id_sha256', '=', digest(cookie))
-        .execute();
+      await ops.run('endSession', digest(cookie));
     },
   };
 }

@@ -4,7 +4,7 @@ import type { ProposeDeps } from '../actions/index.js';
 import type { ApprovalDeps } from '../approvals/index.js';
 import type { Config } from '../config.js';
 import { MAX_RECORD_ID_LENGTH } from '../connectors/index.js';
-import { dashboardErrorPage, registerDashboard } from '../dashboard/index.js';
+import { dashboardErrorPage, registerDashboard, type SessionOps } from '../dashboard/index.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { AppError } from '../errors.js';
 import type { Ingestor } from '../ingest/index.js';
@@ -33,6 +33,8 @@ export interface ServerDeps {
   readonly dispatcher: Dispatcher;
   /** Served at `GET /metrics` when `config.metrics.enabled`. */
   readonly metrics?: Metrics;
+  /** The dashboard's sign-ins and sign-outs. */
+  readonly sessionOps: SessionOps;
 }
 
 /** The Fastify app with every route; not listening yet. */
@@ -45,6 +47,7 @@ export async function createServer({
   approvals,
   dispatcher,
   metrics,
+  sessionOps,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -112,7 +115,7 @@ export async function createServer({
   registerOpenApiRoute(app);
   if (metrics && config.metrics.enabled) registerMetricsRoute(app, { metrics });
   if (config.dashboard.enabled) {
-    await registerDashboard(app, { store, config, approvals, propose, dispatcher });
+    await registerDashboard(app, { store, config, approvals, propose, dispatcher, sessionOps });
     app.get('/', (_request, reply) => reply.redirect('/ui', 303));
   }
   return app;

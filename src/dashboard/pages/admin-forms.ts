@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ProposeDeps, rateLimitRules, retryAction, undoAction } from '../../actions/index.js';
+import { type ProposeDeps, rateLimitRules, undoAction } from '../../actions/index.js';
 import type { Config } from '../../config.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import { parseInput } from '../../http/input.js';
@@ -22,13 +22,13 @@ export function registerAdminForms(
 ): void {
   const rules = rateLimitRules(deps.config.rateLimits);
   ui.form<{ id: string }>('/actions/:id/retry', 'admin', backFrom, async (request, operator) => {
-    const action = await retryAction(
-      deps.propose.store,
-      request.params.id,
-      deps.propose.now(),
-      rules,
-      operator.name,
-    );
+    const action = await deps.propose.ops.run('retryAction', {
+      id: request.params.id,
+      now: deps.propose.now(),
+      rateLimits: rules,
+      by: operator.name,
+      dialect: deps.propose.store.dialect,
+    });
     deps.propose.worker.notify();
     return {
       to: backFrom(request),
