@@ -22,7 +22,10 @@
 //    From the gateway's `/metrics`, where the time of a proposal went at that rate: the two
 //    calls to the sandbox, the two durable store writes (the accepted action with its outbox
 //    row, then its outcome) and the rest.
-// 3. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
+// 3. Beside webhooks: proposals at a sixth of the saturation rate while signed webhooks arrive
+//    at 2,000 a second (`BENCH_WEBHOOKS_PER_S`), both open loops, after 2 s of both together:
+//    the two writer threads (the inbox's and the actions') share SQLite's write lock.
+// 4. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
 //    `executed` answer is among them.
 // Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…
 // bare_proxy_per_s=… gateway_cpu_ms=…`, the last the gateway's CPU milliseconds per executed
@@ -36,11 +39,13 @@ import Database from 'better-sqlite3';
 import { freePort, startGatewayProcess, writeConfig } from '../test/helpers/gateway-process.js';
 import { cpuSeconds, type PacedResult, paced, percentile } from './paced.js';
 import { spawnNode, waitForHttp } from './process.js';
+import { DEMO_SOURCE, signedRequest } from './webhooks.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 2000);
 const WARMUP_SECONDS = 2;
+const WEBHOOKS_PER_S = Number(process.env.BENCH_WEBHOOKS_PER_S ?? 2000);
 const AGENT_KEY = 'ak_bench_actions_support_bot';
 
 type Status = 'new' | 'open' | 'pending';
@@ -224,9 +229,13 @@ async function saturate(
 }
 
 /** An open loop at `rate` requests a second. */
-async function atRate(side: Side, rate: number): Promise<{ result: PacedResult; tally: Tally }> {
+async function atRate(
+  side: Side,
+  rate: number,
+  seconds = SECONDS,
+): Promise<{ result: PacedResult; tally: Tally }> {
   const tally = new Tally();
-  const result = await paced(side.url, { rate, seconds: SECONDS, connections: CONNECTIONS }, () => {
+  const result = await paced(side.url, { rate, seconds, connections: CONNECTIONS }, () => {
     const ticket = side.tickets.take();
     return {
       ...side.build(ticket),
@@ -281,6 +290,22 @@ const fmt = (ms: number) => (Math.round(ms * 100) / 100).toString();
 /** The gateway's (or the bare proxy's) CPU per write, for the lines of the sides that have one. */
 const perWrite = (side: string, gatewayMs: number) =>
   side === 'sandbox directly' ? '' : ` (gateway ${gatewayMs.toFixed(2)} ms of CPU a write)`;
+
+/** Signed webhooks to the gateway's `demo` source, an open loop at `rate` a second. */
+async function webhooksAt(
+  url: string,
+  rate: number,
+  seconds: number,
+): Promise<{ result: PacedResult; tally: Tally }> {
+  const tally = new Tally();
+  const result = await paced(url, { rate, seconds, connections: CONNECTIONS }, () => ({
+    method: 'POST',
+    path: '/hooks/demo',
+    ...signedRequest(),
+    answered: (status) => tally.count(`${status}`, status === 202),
+  }));
+  return { result, tally };
+}
 
 /** The sum and count of every latency histogram series on the gateway's `/metrics` page. */
 async function latencySeries(url: string): Promise<Map<string, { sum: number; count: number }>> {
@@ -355,6 +380,7 @@ try {
       },
     },
     connectors: { helpdesk: { kind: 'sandbox', url: behindUrl } },
+    sources: DEMO_SOURCE,
   });
   const gateway = await startGatewayProcess(configFile, await freePort());
   children.push(gateway.child);
@@ -422,7 +448,21 @@ try {
   console.log(`${rate}/s, where a proposal's time went in the gateway (means): ${spent}`);
   const addedP99 = p99(airlockHalf.value.result) - p99(directHalf.value.result);
 
-  // 3. Effects: stop the gateway (it lets attempts under way finish), then count.
+  // 3. Beside webhooks.
+  const besideRate = Math.max(1, Math.round(actionsPerS / 6));
+  const beside = (seconds: number) =>
+    Promise.all([
+      atRate(airlock, besideRate, seconds),
+      webhooksAt(gateway.url, WEBHOOKS_PER_S, seconds),
+    ]);
+  await beside(WARMUP_SECONDS);
+  const [proposals, hooks] = await beside(SECONDS);
+  const median = (result: PacedResult) => fmt(percentile(result.latenciesMs, 50));
+  console.log(
+    `${besideRate}/s beside ${WEBHOOKS_PER_S} webhooks/s, through Airlock: p50=${median(proposals.result)}ms p99=${fmt(p99(proposals.result))}ms; answers ${proposals.tally}; webhooks p50=${median(hooks.result)}ms p99=${fmt(p99(hooks.result))}ms, answers ${hooks.tally}, errors=${hooks.result.errors}`,
+  );
+
+  // 4. Effects: stop the gateway (it lets attempts under way finish), then count.
   await gateway.stop('SIGTERM');
   const writesAnswer = await fetch(`${behindUrl}/_writes`);
   const answer = (await writesAnswer.json()) as {

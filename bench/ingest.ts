@@ -4,7 +4,6 @@
 // is fsynced) and a bare Fastify route in subprocesses on loopback, drives each with autocannon
 // (50 connections, signed Standard Webhooks events with distinct ids), then checks that every
 // 202 is a row in the store. Last line: `ingest: events_per_s=… p99_ms=… bare_req_per_s=… ratio=… rss_mb=…`.
-import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,37 +11,10 @@ import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { freePort, startGatewayProcess, writeConfig } from '../test/helpers/gateway-process.js';
 import { spawnNode, waitForHttp } from './process.js';
+import { DEMO_SOURCE, signedRequest } from './webhooks.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const SECRET = 'whsec_YmVuY2gtc2VjcmV0LWZvci1haXJsb2NrLWluZ2VzdA==';
-const KEY = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
-
-/** A signed Standard Webhooks request with a fresh id, as a provider would send it. */
-function signedRequest(): { headers: Record<string, string>; body: string } {
-  const id = `msg_${randomUUID()}`;
-  const timestamp = Math.floor(Date.now() / 1000);
-  const body = JSON.stringify({
-    type: 'ticket.updated',
-    timestamp: new Date().toISOString(),
-    data: {
-      type: 'ticket',
-      id: `T-${id.slice(-6)}`,
-      status: 'open',
-      subject: 'Where is my order?',
-    },
-  });
-  const signature = createHmac('sha256', KEY).update(`${id}.${timestamp}.${body}`).digest('base64');
-  return {
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'webhook-id': id,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': `v1,${signature}`,
-    },
-  };
-}
 
 async function drive(url: string, seconds: number): Promise<autocannon.Result> {
   return autocannon({
@@ -79,7 +51,7 @@ try {
   const configFile = writeConfig(dir, {
     store: { url: `sqlite:${dbFile}` },
     log: { level: 'warn' },
-    sources: { demo: { scheme: 'standard-webhooks', secrets: [SECRET] } },
+    sources: DEMO_SOURCE,
   });
   const gateway = await startGatewayProcess(configFile, await freePort());
   await drive(gateway.url, 2);
