@@ -467,7 +467,9 @@ try {
   const writesAnswer = await fetch(`${behindUrl}/_writes`);
   const answer = (await writesAnswer.json()) as {
     writes: Array<{ actionId: string | null; record: { id: string } }>;
+    dropped: number;
   };
+  if (answer.dropped > 0) throw new Error(`the sandbox let ${answer.dropped} writes go`);
   // Airlock's writes: those to its tickets (the rest are the direct half-load run's).
   const writes = answer.writes.filter((write) => airlock.tickets.ids.has(write.record.id));
   const db = new Database(dbFile, { readonly: true });

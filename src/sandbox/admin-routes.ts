@@ -42,7 +42,10 @@ export function registerAdminRoutes(
 
   app.get('/_writes', async (request) => {
     const { since = 0 } = parseInput(writesQuery, request.query, 'query');
-    return { writes: state.writes.filter((write) => write.seq > since) };
+    const writes = state.writes.filter((write) => write.seq > since);
+    // Writes after `since` that are no longer kept (see `keep` of createSandbox).
+    const firstKept = writes[0]?.seq ?? state.writeCount + 1;
+    return { writes, dropped: Math.max(0, firstKept - 1 - since) };
   });
 
   app.get('/_deliveries', async () => ({ deliveries: sender.list() }));

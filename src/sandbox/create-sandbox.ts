@@ -41,6 +41,11 @@ export interface SandboxOptions {
    * throws 400 `invalid-chaos`.
    */
   readonly chaos?: ChaosOptions | undefined;
+  /**
+   * How many of the latest applied writes (`/_writes`) and webhook deliveries (`/_deliveries`)
+   * are kept; older ones are let go, so a long run stays in bounded memory. Default 10,000.
+   */
+  readonly keep?: number | undefined;
 }
 
 /** A running (or ready to run) sandbox CRM + helpdesk + orders system. */
@@ -67,10 +72,14 @@ export interface Sandbox {
 /** Builds the sandbox: a Fastify app over in-memory state; `listen()` starts serving. */
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const now = options.now ?? Date.now;
-  const state = createState(now);
+  const state = createState(now, options.keep);
   const chaos = options.chaos === undefined ? null : createChaos(options.chaos);
   const faults = createFaultTable(chaos);
-  const sender = createWebhookSender({ retryDelaysMs: options.webhookRetryDelaysMs, chaos });
+  const sender = createWebhookSender({
+    retryDelaysMs: options.webhookRetryDelaysMs,
+    chaos,
+    keep: options.keep,
+  });
   emitWebhooks(state, sender, {
     urls: options.webhookUrl,
     helpdeskSecret: options.helpdeskSecret ?? DEFAULT_HELPDESK_SECRET,

@@ -26,9 +26,14 @@ interface Entry {
 export interface IdempotencyCache {
   lookup(key: string, fingerprint: string): IdempotencyLookup;
   remember(key: string, fingerprint: string, response: StoredResponse): void;
+  /** How many keys are held, expired ones not yet let go included. */
+  readonly size: number;
 }
 
-/** A cache whose entries expire `ttlMs` after they were stored, by `now` (epoch ms). */
+/**
+ * A cache whose entries expire `ttlMs` after they were stored, by `now` (epoch ms). Expired
+ * entries are let go as new ones come, so its size is bounded by what one TTL brings.
+ */
 export function createIdempotencyCache(
   now: () => number,
   ttlMs = IDEMPOTENCY_TTL_MS,
@@ -46,7 +51,18 @@ export function createIdempotencyCache(
         : { kind: 'mismatch' };
     },
     remember(key, fingerprint, response) {
-      entries.set(key, { fingerprint, response, expiresAt: now() + ttlMs });
+      // Entries stay in the order they expire (one TTL for all): the expired ones are at the
+      // front, and go here, so keys never asked for again do not pile up.
+      const at = now();
+      for (const [oldest, entry] of entries) {
+        if (entry.expiresAt > at) break;
+        entries.delete(oldest);
+      }
+      entries.delete(key);
+      entries.set(key, { fingerprint, response, expiresAt: at + ttlMs });
+    },
+    get size() {
+      return entries.size;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_KEEP, keepLatest } from './keep-latest.js';
 import type { CrmObject, Order, Ticket } from './records.js';
 
 /** Which of the sandbox's three systems a record lives in; picks the webhook format. */
@@ -41,7 +42,11 @@ export interface SandboxState {
   readonly orders: Map<string, Order>;
   /** Unique property values (`type`, property, normalised value) → the id holding them. */
   readonly uniqueValues: Map<string, string>;
+  /** The latest `keepWrites` applied writes (a tenth more at most), oldest first. */
   readonly writes: AppliedWrite[];
+  readonly keepWrites: number;
+  /** Every write applied so far, kept or let go: the last one's `seq`. */
+  writeCount: number;
   /** The clock, epoch milliseconds. */
   readonly now: () => number;
   /** Called after every applied write (the webhook sender listens here). */
@@ -51,8 +56,8 @@ export interface SandboxState {
   recording: boolean;
 }
 
-/** Empty state on the clock `now` (epoch ms). */
-export function createState(now: () => number): SandboxState {
+/** Empty state on the clock `now` (epoch ms), keeping the latest `keepWrites` writes. */
+export function createState(now: () => number, keepWrites = DEFAULT_KEEP): SandboxState {
   // Ids come from one counter for every type, so an id of one type never names a record of
   // another: a contact id sent as a ticket id is a 404, not somebody else's ticket.
   return {
@@ -61,6 +66,8 @@ export function createState(now: () => number): SandboxState {
     orders: new Map(),
     uniqueValues: new Map(),
     writes: [],
+    keepWrites,
+    writeCount: 0,
     now,
     listeners: [],
     lastId: 1000,
@@ -84,9 +91,11 @@ export function commitWrite(
   state: SandboxState,
   write: Omit<AppliedWrite, 'seq' | 'at'>,
 ): AppliedWrite {
-  const applied: AppliedWrite = { ...write, seq: state.writes.length + 1, at: isoNow(state) };
-  if (!state.recording) return applied;
+  if (!state.recording) return { ...write, seq: state.writeCount + 1, at: isoNow(state) };
+  state.writeCount += 1;
+  const applied: AppliedWrite = { ...write, seq: state.writeCount, at: isoNow(state) };
   state.writes.push(applied);
+  keepLatest(state.writes, state.keepWrites);
   for (const listener of state.listeners) listener(applied);
   return applied;
 }

@@ -6,6 +6,7 @@ import {
   type WebhookChaosKind,
   type WebhookChaosPlan,
 } from './chaos.js';
+import { DEFAULT_KEEP, keepLatest } from './keep-latest.js';
 
 /** One webhook request as built for one attempt (bodies carry the attempt number, HubSpot's do). */
 export interface WebhookRequestParts {
@@ -37,6 +38,8 @@ export interface WebhookSenderOptions {
   readonly timeoutMs?: number | undefined;
   /** Duplicates, reorders, delays and drops deliveries at seeded rates. Default none. */
   readonly chaos?: Chaos | null | undefined;
+  /** How many of the latest deliveries `list` shows (a tenth more at most). Default 10,000. */
+  readonly keep?: number | undefined;
 }
 
 /**
@@ -65,7 +68,9 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
   const closing = new AbortController();
   // Every pending delivery and pause waits on it: one listener each, by design.
   setMaxListeners(0, closing.signal);
+  const keep = options.keep ?? DEFAULT_KEEP;
   const deliveries: Delivery[] = [];
+  let sent = 0;
   /** Per URL, the end of its line: a delivery is sent once every one before it is done. */
   const lines = new Map<string, Promise<void>>();
   /** Every delivery not yet delivered or failed for good, held ones included. */
@@ -161,7 +166,7 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       const plan = planFor(fields.channel, fields.writeSeq);
       const delivery: Delivery = {
         ...fields,
-        id: deliveries.length + 1,
+        id: ++sent,
         attempts: 0,
         status: 'pending',
         lastStatus: null,
@@ -169,6 +174,7 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
         chaos: chaosKinds(plan),
       };
       deliveries.push(delivery);
+      keepLatest(deliveries, keep);
       let done: Promise<void>;
       if (plan.reorderMs === null) {
         done = enqueue(delivery, build, plan);

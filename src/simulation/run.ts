@@ -122,6 +122,8 @@ export async function runDirect(options: RunOptions): Promise<ModeResult> {
   const sandbox = createSandbox({
     webhookUrl: { helpdesk: `${agentUrl}/helpdesk`, crm: `${agentUrl}/crm` },
     chaos: chaosOf(options),
+    // The check reads every write of the run.
+    keep: Number.POSITIVE_INFINITY,
   });
   let agent: Awaited<ReturnType<typeof startDirectAgent>> | undefined;
   try {
@@ -170,6 +172,7 @@ export async function runAirlock(options: RunOptions): Promise<ModeResult> {
   const sandbox = createSandbox({
     webhookUrl: { helpdesk: `${gatewayUrl}/hooks/helpdesk`, crm: `${gatewayUrl}/hooks/crm` },
     chaos: chaosOf(options),
+    keep: Number.POSITIVE_INFINITY,
   });
   let gateway: Gateway | undefined;
   let agent: Awaited<ReturnType<typeof startAirlockAgent>> | undefined;
