@@ -5,6 +5,7 @@ import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
 import type { InboxDelivery } from '../ingest/inbox.js';
 import { createInboxWriter } from '../ingest/inbox-writer.js';
 import { createOpRunner } from './op-runner.js';
+import { takeTurn, writeTurns } from './write-turns.js';
 
 /** `events` webhook deliveries of one event each, 2 KB bodies, ids never seen before. */
 function deliveries(events: number): InboxDelivery[] {
@@ -86,5 +87,23 @@ describe('turns at the SQLite write lock', { timeout: 30_000 }, () => {
       await ops.close();
       await store.close();
     }
+  });
+
+  it('serves turns in order, and skips one that stands still', () => {
+    const turns = writeTurns(`turns-test-${randomUUID()}`);
+    const endFirst = takeTurn(turns);
+    endFirst();
+    // A thread took the next ticket and ended before its turn came: nobody will end it.
+    Atomics.add(turns, 0, 1);
+    const asked = performance.now();
+    const endThird = takeTurn(turns, 200);
+    const waited = performance.now() - asked;
+    expect(waited).toBeGreaterThanOrEqual(190);
+    expect(waited).toBeLessThan(2_000);
+    endThird();
+    // And the next one is served at once.
+    const again = performance.now();
+    takeTurn(turns, 200)();
+    expect(performance.now() - again).toBeLessThan(100);
   });
 });

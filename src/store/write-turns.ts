@@ -36,14 +36,15 @@ export function writeTurns(path: string): WriteTurns {
 
 /**
  * Waits for this thread's turn (blocking it: writer threads only) and answers the function that
- * ends it. Write between the two, and end the turn in a `finally`.
+ * ends it. Write between the two, and end the turn in a `finally`. A turn that stands still for
+ * `stuckMs` is skipped.
  */
-export function takeTurn(turns: WriteTurns): () => void {
+export function takeTurn(turns: WriteTurns, stuckMs = STUCK_MS): () => void {
   const ticket = Atomics.add(turns, NEXT, 1);
   for (;;) {
     const serving = Atomics.load(turns, SERVING);
     if (serving === ticket) break;
-    if (Atomics.wait(turns, SERVING, serving, STUCK_MS) === 'timed-out') {
+    if (Atomics.wait(turns, SERVING, serving, stuckMs) === 'timed-out') {
       // Skip the ticket that stood still; the lock itself is still SQLite's to guard.
       advance(turns, serving);
     }
