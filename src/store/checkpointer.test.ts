@@ -6,7 +6,12 @@ import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
 import { startCheckpointer } from './checkpointer.js';
 import { createOpRunner } from './op-runner.js';
 import { openSqliteConnection } from './sqlite-connection.js';
-import { askWalRestart, restartWalIfAsked, walRestartFlag } from './wal-restart.js';
+import {
+  askWalRestart,
+  restartsGivenUp,
+  restartWalIfAsked,
+  walRestartFlag,
+} from './wal-restart.js';
 
 const PAGE = 4096;
 const ROW = 2 * PAGE;
@@ -78,6 +83,42 @@ describe('the WAL checkpointer', () => {
       expect(Atomics.load(flag, 0)).not.toBe(0);
     } finally {
       Atomics.store(flag, 0, 0);
+      await store.close();
+    }
+  });
+
+  it('does not hold the writers up for the busy timeout while a long read keeps the WAL', async () => {
+    database = createTestDatabase('sqlite');
+    const store = await database.open();
+    const path = store.url.slice('sqlite:'.length);
+    const stop = startCheckpointer(store, { restartAfterFrames: 64 });
+    const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
+    // A reader in the middle of a long transaction (`airlock audit verify` over a large log).
+    const reader = openSqliteConnection(path);
+    try {
+      await ops.run('fill', ROW);
+      reader.exec('BEGIN');
+      reader.prepare('select count(*) from filler').get();
+      let slowest = 0;
+      const until = Date.now() + 1_500;
+      while (Date.now() < until) {
+        const started = performance.now();
+        await Promise.all(Array.from({ length: 8 }, () => ops.run('fill', ROW)));
+        slowest = Math.max(slowest, performance.now() - started);
+      }
+      // The restart the checkpoint thread asks for waits for the reader, and holds new writes
+      // back meanwhile: for 5 s (busy_timeout) a time, while the reader stayed.
+      expect(slowest).toBeLessThan(1_000);
+      // It gave up instead, and was asked again less and less often: at most 4 tries in 1.5 s
+      // (0, 0.2, 0.5 and 1 s), where asking at every look tried 7-8 times.
+      const tries = restartsGivenUp(walRestartFlag(path));
+      expect(tries).toBeGreaterThan(0);
+      expect(tries).toBeLessThanOrEqual(5);
+    } finally {
+      if (reader.inTransaction) reader.exec('COMMIT');
+      reader.close();
+      await ops.close();
+      await stop();
       await store.close();
     }
   });

@@ -15,7 +15,7 @@ export function openSqliteConnection(path: string): SqliteDatabase.Database {
   database.pragma('synchronous = FULL');
   // Another connection (the inbox writer, the CLI, a second gateway) may hold the write lock
   // briefly; wait for it.
-  database.pragma('busy_timeout = 5000');
+  database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // When a write starts the WAL over (wal-restart.ts), a WAL file grown past this (while a long
   // read kept it from starting over) is cut back to it.
   database.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
@@ -23,6 +23,9 @@ export function openSqliteConnection(path: string): SqliteDatabase.Database {
 }
 
 const WAL_SIZE_LIMIT = 128 * 1024 * 1024;
+
+/** How long a connection waits for a lock another holds before it fails with SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5_000;
 
 const STATEMENTS_KEPT = 500;
 

@@ -1,5 +1,6 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { sharedInt32 } from './shared-memory.js';
+import { BUSY_TIMEOUT_MS } from './sqlite-connection.js';
 
 /*
  * SQLite writes its WAL from the start again only when a write begins after everything in the
@@ -12,24 +13,34 @@ import { sharedInt32 } from './shared-memory.js';
  * in a test) while the WAL grows on. So the checkpoint thread asks, and a writer thread, between
  * two of its batches, does it.
  *
- * The request is a flag in memory shared by the threads of one store file in this process.
+ * The request is a flag in memory shared by the threads of one store file in this process,
+ * beside the number of restarts in a row that gave up waiting for a long read.
  */
 
 const IDLE = 0;
 const ASKED = 1;
 const RESTARTING = 2;
 
+/** The cells: the request's state, and the restarts in a row that gave up. */
+const STATE = 0;
+const GAVE_UP = 1;
+
 /** The flag shared by the threads of one SQLite file, passed to each in its `workerData`. */
 export type WalRestartFlag = Int32Array<SharedArrayBuffer>;
 
 /** The flag of the SQLite file `path`, one per file in this process (main thread only). */
 export function walRestartFlag(path: string): WalRestartFlag {
-  return sharedInt32(`wal-restart:${path}`, 1);
+  return sharedInt32(`wal-restart:${path}`, 2);
 }
 
 /** The checkpoint thread: the WAL is long; the next writer to end a batch has it start over. */
 export function askWalRestart(flag: WalRestartFlag): void {
-  Atomics.compareExchange(flag, 0, IDLE, ASKED);
+  Atomics.compareExchange(flag, STATE, IDLE, ASKED);
+}
+
+/** How many restarts in a row gave up waiting for readers (0 after one that did its work). */
+export function restartsGivenUp(flag: WalRestartFlag): number {
+  return Atomics.load(flag, GAVE_UP);
 }
 
 /**
@@ -39,12 +50,29 @@ export function askWalRestart(flag: WalRestartFlag): void {
  * a restart that failed leaves the WAL long, and the checkpoint thread asks again.
  */
 export function restartWalIfAsked(connection: SqliteDatabase, flag: WalRestartFlag): void {
-  if (Atomics.compareExchange(flag, 0, ASKED, RESTARTING) !== ASKED) return;
+  if (Atomics.compareExchange(flag, STATE, ASKED, RESTARTING) !== ASKED) return;
+  let done = false;
   try {
-    connection.pragma('wal_checkpoint(RESTART)');
+    // The restart holds new writes back while it waits for readers to leave the WAL. The
+    // gateway's reads take milliseconds; a long one (`airlock audit verify` over a large log)
+    // held every write up for the whole busy timeout. It waits this long at most, then lets the
+    // WAL grow until the checkpoint thread asks again.
+    connection.pragma(`busy_timeout = ${RESTART_WAIT_MS}`);
+    const [result] = connection.pragma('wal_checkpoint(RESTART)') as { busy: number }[];
+    done = result?.busy === 0;
   } catch {
     // As above: the next request tries again.
   } finally {
-    Atomics.store(flag, 0, IDLE);
+    try {
+      connection.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    } catch {
+      // A connection that cannot take a pragma fails its next batch, which says why.
+    }
+    if (done) Atomics.store(flag, GAVE_UP, 0);
+    else Atomics.add(flag, GAVE_UP, 1);
+    Atomics.store(flag, STATE, IDLE);
   }
 }
+
+/** How long a restart waits for readers to leave the WAL before it gives up. */
+const RESTART_WAIT_MS = 100;
