@@ -370,12 +370,12 @@ function reporter(
  */
 async function untilStill(sandbox: Sandbox, waitAgent: () => Promise<void>): Promise<void> {
   for (;;) {
-    const before = sandbox.state.writes.length;
+    const before = sandbox.state.writeCount;
     await sandbox.webhooksSettled();
     await waitAgent();
     await sleep(300);
     await sandbox.webhooksSettled();
-    if (sandbox.state.writes.length === before) return;
+    if (sandbox.state.writeCount === before) return;
   }
 }
 

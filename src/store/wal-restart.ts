@@ -58,6 +58,8 @@ export function restartWalIfAsked(connection: SqliteDatabase, flag: WalRestartFl
     // held every write up for the whole busy timeout. It waits this long at most, then lets the
     // WAL grow until the checkpoint thread asks again.
     connection.pragma(`busy_timeout = ${RESTART_WAIT_MS}`);
+    // Busy also, at once, while the checkpoint thread's own pass holds the checkpoint lock: that
+    // counts as a give-up too, and the next request comes after one more look.
     const [result] = connection.pragma('wal_checkpoint(RESTART)') as { busy: number }[];
     done = result?.busy === 0;
   } catch {

@@ -58,11 +58,11 @@ describe('turns at the SQLite write lock', { timeout: 30_000 }, () => {
         waits.push(performance.now() - started);
       }
       waits.sort((a, b) => a - b);
-      // Each op waits for about one inbox batch (median 12 ms, at most 32 in a run). Left to
-      // SQLite's busy handler, the op's writer slept while the inbox's took the lock again, and
-      // after 5 s the op failed: "database is locked".
+      // Each op waits for at most about one inbox batch (slowest 22-32 ms in runs here). Left to
+      // SQLite's busy handler, the op's writer slept while the inbox's took the lock again: the
+      // slowest op waited 0.9-4.4 s, or failed after 5 s with "database is locked".
       expect(waits.length).toBeGreaterThan(40);
-      expect(waits[Math.floor(waits.length / 2)]).toBeLessThan(100);
+      expect(waits.at(-1)).toBeLessThan(500);
     } finally {
       ingesting = false;
       await Promise.all(streams);
@@ -81,8 +81,9 @@ describe('turns at the SQLite write lock', { timeout: 30_000 }, () => {
       await expect(ops.run('exit', undefined)).rejects.toThrow();
       const started = performance.now();
       expect(await ops.run('one', undefined)).toBe(1);
-      // A new thread writes without waiting out the 5 s after which a turn counts as stuck.
-      expect(performance.now() - started).toBeLessThan(3_000);
+      // A new thread writes without waiting out the 5 s after which a turn counts as stuck
+      // (starting the thread takes up to about 1.5 s on a busy machine).
+      expect(performance.now() - started).toBeLessThan(4_500);
     } finally {
       await ops.close();
       await store.close();

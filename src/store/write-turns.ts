@@ -1,5 +1,6 @@
 import { threadId, type Worker } from 'node:worker_threads';
 import { sharedInt32 } from './shared-memory.js';
+import { BUSY_TIMEOUT_MS } from './sqlite-connection.js';
 
 /*
  * The writer threads of one SQLite file in this process (the op runner's and the inbox's) take
@@ -10,14 +11,18 @@ import { sharedInt32 } from './shared-memory.js';
  * 10 and 30-49 ms taking turns. A turn is a ticket: `NEXT` is the next ticket to hand out,
  * `SERVING` the ticket whose turn it is; ending a turn wakes the waiters at once.
  *
- * Other connections (the main thread's rare writes, CLI commands, another process) still meet
- * the lock through SQLite's busy handler.
+ * Other connections (CLI commands, migrations at start-up, another process) still meet the lock
+ * through SQLite's busy handler.
  */
 
 const NEXT = 0;
 const SERVING = 1;
-/** The thread whose turn it is, while it holds it (0: none). */
-const HOLDER = 2;
+/**
+ * Int32 cells 2 and 3, read as one 64-bit cell: the holder of the turn, while it holds it, as its
+ * thread id and ticket (0: none), so that one atomic read tells whose turn a thread held.
+ */
+const HOLDER_BYTE_OFFSET = 8;
+const CELLS = 4;
 
 /** The turns of one SQLite file, passed to each writer thread in its `workerData`. */
 export type WriteTurns = Int32Array<SharedArrayBuffer>;
@@ -27,11 +32,11 @@ export type WriteTurns = Int32Array<SharedArrayBuffer>;
  * waiting for its turn never takes it. As long as SQLite's `busy_timeout`, which still guards
  * the lock itself.
  */
-const STUCK_MS = 5_000;
+const STUCK_MS = BUSY_TIMEOUT_MS;
 
 /** The turns of the SQLite file `path`, one per file in this process (main thread only). */
 export function writeTurns(path: string): WriteTurns {
-  return sharedInt32(`write-turns:${path}`, 3);
+  return sharedInt32(`write-turns:${path}`, CELLS);
 }
 
 /**
@@ -49,9 +54,11 @@ export function takeTurn(turns: WriteTurns, stuckMs = STUCK_MS): () => void {
       advance(turns, serving);
     }
   }
-  Atomics.store(turns, HOLDER, threadId);
+  const holder = holderOf(turns);
+  const held = holding(threadId, ticket);
+  Atomics.store(holder, 0, held);
   return () => {
-    Atomics.compareExchange(turns, HOLDER, threadId, 0);
+    Atomics.compareExchange(holder, 0, held, 0n);
     advance(turns, ticket);
   };
 }
@@ -63,15 +70,27 @@ function advance(turns: WriteTurns, ticket: number): void {
   }
 }
 
+function holderOf(turns: WriteTurns): BigInt64Array<SharedArrayBuffer> {
+  return new BigInt64Array(turns.buffer, HOLDER_BYTE_OFFSET, 1);
+}
+
+/** The holder cell's value for `thread` holding `ticket`. */
+function holding(thread: number, ticket: number): bigint {
+  return (BigInt(thread) << 32n) | BigInt(ticket >>> 0);
+}
+
 /**
  * Has `thread`'s turn, should it end while holding one (its isolate killed mid-batch), go to the
  * next waiter at once. Main thread, for each writer thread it starts.
  */
 export function endTurnsOnExit(thread: Worker, turns: WriteTurns): void {
   const id = thread.threadId;
+  const holder = holderOf(turns);
   thread.once('exit', () => {
-    if (Atomics.load(turns, HOLDER) !== id) return;
-    Atomics.store(turns, HOLDER, 0);
-    advance(turns, Atomics.load(turns, SERVING));
+    const held = Atomics.load(holder, 0);
+    if (held >> 32n !== BigInt(id)) return;
+    // The very turn it held, and only while nobody has taken the next (after a stuck turn).
+    if (Atomics.compareExchange(holder, 0, held, 0n) !== held) return;
+    advance(turns, Number(BigInt.asIntN(32, held)));
   });
 }
