@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Sandbox } from '../src/sandbox/index.js';
+import { createSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { call, startSandbox } from './helpers/sandbox.js';
 
 let sandbox: (Sandbox & { url: string }) | undefined;
@@ -48,5 +48,12 @@ describe('the sandbox in a long run', () => {
     expect(deliveries.length).toBeGreaterThanOrEqual(10);
     expect(deliveries.length).toBeLessThanOrEqual(11);
     expect(deliveries.at(-1)).toMatchObject({ writeSeq: 30, status: 'delivered' });
+  });
+
+  it('refuses a number of writes to keep that is not one', () => {
+    for (const keep of [0, -5, 2.5, Number.NaN]) {
+      expect(() => createSandbox({ keep }), String(keep)).toThrow(/keep must be/);
+    }
+    expect(() => createSandbox({ keep: Number.POSITIVE_INFINITY })).not.toThrow();
   });
 });

@@ -72,13 +72,20 @@ export interface Sandbox {
 /** Builds the sandbox: a Fastify app over in-memory state; `listen()` starts serving. */
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const now = options.now ?? Date.now;
-  const state = createState(now, options.keep);
+  const { keep } = options;
+  if (keep !== undefined && !(keep === Number.POSITIVE_INFINITY || Number.isSafeInteger(keep))) {
+    throw new RangeError(`keep must be a whole number of writes, or Infinity; got ${keep}`);
+  }
+  if (keep !== undefined && keep < 1) {
+    throw new RangeError(`keep must be at least 1; got ${keep}`);
+  }
+  const state = createState(now, keep);
   const chaos = options.chaos === undefined ? null : createChaos(options.chaos);
   const faults = createFaultTable(chaos);
   const sender = createWebhookSender({
     retryDelaysMs: options.webhookRetryDelaysMs,
     chaos,
-    keep: options.keep,
+    keep,
   });
   emitWebhooks(state, sender, {
     urls: options.webhookUrl,
