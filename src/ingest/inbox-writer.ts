@@ -1,7 +1,6 @@
 import type { Store } from '../store/index.js';
-import { startThread, threadClient } from '../store/thread.js';
-import { walRestartFlag } from '../store/wal-restart.js';
-import { endTurnsOnExit, writeTurns } from '../store/write-turns.js';
+import { threadClient } from '../store/thread.js';
+import { startWriterThread, writerShared } from '../store/writer-thread.js';
 import { type AcceptedEvent, appendDeliveries, type InboxDelivery } from './inbox.js';
 import type { InboxWorkerData } from './sqlite-inbox-worker.js';
 
@@ -24,14 +23,11 @@ export function createInboxWriter(store: Store): InboxWriter {
 }
 
 function createWorkerWriter(path: string): InboxWriter {
-  const turns = writeTurns(path);
-  const thread = startThread(new URL('./sqlite-inbox-worker.js', import.meta.url), {
-    path,
-    restartFlag: walRestartFlag(path),
-    turns,
-  } satisfies InboxWorkerData);
-  endTurnsOnExit(thread, turns);
-  const writer = threadClient<InboxDelivery[]>(thread, 'inbox writer');
+  const data: InboxWorkerData = { path, ...writerShared(path) };
+  const writer = threadClient<InboxDelivery[]>(
+    startWriterThread(new URL('./sqlite-inbox-worker.js', import.meta.url), data),
+    'inbox writer',
+  );
   return {
     write: (batch) => writer.request(batch) as Promise<AcceptedEvent[][]>,
     close: () => writer.close(),

@@ -6,21 +6,18 @@ import { parentPort, workerData } from 'node:worker_threads';
 // loaded there for nothing cost every thread megabytes.
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { serveRequests } from '../store/thread.js';
-import { restartWalIfAsked, type WalRestartFlag } from '../store/wal-restart.js';
-import { takeTurn, type WriteTurns } from '../store/write-turns.js';
+import { type WriterShared, writeInTurn } from '../store/writer-thread.js';
 import type { InboxDelivery } from './inbox.js';
 import { createSqliteAppender } from './sqlite-inbox.js';
 
-export interface InboxWorkerData {
+export interface InboxWorkerData extends WriterShared {
   readonly path: string;
-  readonly restartFlag: WalRestartFlag;
-  readonly turns: WriteTurns;
 }
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-inbox-worker runs only as a worker thread');
-const { path, restartFlag, turns } = workerData as InboxWorkerData;
-const connection = openSqliteConnection(path);
+const data = workerData as InboxWorkerData;
+const connection = openSqliteConnection(data.path);
 // Checkpoints are the checkpointer thread's (store/checkpointer.ts).
 connection.pragma('wal_autocheckpoint = 0');
 const append = createSqliteAppender(connection);
@@ -29,14 +26,7 @@ serveRequests<InboxDelivery[]>(
   // Buffers arrive as Uint8Arrays after the structured clone.
   (batch) => {
     const deliveries = batch.map((delivery) => ({ ...delivery, body: Buffer.from(delivery.body) }));
-    const endTurn = takeTurn(turns);
-    try {
-      const accepted = append(deliveries);
-      restartWalIfAsked(connection, restartFlag);
-      return accepted;
-    } finally {
-      endTurn();
-    }
+    return writeInTurn(connection, data, () => append(deliveries));
   },
   () => connection.close(),
 );

@@ -4,9 +4,8 @@ import { GroupCommitter } from './group-commit.js';
 import type { Database } from './schema.js';
 import type { OpThreadData, WireOutcome } from './sqlite-op-thread.js';
 import type { Store } from './store.js';
-import { moduleHref, startThread, type ThreadClient, threadClient } from './thread.js';
-import { walRestartFlag } from './wal-restart.js';
-import { endTurnsOnExit, writeTurns } from './write-turns.js';
+import { moduleHref, type ThreadClient, threadClient } from './thread.js';
+import { startWriterThread, writerShared } from './writer-thread.js';
 
 /**
  * A unit of writing: runs in a transaction of its own (PostgreSQL) or a savepoint of a group
@@ -102,8 +101,7 @@ function threadRunner(store: Store, where: OpTableModule): UntypedRunner {
     path,
     module: moduleHref(where.module),
     name: where.name,
-    restartFlag: walRestartFlag(path),
-    turns: writeTurns(path),
+    ...writerShared(path),
   };
   // Started by the first op: a gateway that only ingests never pays for the thread's isolate.
   // Started again after it died (an out-of-memory kill of the isolate, a native crash): the
@@ -112,11 +110,10 @@ function threadRunner(store: Store, where: OpTableModule): UntypedRunner {
   const committer = new GroupCommitter<WireOp, WireOutcome>(
     (batch) => {
       if (thread?.failed) thread = null;
-      if (!thread) {
-        const worker = startThread(new URL('./sqlite-op-thread.js', import.meta.url), data);
-        endTurnsOnExit(worker, data.turns);
-        thread = threadClient<WireOp[]>(worker, `${where.name} writer`);
-      }
+      thread ??= threadClient<WireOp[]>(
+        startWriterThread(new URL('./sqlite-op-thread.js', import.meta.url), data),
+        `${where.name} writer`,
+      );
       return thread.request(batch) as Promise<WireOutcome[]>;
     },
     MAX_BATCH,

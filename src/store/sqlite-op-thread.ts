@@ -9,16 +9,13 @@ import type { OpTable, WireOp } from './op-runner.js';
 import type { Database } from './schema.js';
 import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
 import { serveRequests } from './thread.js';
-import { restartWalIfAsked, type WalRestartFlag } from './wal-restart.js';
-import { takeTurn, type WriteTurns } from './write-turns.js';
+import { type WriterShared, writeInTurn } from './writer-thread.js';
 
-export interface OpThreadData {
+export interface OpThreadData extends WriterShared {
   readonly path: string;
   /** The URL of the module that exports the op table, and the export's name. */
   readonly module: string;
   readonly name: string;
-  readonly restartFlag: WalRestartFlag;
-  readonly turns: WriteTurns;
 }
 
 /** An op's result or error, as it crosses back: AppErrors keep their code, status and details. */
@@ -36,7 +33,8 @@ export type WireOutcome =
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-op-thread runs only as a worker thread');
-const { path, module, name, restartFlag, turns } = workerData as OpThreadData;
+const data = workerData as OpThreadData;
+const { path, module, name } = data;
 const connection = openSqliteConnection(path);
 // Checkpoints are the checkpointer thread's (checkpointer.ts).
 connection.pragma('wal_autocheckpoint = 0');
@@ -49,17 +47,10 @@ const auditHead = carryAuditHead(db);
 
 /**
  * Runs a batch in one transaction, each op in a savepoint; commits once at the end. Waits for
- * its turn at the write lock first (write-turns.ts).
+ * its turn at the write lock first (writer-thread.ts).
  */
-async function runBatch(batch: WireOp[]): Promise<WireOutcome[]> {
-  const endTurn = takeTurn(turns);
-  try {
-    const outcomes = await commitBatch(batch);
-    restartWalIfAsked(connection, restartFlag);
-    return outcomes;
-  } finally {
-    endTurn();
-  }
+function runBatch(batch: WireOp[]): Promise<WireOutcome[]> {
+  return writeInTurn(connection, data, () => commitBatch(batch));
 }
 
 async function commitBatch(batch: WireOp[]): Promise<WireOutcome[]> {
