@@ -4,9 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 // The leaf modules, not store/index.ts: each thread is an isolate of its own, and Kysely and pg
 // loaded there for nothing cost every thread megabytes.
-import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { serveRequests } from '../store/thread.js';
-import { type WriterShared, writeInTurn } from '../store/writer-thread.js';
+import { openWriterConnection, type WriterShared, writeInTurn } from '../store/writer-thread.js';
 import type { InboxDelivery } from './inbox.js';
 import { createSqliteAppender } from './sqlite-inbox.js';
 
@@ -17,9 +16,7 @@ export interface InboxWorkerData extends WriterShared {
 const port = parentPort;
 if (!port) throw new Error('sqlite-inbox-worker runs only as a worker thread');
 const data = workerData as InboxWorkerData;
-const connection = openSqliteConnection(data.path);
-// Checkpoints are the checkpointer thread's (store/checkpointer.ts).
-connection.pragma('wal_autocheckpoint = 0');
+const connection = openWriterConnection(data.path);
 const append = createSqliteAppender(connection);
 serveRequests<InboxDelivery[]>(
   port,

@@ -7,9 +7,9 @@ import { carryAuditHead } from '../audit/append-audit.js';
 import { AppError } from '../errors.js';
 import type { OpTable, WireOp } from './op-runner.js';
 import type { Database } from './schema.js';
-import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
+import { withStatementCache } from './sqlite-connection.js';
 import { serveRequests } from './thread.js';
-import { type WriterShared, writeInTurn } from './writer-thread.js';
+import { openWriterConnection, type WriterShared, writeInTurn } from './writer-thread.js';
 
 export interface OpThreadData extends WriterShared {
   readonly path: string;
@@ -35,9 +35,7 @@ const port = parentPort;
 if (!port) throw new Error('sqlite-op-thread runs only as a worker thread');
 const data = workerData as OpThreadData;
 const { path, module, name } = data;
-const connection = openSqliteConnection(path);
-// Checkpoints are the checkpointer thread's (checkpointer.ts).
-connection.pragma('wal_autocheckpoint = 0');
+const connection = openWriterConnection(path);
 const db = new Kysely<Database>({
   dialect: new SqliteDialect({ database: withStatementCache(connection) }),
 });

@@ -5,6 +5,7 @@ import { runTs } from '../../test/helpers/subprocess.js';
 import { migrate } from './index.js';
 import { migrations } from './migrations/index.js';
 import type { Store } from './store.js';
+import { openWriterConnection } from './writer-thread.js';
 
 describe.each(BACKENDS)('store on %s', (backend) => {
   let database: TestDatabase;
@@ -72,6 +73,22 @@ describe('sqlite durability settings', () => {
       expect(journal.rows[0]?.journal_mode).toBe('wal');
       expect(synchronous.rows[0]?.synchronous).toBe(2);
     } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+
+  it("opens a writer thread's connection with checkpoints left to the checkpoint thread and statement journals in memory", async () => {
+    const database = createTestDatabase('sqlite');
+    const store = await database.open();
+    const writer = openWriterConnection(store.url.slice('sqlite:'.length));
+    try {
+      expect(writer.pragma('synchronous', { simple: true })).toBe(2);
+      expect(writer.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+      // 2: MEMORY (the default, 0, spills a journal past 64 KiB to a temporary file).
+      expect(writer.pragma('temp_store', { simple: true })).toBe(2);
+    } finally {
+      writer.close();
       await store.close();
       await database.drop();
     }
