@@ -6,9 +6,10 @@ import { restartWalIfAsked, type WalRestartFlag, walRestartFlag } from './wal-re
 import { endTurnsOnExit, takeTurn, type WriteTurns, writeTurns } from './write-turns.js';
 
 /*
- * What the writer threads of one SQLite file (the op runner's and the inbox's) do alike: each
- * batch waits for the thread's turn at the write lock (write-turns.ts), and after its commit
- * starts the WAL over when the checkpoint thread asked (wal-restart.ts).
+ * What the writer threads of one SQLite file (the op runner's and the inbox's) do alike: they
+ * open their connection the same way, each batch waits for the thread's turn at the write lock
+ * (write-turns.ts), and after its commit starts the WAL over when the checkpoint thread asked
+ * (wal-restart.ts).
  */
 
 /** The memory a writer thread shares with the others of its file, in its `workerData`. */
