@@ -21,10 +21,13 @@
 //    garbage collections put the direct p99 at up to 184 ms, Airlock's added p99 below zero.)
 //    From the gateway's `/metrics`, where the time of a proposal went at that rate: the two
 //    calls to the sandbox, the two durable store writes (the accepted action with its outbox
-//    row, then its outcome) and the rest.
+//    row, then its outcome) and the rest. From `/proc/<pid>/task/*/schedstat`, how long the
+//    gateway's main thread and its busiest other thread (the op writer) ran, and how long they
+//    were ready to run but waited for a core.
 // 3. Beside webhooks: proposals at a sixth of the saturation rate while signed webhooks arrive
 //    at 2,000 a second (`BENCH_WEBHOOKS_PER_S`), both open loops, after 2 s of both together:
-//    the two writer threads (the inbox's and the actions') share SQLite's write lock.
+//    the two writer threads (the inbox's and the actions') share SQLite's write lock. The same
+//    waits for a core, of the main thread and the two busiest others.
 // 4. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
 //    `executed` answer is among them.
 // Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…
@@ -37,7 +40,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { freePort, startGatewayProcess, writeConfig } from '../test/helpers/gateway-process.js';
-import { cpuSeconds, type PacedResult, paced, percentile } from './paced.js';
+import { cpuSeconds, type PacedResult, paced, percentile, threadTimes } from './paced.js';
 import { spawnNode, waitForHttp } from './process.js';
 import { DEMO_SOURCE, signedRequest } from './webhooks.js';
 
@@ -307,6 +310,29 @@ async function webhooksAt(
   return { result, tally };
 }
 
+/**
+ * How long the gateway's main thread and its `others` busiest other threads (the writer
+ * threads) ran since `before`, and how long they were runnable but waited for a core.
+ */
+function threadWaits(
+  pid: number,
+  before: Map<number, { ran: number; waited: number }>,
+  others: number,
+): string {
+  const spent = [...threadTimes(pid)].map(([tid, now]) => {
+    const then = before.get(tid) ?? { ran: 0, waited: 0 };
+    return { tid, ran: now.ran - then.ran, waited: now.waited - then.waited };
+  });
+  const main = spent.filter((thread) => thread.tid === pid);
+  const rest = spent.filter((thread) => thread.tid !== pid).sort((a, b) => b.ran - a.ran);
+  return [...main, ...rest.slice(0, others)]
+    .map(
+      (thread, index) =>
+        `${index === 0 ? 'main' : 'next busiest'} ran ${thread.ran.toFixed(1)} s, waited ${thread.waited.toFixed(1)} s`,
+    )
+    .join('; ');
+}
+
 /** The sum and count of every latency histogram series on the gateway's `/metrics` page. */
 async function latencySeries(url: string): Promise<Map<string, { sum: number; count: number }>> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -433,7 +459,9 @@ try {
   pids.sandbox = behind.pid as number;
   const directHalf = await withCpu(pids, () => atRate(behindSide, rate), okCount);
   const seriesBefore = await latencySeries(gateway.url);
+  const threadsBefore = threadTimes(pids.gateway);
   const airlockHalf = await withCpu(pids, () => atRate(airlock, rate), okCount);
+  const halfThreads = threadWaits(pids.gateway, threadsBefore, 1);
   const spent = timeSpent(seriesBefore, await latencySeries(gateway.url));
   const p99 = (result: PacedResult) => percentile(result.latenciesMs, 99);
   for (const [name, run] of [
@@ -446,6 +474,7 @@ try {
     );
   }
   console.log(`${rate}/s, where a proposal's time went in the gateway (means): ${spent}`);
+  console.log(`${rate}/s, the gateway's threads waiting for a core: ${halfThreads}`);
   const addedP99 = p99(airlockHalf.value.result) - p99(directHalf.value.result);
 
   // 3. Beside webhooks.
@@ -456,10 +485,15 @@ try {
       webhooksAt(gateway.url, WEBHOOKS_PER_S, seconds),
     ]);
   await beside(WARMUP_SECONDS);
+  const besideBefore = threadTimes(pids.gateway);
   const [proposals, hooks] = await beside(SECONDS);
+  const besideThreads = threadWaits(pids.gateway, besideBefore, 2);
   const median = (result: PacedResult) => fmt(percentile(result.latenciesMs, 50));
   console.log(
     `${besideRate}/s beside ${WEBHOOKS_PER_S} webhooks/s, through Airlock: p50=${median(proposals.result)}ms p99=${fmt(p99(proposals.result))}ms; answers ${proposals.tally}; webhooks p50=${median(hooks.result)}ms p99=${fmt(p99(hooks.result))}ms, answers ${hooks.tally}, errors=${hooks.result.errors}`,
+  );
+  console.log(
+    `${besideRate}/s beside ${WEBHOOKS_PER_S} webhooks/s, the gateway's threads waiting for a core: ${besideThreads}`,
   );
 
   // 4. Effects: stop the gateway (it lets attempts under way finish), then count.

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -96,4 +96,21 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of the line; clock ticks are 1/100 s on Linux.
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Each thread of a process by id: its time on a CPU and its time runnable but waiting for one,
+ * in seconds so far, from `/proc/<pid>/task/<tid>/schedstat`.
+ */
+export function threadTimes(pid: number): Map<number, { ran: number; waited: number }> {
+  const times = new Map<number, { ran: number; waited: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [ran, waited] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+      times.set(Number(tid), { ran: Number(ran) / 1e9, waited: Number(waited) / 1e9 });
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return times;
 }
