@@ -40,7 +40,14 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { freePort, startGatewayProcess, writeConfig } from '../test/helpers/gateway-process.js';
-import { cpuSeconds, type PacedResult, paced, percentile, threadTimes } from './paced.js';
+import {
+  cpuSeconds,
+  type PacedResult,
+  paced,
+  percentile,
+  type ThreadTime,
+  threadTimes,
+} from './paced.js';
 import { spawnNode, waitForHttp } from './process.js';
 import { DEMO_SOURCE, signedRequest } from './webhooks.js';
 
@@ -314,11 +321,7 @@ async function webhooksAt(
  * How long the gateway's main thread and its `others` busiest other threads (the writer
  * threads) ran since `before`, and how long they were runnable but waited for a core.
  */
-function threadWaits(
-  pid: number,
-  before: Map<number, { ran: number; waited: number }>,
-  others: number,
-): string {
+function threadWaits(pid: number, before: Map<number, ThreadTime>, others: number): string {
   const spent = [...threadTimes(pid)].map(([tid, now]) => {
     const then = before.get(tid) ?? { ran: 0, waited: 0 };
     return { tid, ran: now.ran - then.ran, waited: now.waited - then.waited };

@@ -98,12 +98,18 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** A thread's seconds on a CPU, and runnable but waiting for one. */
+export interface ThreadTime {
+  readonly ran: number;
+  readonly waited: number;
+}
+
 /**
  * Each thread of a process by id: its time on a CPU and its time runnable but waiting for one,
  * in seconds so far, from `/proc/<pid>/task/<tid>/schedstat`.
  */
-export function threadTimes(pid: number): Map<number, { ran: number; waited: number }> {
-  const times = new Map<number, { ran: number; waited: number }>();
+export function threadTimes(pid: number): Map<number, ThreadTime> {
+  const times = new Map<number, ThreadTime>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const [ran, waited] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
