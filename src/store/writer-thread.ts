@@ -35,8 +35,8 @@ export function startWriterThread(entry: URL, data: WriterShared): Worker {
  * (checkpointer.ts). A writer's statement journals, which let a savepoint (one per op of a
  * batch) or a statement be undone alone, stay in memory. SQLite spills one past 64 KiB to a
  * temporary file: at 800 proposals a second the op writer created, wrote and deleted such files
- * dozens of times a second, and kept in memory its time in the kernel fell by a sixth. A journal
- * holds at most the pages a batch changes.
+ * dozens of times a second; with the journals in memory its time in the kernel fell by a sixth.
+ * A journal holds at most the pages a batch changes.
  */
 export function openWriterConnection(path: string): SqliteDatabase {
   const connection = openSqliteConnection(path);
