@@ -138,9 +138,9 @@ export async function assembleGateway(
   metrics.setQueueDepth(() => readQueueDepth(store));
   const telemetry =
     options.telemetry ??
-    createTelemetry(config.telemetry, {
+    (await createTelemetry(config.telemetry, {
       onExportError: (err) => log.warn({ err }, 'exporting spans failed; dropping them'),
-    });
+    }));
   const connectors = createConnectors(config, telemetry, metrics);
   const policies = compilePolicies(config.policies);
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };

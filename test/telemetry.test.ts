@@ -63,7 +63,10 @@ describe.each(BACKENDS)('traces through a gateway on %s', (backend) => {
     });
     exporter = new InMemorySpanExporter();
     if (options.traced !== false) {
-      telemetry = createTelemetry({ serviceName: 'airlock-test', sampleRatio: 1 }, { exporter });
+      telemetry = await createTelemetry(
+        { serviceName: 'airlock-test', sampleRatio: 1 },
+        { exporter },
+      );
     }
     gateway = await assembleGateway(config, store, telemetry ? { telemetry } : {});
     await gateway.app.ready();
@@ -294,7 +297,7 @@ describe('OTLP export failures', () => {
     // The collector refuses the first two exports, takes the third, refuses the fourth.
     receiver = await startReceiver({ answer: (index) => (index === 2 ? 200 : 400) });
     const errors: unknown[] = [];
-    telemetry = createTelemetry(
+    telemetry = await createTelemetry(
       { otlpUrl: receiver.url, serviceName: 'airlock-test', sampleRatio: 1 },
       { onExportError: (error) => errors.push(error) },
     );

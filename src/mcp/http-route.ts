@@ -1,10 +1,27 @@
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProposeDeps } from '../actions/index.js';
 import { authenticateAgent } from '../agents/index.js';
 import type { Config } from '../config.js';
-import { createLocalBackend } from './local-backend.js';
-import { createMcpServer } from './mcp-server.js';
+
+/**
+ * The MCP SDK and our server on it, loaded by the first MCP request: a gateway that no agent
+ * talks MCP to does not hold them (about 25 MB of the process's memory).
+ */
+let mcpModules:
+  | Promise<
+      [
+        typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+        typeof import('./mcp-server.js'),
+        typeof import('./local-backend.js'),
+      ]
+    >
+  | undefined;
+const loadMcp = () =>
+  (mcpModules ??= Promise.all([
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('./mcp-server.js'),
+    import('./local-backend.js'),
+  ]));
 
 /**
  * MCP over Streamable HTTP at `/mcp`, stateless: each POST gets a new server for the agent its
@@ -21,6 +38,8 @@ export function registerMcpRoute(
       deps.config.agents,
       request.headers.authorization,
     );
+    const [{ StreamableHTTPServerTransport }, { createMcpServer }, { createLocalBackend }] =
+      await loadMcp();
     const server = createMcpServer(createLocalBackend(deps.propose, agent), agent, {
       limits: deps.propose.limits,
       onError: (err) => request.log.error({ err, agent: agent.name }, 'MCP tool call failed'),

@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import { AppError } from '../errors.js';
 import { migrate } from './migrate.js';
-import { createPostgresStore } from './postgres.js';
 import { createSqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 
@@ -58,13 +57,22 @@ async function hasTables(store: Store): Promise<boolean> {
   return rows[0]?.found != null;
 }
 
+/**
+ * pg, loaded only for a PostgreSQL store: a process on SQLite (and each of its writer threads,
+ * whose ops import the store's modules) does not hold it.
+ */
+async function openPostgresStore(url: string, poolSize: number, create: boolean): Promise<Store> {
+  const { createPostgresStore } = await import('./postgres.js');
+  return createPostgresStore(url, poolSize, { createSchema: create });
+}
+
 async function open(url: string, options: OpenStoreOptions): Promise<Store> {
   const path = sqlitePath(url);
   const create = options.create ?? true;
   const store =
     path !== null
       ? createSqliteStore(path)
-      : await createPostgresStore(url, options.poolSize ?? 10, { createSchema: create });
+      : await openPostgresStore(url, options.poolSize ?? 10, create);
   if (options.migrate === false) return store;
   try {
     if (!create && !(await hasTables(store))) {

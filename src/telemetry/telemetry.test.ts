@@ -4,7 +4,7 @@ import {
   SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import {
@@ -22,7 +22,10 @@ const CALLER_SPAN = '00f067aa0ba902b7';
 const traceparent = (flags = '01') => `00-${TRACE_ID}-${CALLER_SPAN}-${flags}`;
 
 describe('telemetry off (no otlpUrl)', () => {
-  const off = createTelemetry({ serviceName: 'airlock', sampleRatio: 1 });
+  let off: Telemetry;
+  beforeAll(async () => {
+    off = await createTelemetry({ serviceName: 'airlock', sampleRatio: 1 });
+  });
 
   it('runs the work with a span that records nothing, and sends no trace context', async () => {
     expect(off.enabled).toBe(false);
@@ -63,9 +66,9 @@ describe('telemetry with an in-memory exporter', () => {
   let exporter: InMemorySpanExporter;
   let telemetry: Telemetry;
 
-  const start = (sampleRatio = 1) => {
+  const start = async (sampleRatio = 1) => {
     exporter = new InMemorySpanExporter();
-    telemetry = createTelemetry({ serviceName: 'airlock-unit', sampleRatio }, { exporter });
+    telemetry = await createTelemetry({ serviceName: 'airlock-unit', sampleRatio }, { exporter });
   };
   const spans = () => exporter.getFinishedSpans();
   const named = (name: string) => {
@@ -79,7 +82,7 @@ describe('telemetry with an in-memory exporter', () => {
   });
 
   it('records nested spans as parent and child, with the service name', async () => {
-    start();
+    await start();
     await inSpan(telemetry, 'outer', { attributes: { 'airlock.agent': 'bot' } }, async () => {
       await inSpan(telemetry, 'inner', { kind: SpanKind.CLIENT }, async (span) => {
         span.setAttribute('http.response.status_code', 200);
@@ -97,7 +100,7 @@ describe('telemetry with an in-memory exporter', () => {
   });
 
   it('continues a W3C traceparent from request headers, and injects its own into outgoing ones', async () => {
-    start();
+    await start();
     const outgoing: Record<string, string> = {};
     await inSpan(telemetry, 'action.propose', { remote: { traceparent: traceparent() } }, () =>
       inSpan(telemetry, 'connector.call', {}, async () => injectTraceContext(outgoing)),
@@ -110,7 +113,7 @@ describe('telemetry with an in-memory exporter', () => {
   });
 
   it('starts a new trace for headers without a traceparent, or with a malformed one', async () => {
-    start();
+    await start();
     await inSpan(telemetry, 'a', { remote: {} }, async () => {});
     await inSpan(telemetry, 'b', { remote: { traceparent: 'not-a-traceparent' } }, async () => {});
     for (const span of spans()) {
@@ -120,7 +123,7 @@ describe('telemetry with an in-memory exporter', () => {
   });
 
   it('starts a root span with `root`, even inside another', async () => {
-    start();
+    await start();
     await inSpan(telemetry, 'request', {}, () =>
       inSpan(telemetry, 'action.execute', { root: true }, async () => {}),
     );
@@ -130,7 +133,7 @@ describe('telemetry with an in-memory exporter', () => {
   });
 
   it('fails a span on an unexpected error, but only names a refusal', async () => {
-    start();
+    await start();
     const boom = inSpan(telemetry, 'broken', {}, async () => {
       throw new Error('boom');
     });
@@ -152,7 +155,7 @@ describe('telemetry with an in-memory exporter', () => {
   });
 
   it('samples new traces by sampleRatio, and follows the caller on a continued one', async () => {
-    start(0);
+    await start(0);
     const outgoing: Record<string, string> = {};
     await inSpan(telemetry, 'new', {}, async (span) => {
       expect(span.isRecording()).toBe(false);
@@ -170,7 +173,7 @@ describe('telemetry with an in-memory exporter', () => {
   });
 
   it('keeps the spans of concurrent requests apart', async () => {
-    start();
+    await start();
     const request = (name: string, ms: number) =>
       inSpan(telemetry, name, {}, async () => {
         await new Promise((resolve) => setTimeout(resolve, ms));

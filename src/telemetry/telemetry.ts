@@ -1,16 +1,5 @@
 import { ProxyTracerProvider, type Tracer } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  SimpleSpanProcessor,
-  type SpanExporter,
-  type SpanProcessor,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 
 /** `telemetry:` in the config. */
 export interface TelemetryOptions {
@@ -61,42 +50,17 @@ export interface CreateTelemetryOptions {
  * A tracer provider of this gateway's own: OTLP/HTTP (JSON) to `otlpUrl` in batches, or
  * `TELEMETRY_OFF` when there is nowhere to export to. OpenTelemetry's own environment variables
  * still apply to the exporter and batching (`OTEL_EXPORTER_OTLP_HEADERS` for a collector's
- * credentials, `OTEL_BSP_*`); `otlpUrl` wins over `OTEL_EXPORTER_OTLP_*ENDPOINT`.
+ * credentials, `OTEL_BSP_*`); `otlpUrl` wins over `OTEL_EXPORTER_OTLP_*ENDPOINT`. The SDK is
+ * loaded only then: a gateway that does not trace does not hold it (about 15 MB).
  */
-export function createTelemetry(
+export async function createTelemetry(
   options: TelemetryOptions,
   extra: CreateTelemetryOptions = {},
-): Telemetry {
-  const processor = spanProcessor(options, extra);
-  if (!processor) return TELEMETRY_OFF;
-  const provider = new TracerProvider({
-    resource: defaultResource().merge(
-      resourceFromAttributes({ 'service.name': options.serviceName }),
-    ),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
-    // Attribute values include what agents and webhooks send: keep one from growing a span.
-    spanLimits: { attributeValueLengthLimit: 1024 },
-    spanProcessors: [processor],
-  });
-  // A failed export was told to `onExportError`; closing a gateway must not fail because of it.
-  const ignore = () => {};
-  return {
-    tracer: provider.getTracer('airlock'),
-    enabled: true,
-    forceFlush: () => provider.forceFlush().catch(ignore),
-    shutdown: () => provider.shutdown().catch(ignore),
-  };
-}
-
-function spanProcessor(
-  options: TelemetryOptions,
-  extra: CreateTelemetryOptions,
-): SpanProcessor | null {
-  if (extra.exporter)
-    return new SimpleSpanProcessor({ exporter: reporting(extra.exporter, extra.onExportError) });
-  if (!options.otlpUrl) return null;
-  const exporter = new OTLPTraceExporter({ url: tracesUrl(options.otlpUrl) });
-  return new BatchSpanProcessor({ exporter: reporting(exporter, extra.onExportError) });
+): Promise<Telemetry> {
+  const target = extra.exporter ?? options.otlpUrl;
+  if (!target) return TELEMETRY_OFF;
+  const { sdkTelemetry } = await import('./sdk-telemetry.js');
+  return sdkTelemetry(options, target, extra.onExportError);
 }
 
 /** `http://collector:4318` means its standard traces path; a URL with a path is used as given. */
@@ -105,29 +69,4 @@ export function tracesUrl(otlpUrl: string): string {
   if (url.pathname !== '/') return otlpUrl;
   url.pathname = '/v1/traces';
   return url.toString();
-}
-
-/**
- * The SDK reports a failed export only to its diagnostic logger, silent unless registered
- * globally; this tells `onError` instead, when failures start (a collector down for an hour
- * should not log every five seconds).
- */
-function reporting(
-  exporter: SpanExporter,
-  onError: CreateTelemetryOptions['onExportError'],
-): SpanExporter {
-  if (!onError) return exporter;
-  let failing = false;
-  return {
-    export(spans, done) {
-      exporter.export(spans, (result) => {
-        const failed = result.code !== ExportResultCode.SUCCESS;
-        if (failed && !failing) onError(result.error);
-        failing = failed;
-        done(result);
-      });
-    },
-    shutdown: () => exporter.shutdown(),
-    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
-  };
 }
