@@ -22,12 +22,11 @@
 //    From the gateway's `/metrics`, where the time of a proposal went at that rate: the two
 //    calls to the sandbox, the two durable store writes (the accepted action with its outbox
 //    row, then its outcome) and the rest. From `/proc/<pid>/task/*/schedstat`, how long the
-//    gateway's main thread and its busiest other thread (the op writer) ran, and how long they
-//    were ready to run but waited for a core.
+//    gateway's main thread and its busiest other thread (the SQLite writer) ran, and how long
+//    they were ready to run but waited for a core.
 // 3. Beside webhooks: proposals at a sixth of the saturation rate while signed webhooks arrive
 //    at 2,000 a second (`BENCH_WEBHOOKS_PER_S`), both open loops, after 2 s of both together:
-//    the two writer threads (the inbox's and the actions') share SQLite's write lock. The same
-//    waits for a core, of the main thread and the two busiest others.
+//    the inbox's batches and the actions' share the writer thread. The same waits for a core.
 // 4. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
 //    `executed` answer is among them.
 // Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…
@@ -318,20 +317,20 @@ async function webhooksAt(
 }
 
 /**
- * How long the gateway's main thread and its `others` busiest other threads (the writer
- * threads) ran since `before`, and how long they were runnable but waited for a core.
+ * How long the gateway's main thread and its busiest other thread (the SQLite writer) ran since
+ * `before`, and how long they were runnable but waited for a core.
  */
-function threadWaits(pid: number, before: Map<number, ThreadTime>, others: number): string {
+function threadWaits(pid: number, before: Map<number, ThreadTime>): string {
   const spent = [...threadTimes(pid)].map(([tid, now]) => {
     const then = before.get(tid) ?? { ran: 0, waited: 0 };
     return { tid, ran: now.ran - then.ran, waited: now.waited - then.waited };
   });
   const main = spent.filter((thread) => thread.tid === pid);
   const rest = spent.filter((thread) => thread.tid !== pid).sort((a, b) => b.ran - a.ran);
-  return [...main, ...rest.slice(0, others)]
+  return [...main, ...rest.slice(0, 1)]
     .map(
       (thread, index) =>
-        `${index === 0 ? 'main' : 'next busiest'} ran ${thread.ran.toFixed(1)} s, waited ${thread.waited.toFixed(1)} s`,
+        `${index === 0 ? 'main' : 'busiest other'} ran ${thread.ran.toFixed(1)} s, waited ${thread.waited.toFixed(1)} s`,
     )
     .join('; ');
 }
@@ -464,7 +463,7 @@ try {
   const seriesBefore = await latencySeries(gateway.url);
   const threadsBefore = threadTimes(pids.gateway);
   const airlockHalf = await withCpu(pids, () => atRate(airlock, rate), okCount);
-  const halfThreads = threadWaits(pids.gateway, threadsBefore, 1);
+  const halfThreads = threadWaits(pids.gateway, threadsBefore);
   const spent = timeSpent(seriesBefore, await latencySeries(gateway.url));
   const p99 = (result: PacedResult) => percentile(result.latenciesMs, 99);
   for (const [name, run] of [
@@ -490,7 +489,7 @@ try {
   await beside(WARMUP_SECONDS);
   const besideBefore = threadTimes(pids.gateway);
   const [proposals, hooks] = await beside(SECONDS);
-  const besideThreads = threadWaits(pids.gateway, besideBefore, 2);
+  const besideThreads = threadWaits(pids.gateway, besideBefore);
   const median = (result: PacedResult) => fmt(percentile(result.latenciesMs, 50));
   console.log(
     `${besideRate}/s beside ${WEBHOOKS_PER_S} webhooks/s, through Airlock: p50=${median(proposals.result)}ms p99=${fmt(p99(proposals.result))}ms; answers ${proposals.tally}; webhooks p50=${median(hooks.result)}ms p99=${fmt(p99(hooks.result))}ms, answers ${hooks.tally}, errors=${hooks.result.errors}`,

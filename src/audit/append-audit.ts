@@ -90,7 +90,7 @@ const carried = new WeakMap<Kysely<Database>, { head: AuditHead | undefined }>()
 /**
  * Lets the appends made through `db` carry the chain's head from one to the next instead of each
  * reading it: for a writer that appends many times in one transaction, holding the only write
- * lock, as the SQLite op thread does (a batch of ops, each appending once or twice). Every append
+ * lock, as the SQLite writer thread does (a batch of ops, each appending once or twice). Every append
  * of such a transaction must go through this `db`. The head can move without these appends
  * (another writer between transactions; a rollback), so call `forget` at the start of every
  * transaction and after every rollback, to a savepoint too: the next append then reads it again.

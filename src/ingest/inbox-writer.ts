@@ -1,8 +1,6 @@
 import type { Store } from '../store/index.js';
-import { threadClient } from '../store/thread.js';
-import { startWriterThread, writerShared } from '../store/writer-thread.js';
+import { sqliteWriter, writerJob } from '../store/sqlite-writer.js';
 import { type AcceptedEvent, appendDeliveries, type InboxDelivery } from './inbox.js';
-import type { InboxWorkerData } from './sqlite-inbox-worker.js';
 
 /** Commits batches of deliveries to the inbox; see `appendDeliveries` for what it answers. */
 export interface InboxWriter {
@@ -12,24 +10,17 @@ export interface InboxWriter {
 
 /**
  * The inbox writer for a store. PostgreSQL commits asynchronously on the store's pool. SQLite
- * commits on its own connection in a worker thread, so a commit's fsync does not stop the event
- * loop (see sqlite-inbox-worker.ts); it leaves WAL checkpoints to `startCheckpointer`.
+ * commits in the file's writer thread (sqlite-writer.ts), so a commit's fsync does not stop the
+ * event loop; it leaves WAL checkpoints to `startCheckpointer`.
  */
 export function createInboxWriter(store: Store): InboxWriter {
   if (store.dialect === 'postgres') {
     return { write: (batch) => appendDeliveries(store, batch), close: async () => {} };
   }
-  return createWorkerWriter(store.url.slice('sqlite:'.length));
-}
-
-function createWorkerWriter(path: string): InboxWriter {
-  const data: InboxWorkerData = { path, ...writerShared(path) };
-  const writer = threadClient<InboxDelivery[]>(
-    startWriterThread(new URL('./sqlite-inbox-worker.js', import.meta.url), data),
-    'inbox writer',
-  );
+  const writer = sqliteWriter(store.url.slice('sqlite:'.length));
+  const job = writerJob(new URL('./sqlite-inbox.js', import.meta.url), 'inboxBatches');
   return {
-    write: (batch) => writer.request(batch) as Promise<AcceptedEvent[][]>,
-    close: () => writer.close(),
+    write: (batch) => writer.run(job, batch) as Promise<AcceptedEvent[][]>,
+    close: () => writer.release(),
   };
 }

@@ -11,9 +11,25 @@ import {
 } from './inbox.js';
 
 /**
+ * The inbox's job in the SQLite writer thread (sqlite-writer.ts): each batch of deliveries
+ * appended in one transaction, as `createSqliteAppender` does.
+ */
+export function inboxBatches(connection: SqliteConnection): (batch: unknown) => AcceptedEvent[][] {
+  const append = createSqliteAppender(connection);
+  // Buffers arrive as Uint8Arrays after the structured clone.
+  return (batch) =>
+    append(
+      (batch as InboxDelivery[]).map((delivery) => ({
+        ...delivery,
+        body: Buffer.from(delivery.body),
+      })),
+    );
+}
+
+/**
  * `appendDeliveries` for SQLite, on a better-sqlite3 connection with statements prepared once.
  * The Kysely version builds and prepares a new statement for every batch; at thousands of
- * events per second that was most of the inbox thread's time. Same rules, same answers; the
+ * events per second that was most of the writer thread's time. Same rules, same answers; the
  * inbox tests run both.
  */
 export function createSqliteAppender(

@@ -23,7 +23,7 @@ describe('the WAL checkpointer', () => {
   });
 
   /**
-   * Keeps the op runner's writer thread busy with 8 KB rows for `ms`, batch after batch, with
+   * Keeps the writer thread busy with 8 KB rows for `ms`, batch after batch, with
    * the checkpointer running; answers the largest the WAL file was and what was committed.
    */
   async function steadyWrites(restartAfterFrames: number, ms: number) {

@@ -4,7 +4,7 @@ import { type WalRestartFlag, walRestartFlag } from './wal-restart.js';
 
 export interface CheckpointerOptions {
   /**
-   * The WAL's length in frames (pages) past which the writer threads are asked to start it over
+   * The WAL's length in frames (pages) past which the writer thread is asked to start it over
    * (wal-restart.ts): 16,384, 64 MB of 4 KB pages, unless a test needs it small.
    */
   readonly restartAfterFrames?: number;
@@ -20,8 +20,8 @@ export interface CheckpointThreadData {
 const RESTART_AFTER_FRAMES = 16_384;
 
 /**
- * For a SQLite store, a thread that checkpoints its WAL every 100 ms and asks the writer threads
- * to start it over once it is long (see wal-restart.ts); the writer threads leave the copying to
+ * For a SQLite store, a thread that checkpoints its WAL every 100 ms and asks the writer thread
+ * to start it over once it is long (see wal-restart.ts); the writer thread leaves the copying to
  * it. Nothing for PostgreSQL. Resolves the returned stop when the thread has ended.
  */
 export function startCheckpointer(

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
 import { AppError } from '../errors.js';
 import { GroupCommitter } from './group-commit.js';
+import type { OpTableHref, WireOutcome } from './op-batches.js';
 import type { Database } from './schema.js';
-import type { OpThreadData, WireOutcome } from './sqlite-op-thread.js';
+import { sqliteWriter, writerJob } from './sqlite-writer.js';
 import type { Store } from './store.js';
-import { moduleHref, type ThreadClient, threadClient } from './thread.js';
-import { startWriterThread, writerShared } from './writer-thread.js';
+import { moduleHref } from './thread.js';
 
 /**
  * A unit of writing: runs in a transaction of its own (PostgreSQL) or a savepoint of a group
@@ -94,28 +94,13 @@ function poolRunner(store: Store, table: OpTable): UntypedRunner {
   };
 }
 
-/** SQLite: the ops in a writer thread, group-committed. */
+/** SQLite: the ops in the file's writer thread (sqlite-writer.ts), group-committed. */
 function threadRunner(store: Store, where: OpTableModule): UntypedRunner {
-  const path = store.url.slice('sqlite:'.length);
-  const data: OpThreadData = {
-    path,
-    module: moduleHref(where.module),
-    name: where.name,
-    ...writerShared(path),
-  };
-  // Started by the first op: a gateway that only ingests never pays for the thread's isolate.
-  // Started again after it died (an out-of-memory kill of the isolate, a native crash): the
-  // batch it held failed its callers, who may retry, and the next batch gets a new thread.
-  let thread: ThreadClient<WireOp[]> | null = null;
+  const writer = sqliteWriter(store.url.slice('sqlite:'.length));
+  const table: OpTableHref = { module: moduleHref(where.module), name: where.name };
+  const job = writerJob(new URL('./op-batches.js', import.meta.url), 'opBatches', table);
   const committer = new GroupCommitter<WireOp, WireOutcome>(
-    (batch) => {
-      if (thread?.failed) thread = null;
-      thread ??= threadClient<WireOp[]>(
-        startWriterThread(new URL('./sqlite-op-thread.js', import.meta.url), data),
-        `${where.name} writer`,
-      );
-      return thread.request(batch) as Promise<WireOutcome[]>;
-    },
+    (batch) => writer.run(job, batch) as Promise<WireOutcome[]>,
     MAX_BATCH,
     // One batch at a time: the ops that arrive meanwhile wait for one commit together. With a
     // second batch in flight (as ingest has), the writer made more and smaller commits, an fsync
@@ -134,7 +119,7 @@ function threadRunner(store: Store, where: OpTableModule): UntypedRunner {
     },
     close: async () => {
       await committer.idle();
-      await thread?.close();
+      await writer.release();
     },
   };
 }

@@ -58,7 +58,7 @@ async function hasTables(store: Store): Promise<boolean> {
 }
 
 /**
- * pg, loaded only for a PostgreSQL store: a process on SQLite (and each of its writer threads,
+ * pg, loaded only for a PostgreSQL store: a process on SQLite (and its writer thread,
  * whose ops import the store's modules) does not hold it.
  */
 async function openPostgresStore(url: string, poolSize: number, create: boolean): Promise<Store> {

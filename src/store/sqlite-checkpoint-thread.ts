@@ -1,6 +1,6 @@
 // Copies the WAL back into the database file, so that no writer has to. Left to the writers
 // (SQLite's autocheckpoint), that copy and its fsync land inside a commit every thousand pages
-// and hold up a whole batch; the writer threads turn autocheckpoint off.
+// and hold up a whole batch; the writer thread turns autocheckpoint off.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CheckpointThreadData } from './checkpointer.js';
 import { openSqliteConnection } from './sqlite-connection.js';

@@ -4,8 +4,8 @@ import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/help
 import { runTs } from '../../test/helpers/subprocess.js';
 import { migrate } from './index.js';
 import { migrations } from './migrations/index.js';
+import { openWriterConnection } from './sqlite-connection.js';
 import type { Store } from './store.js';
-import { openWriterConnection } from './writer-thread.js';
 
 describe.each(BACKENDS)('store on %s', (backend) => {
   let database: TestDatabase;

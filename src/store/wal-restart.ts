@@ -10,8 +10,8 @@ import { BUSY_TIMEOUT_MS } from './sqlite-connection.js';
  * searching an index of it that grew as well. A RESTART checkpoint catches up (it holds new
  * writes back) and has the next write start the WAL over; run by the checkpoint thread, it
  * waits for the write lock in the gaps between a busy writer's transactions (over half a second
- * in a test) while the WAL grows on. So the checkpoint thread asks, and a writer thread, between
- * two of its batches, does it.
+ * in a test) while the WAL grows on. So the checkpoint thread asks, and the writer thread
+ * (sqlite-writer.ts), between two of its batches, does it.
  *
  * The request is a flag in memory shared by the threads of one store file in this process,
  * beside the number of restarts in a row that gave up waiting for a long read.
@@ -33,7 +33,7 @@ export function walRestartFlag(path: string): WalRestartFlag {
   return sharedInt32(`wal-restart:${path}`, 2);
 }
 
-/** The checkpoint thread: the WAL is long; the next writer to end a batch has it start over. */
+/** The checkpoint thread: the WAL is long; the writer has it start over after its next batch. */
 export function askWalRestart(flag: WalRestartFlag): void {
   Atomics.compareExchange(flag, STATE, IDLE, ASKED);
 }
@@ -44,9 +44,8 @@ export function restartsGivenUp(flag: WalRestartFlag): number {
 }
 
 /**
- * A writer thread, after a batch's commit: when asked, and no other writer took it, checkpoints
- * what the WAL holds beyond the last checkpoint and waits for readers to leave it, so that the
- * next write starts it over. Never throws: the batch has committed and its callers are told so;
+ * The writer thread, after a batch's commit: when asked, checkpoints what the WAL holds beyond
+ * the last checkpoint and waits for readers to leave it, so that the next write starts it over. Never throws: the batch has committed and its callers are told so;
  * a restart that failed leaves the WAL long, and the checkpoint thread asks again.
  */
 export function restartWalIfAsked(connection: SqliteDatabase, flag: WalRestartFlag): void {
