@@ -1,4 +1,3 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { type Command, InvalidArgumentError } from 'commander';
 import { OPERATION_NAMES } from '../actions/index.js';
 import { operationTools, TOOL_FORMATS, type ToolFormat, toolsForFormat } from '../actions/tools.js';
@@ -6,7 +5,6 @@ import { AirlockClient } from '../client/index.js';
 import { loadConfig, loadServerConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { configuredGatewayUrl } from '../main.js';
-import { createMcpServer, createRemoteBackend, fetchAgent } from '../mcp/index.js';
 import { parseOperations, parseUrl } from './arguments.js';
 import { configFile, openConfiguredStore } from './store-access.js';
 
@@ -37,6 +35,12 @@ export function addAgentCommands(program: Command): void {
     .action(async (given: { url?: string; key: string; config?: string }, command: Command) => {
       const url = given.url ?? gatewayOf(given, command);
       const options = { url, key: given.key };
+      // Loaded here, not with the CLI: every other command (`airlock start` too) does without.
+      const [{ StdioServerTransport }, { createMcpServer, createRemoteBackend, fetchAgent }] =
+        await Promise.all([
+          import('@modelcontextprotocol/sdk/server/stdio.js'),
+          import('../mcp/index.js'),
+        ]);
       const agent = await fetchAgent(options.url, options.key);
       const client = new AirlockClient({ url: options.url, key: options.key });
       const server = createMcpServer(createRemoteBackend(client), agent, {
