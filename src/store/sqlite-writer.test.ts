@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
 import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
+import { WRITER_JOBS_MODULE } from '../../test/helpers/writer-jobs.js';
 import type { InboxDelivery } from '../ingest/inbox.js';
 import { createInboxWriter } from '../ingest/inbox-writer.js';
 import { createOpRunner } from './op-runner.js';
+import { openSqliteConnection } from './sqlite-connection.js';
+import { sqliteWriter, writerJob } from './sqlite-writer.js';
+import { askWalRestart, walRestartFlag } from './wal-restart.js';
 
 /** `events` webhook deliveries of one event each, 2 KB bodies, ids never seen before. */
 function deliveries(events: number): InboxDelivery[] {
@@ -107,6 +112,80 @@ describe("a SQLite file's writer thread, shared by the inbox and the op runner",
       expect(stored).toHaveLength(3);
     } finally {
       await inbox.close();
+      await store.close();
+    }
+  });
+
+  it('starts a job again after it failed to start', async () => {
+    database = createTestDatabase('sqlite');
+    const store = await database.open();
+    const writer = sqliteWriter(store.url.slice('sqlite:'.length));
+    const job = writerJob(WRITER_JOBS_MODULE, 'failsToStartOnce');
+    try {
+      await expect(writer.run(job, null)).rejects.toThrow(/could not start this time/);
+      expect(await writer.run(job, null)).toBe('ran');
+    } finally {
+      await writer.release();
+      await store.close();
+    }
+  });
+
+  it('fails a batch that left its transaction open, and commits the next batch for real', async () => {
+    database = createTestDatabase('sqlite');
+    const store = await database.open();
+    const path = store.url.slice('sqlite:'.length);
+    const writer = sqliteWriter(path);
+    const inbox = createInboxWriter(store);
+    try {
+      await expect(writer.run(writerJob(WRITER_JOBS_MODULE, 'leaveOpen'), null)).rejects.toThrow(
+        /left its transaction open/,
+      );
+      // Inside the open transaction, this batch would be a savepoint, answered but never committed.
+      const batch = deliveries(2);
+      expect(await inbox.write(batch)).toHaveLength(2);
+      const reader = openSqliteConnection(path);
+      try {
+        const stored = reader.prepare('select count(*) as n from events').get() as { n: number };
+        expect(stored.n).toBe(2);
+        const leftover = reader
+          .prepare("select count(*) as n from sqlite_master where name = 'leftover'")
+          .get() as { n: number };
+        expect(leftover.n).toBe(0);
+      } finally {
+        reader.close();
+      }
+    } finally {
+      await inbox.close();
+      await writer.release();
+      await store.close();
+    }
+  });
+
+  it('starts the WAL over again after a writer thread died in the middle of a restart', async () => {
+    database = createTestDatabase('sqlite');
+    const store = await database.open();
+    const path = store.url.slice('sqlite:'.length);
+    const writer = sqliteWriter(path);
+    const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
+    const flag = walRestartFlag(path);
+    // The WAL header's checkpoint sequence number, one up each time the WAL starts over.
+    const walStarts = () => readFileSync(`${path}-wal`).readUInt32BE(12);
+    try {
+      await writer.run(writerJob(WRITER_JOBS_MODULE, 'dieInRestart'), null);
+      askWalRestart(flag);
+      // The restart after this batch ends the thread.
+      await expect(ops.run('fill', 8192)).rejects.toThrow(/thread/);
+      await ops.run('fill', 8192);
+      const before = walStarts();
+      // Asked again, the new thread starts the WAL over after its next batch, and the write
+      // after that starts it anew. Nothing else checkpoints in this test.
+      askWalRestart(flag);
+      await ops.run('fill', 8192);
+      await ops.run('fill', 8192);
+      expect(walStarts()).toBe(before + 1);
+    } finally {
+      await ops.close();
+      await writer.release();
       await store.close();
     }
   });

@@ -1,6 +1,6 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { moduleHref, startThread, type ThreadClient, threadClient } from './thread.js';
-import { type WalRestartFlag, walRestartFlag } from './wal-restart.js';
+import { endRestartOnExit, type WalRestartFlag, walRestartFlag } from './wal-restart.js';
 
 /*
  * Every write of this process to a SQLite file, but for CLI commands and migrations, goes through
@@ -83,10 +83,7 @@ export function sqliteWriter(path: string): SqliteWriter {
     run(job, batch) {
       if (released) return Promise.reject(new Error(`the writer of ${path} was released`));
       if (mine.thread?.failed) mine.thread = null;
-      mine.thread ??= threadClient<WriterRequest>(
-        startThread(new URL('./sqlite-writer-thread.js', import.meta.url), mine.data),
-        'SQLite writer',
-      );
+      mine.thread ??= startWriter(mine.data);
       return mine.thread.request({ job, batch });
     },
     async release() {
@@ -98,6 +95,12 @@ export function sqliteWriter(path: string): SqliteWriter {
       await mine.thread?.close();
     },
   };
+}
+
+function startWriter(data: WriterThreadData): ThreadClient<WriterRequest> {
+  const thread = startThread(new URL('./sqlite-writer-thread.js', import.meta.url), data);
+  endRestartOnExit(thread, data.restartFlag);
+  return threadClient(thread, 'SQLite writer');
 }
 
 /** The job named `name` that `compiled` (`new URL('./x.js', import.meta.url)`) exports. */

@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { sharedInt32 } from './shared-memory.js';
 import { BUSY_TIMEOUT_MS } from './sqlite-connection.js';
@@ -73,6 +74,17 @@ export function restartWalIfAsked(connection: SqliteDatabase, flag: WalRestartFl
     else Atomics.add(flag, GAVE_UP, 1);
     Atomics.store(flag, STATE, IDLE);
   }
+}
+
+/**
+ * Has a restart under way when `thread` ends (its isolate killed mid-restart) count as over, so
+ * that the checkpoint thread can ask for the next: left as under way, none would ever be asked
+ * again, and the WAL would grow without end. Main thread, for each writer thread it starts.
+ */
+export function endRestartOnExit(thread: Worker, flag: WalRestartFlag): void {
+  thread.once('exit', () => {
+    Atomics.compareExchange(flag, STATE, RESTARTING, IDLE);
+  });
 }
 
 /** How long a restart waits for readers to leave the WAL before it gives up. */
