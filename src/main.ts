@@ -126,6 +126,11 @@ export async function assembleGateway(
       log.error({ err, action_id: actionId }, 'telling an agent an outcome failed'),
     );
   };
+  const telemetry =
+    options.telemetry ??
+    (await createTelemetry(config.telemetry, {
+      onExportError: (err) => log.warn({ err }, 'exporting spans failed; dropping them'),
+    }));
   const prometheus = createMetrics();
   const ops = createOpRunner(store, gatewayOps, GATEWAY_OPS_MODULE, {
     observe: prometheus.observeStoreOp,
@@ -136,11 +141,6 @@ export async function assembleGateway(
   });
   const metrics = countingMetrics(prometheus, activity);
   metrics.setQueueDepth(() => readQueueDepth(store));
-  const telemetry =
-    options.telemetry ??
-    (await createTelemetry(config.telemetry, {
-      onExportError: (err) => log.warn({ err }, 'exporting spans failed; dropping them'),
-    }));
   const connectors = createConnectors(config, telemetry, metrics);
   const policies = compilePolicies(config.policies);
   const limits = { discountApprovalAbove: config.actions.discountApprovalAbove };

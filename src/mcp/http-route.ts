@@ -16,12 +16,18 @@ let mcpModules:
       ]
     >
   | undefined;
-const loadMcp = () =>
-  (mcpModules ??= Promise.all([
+function loadMcp() {
+  mcpModules ??= Promise.all([
     import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
     import('./mcp-server.js'),
     import('./local-backend.js'),
-  ]));
+  ]);
+  // A failed load is tried again by the next request, not kept.
+  mcpModules.catch(() => {
+    mcpModules = undefined;
+  });
+  return mcpModules;
+}
 
 /**
  * MCP over Streamable HTTP at `/mcp`, stateless: each POST gets a new server for the agent its
