@@ -5,8 +5,8 @@ export type IdPrefix = 'evt' | 'req' | 'act' | 'apr' | 'dlv';
 
 /**
  * A new id: `prefix_` and a UUIDv7 in hex. UUIDv7 starts with the time in milliseconds, so ids
- * sort in the order they were made (within one process, strictly), which keyset pagination and
- * pruning by age rely on.
+ * sort in the order they were made (strictly within one thread; ids of two threads made in the
+ * same millisecond in either order), which keyset pagination and pruning by age rely on.
  */
 export function newId(prefix: IdPrefix): string {
   const random = randomBytes16();
