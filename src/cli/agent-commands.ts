@@ -1,10 +1,10 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { OPERATION_NAMES } from '../actions/index.js';
 import { operationTools, TOOL_FORMATS, type ToolFormat, toolsForFormat } from '../actions/tools.js';
-import { AirlockClient } from '../client/index.js';
 import { loadConfig, loadServerConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { configuredGatewayUrl } from '../main.js';
+import { serveMcpOverStdio } from '../mcp/index.js';
 import { parseOperations, parseUrl } from './arguments.js';
 import { configFile, openConfiguredStore } from './store-access.js';
 
@@ -34,27 +34,7 @@ export function addAgentCommands(program: Command): void {
     )
     .action(async (given: { url?: string; key: string; config?: string }, command: Command) => {
       const url = given.url ?? gatewayOf(given, command);
-      const options = { url, key: given.key };
-      // Loaded here, not with the CLI: every other command (`airlock start` too) does without.
-      const [{ StdioServerTransport }, { createMcpServer, createRemoteBackend, fetchAgent }] =
-        await Promise.all([
-          import('@modelcontextprotocol/sdk/server/stdio.js'),
-          import('../mcp/index.js'),
-        ]);
-      const agent = await fetchAgent(options.url, options.key);
-      const client = new AirlockClient({ url: options.url, key: options.key });
-      const server = createMcpServer(createRemoteBackend(client), agent, {
-        onError: (error) =>
-          process.stderr.write(`airlock mcp: ${(error as Error).message ?? String(error)}\n`),
-      });
-      // stdout carries the protocol: nothing else may be written to it.
-      await server.connect(new StdioServerTransport());
-      process.stderr.write(
-        `airlock mcp: agent ${agent.name} with ${agent.operations.length} tools, gateway ${options.url}\n`,
-      );
-      process.stdin.once('end', () => {
-        server.close().finally(() => process.exit(0));
-      });
+      await serveMcpOverStdio({ url, key: given.key });
     });
 
   program

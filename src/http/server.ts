@@ -9,7 +9,7 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { AppError } from '../errors.js';
 import type { Ingestor } from '../ingest/index.js';
 import type { Logger } from '../logging.js';
-import { registerMcpRoute } from '../mcp/http-route.js';
+import { registerMcpRoute } from '../mcp/index.js';
 import { type Metrics, registerMetricsRoute } from '../metrics/index.js';
 import type { Store } from '../store/index.js';
 import { registerActionsRoutes } from './actions-routes.js';

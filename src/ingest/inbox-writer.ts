@@ -1,5 +1,4 @@
-import type { Store } from '../store/index.js';
-import { sqliteWriter, writerJob } from '../store/sqlite-writer.js';
+import { type Store, sqliteWriter, writerJob } from '../store/index.js';
 import { type AcceptedEvent, appendDeliveries, type InboxDelivery } from './inbox.js';
 
 /** Commits batches of deliveries to the inbox; see `appendDeliveries` for what it answers. */

@@ -1,10 +1,3 @@
+// Light to import: the MCP SDK is loaded by the first MCP request, or by `airlock mcp`.
 export { registerMcpRoute } from './http-route.js';
-export { createLocalBackend } from './local-backend.js';
-export {
-  createMcpServer,
-  type McpBackend,
-  RECORD_URI_TEMPLATE,
-  type ToolOutcome,
-  toolResult,
-} from './mcp-server.js';
-export { createRemoteBackend, fetchAgent } from './remote-backend.js';
+export { serveMcpOverStdio } from './stdio.js';

@@ -24,4 +24,5 @@ export type {
   WebhookRequestTable,
 } from './schema.js';
 export { openSqliteConnection } from './sqlite-connection.js';
+export { type SqliteWriter, sqliteWriter, type WriterJob, writerJob } from './sqlite-writer.js';
 export type { Dialect, Store } from './store.js';
