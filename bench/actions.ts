@@ -23,10 +23,11 @@
 //    calls to the sandbox, the two durable store writes (the accepted action with its outbox
 //    row, then its outcome) and the rest. From `/proc/<pid>/task/*/schedstat`, how long the
 //    gateway's main thread and its busiest other thread (the SQLite writer) ran, and how long
-//    they were ready to run but waited for a core.
+//    they were ready to run but waited for a core; and the longest stall of this bench's event
+//    loop and of the gateway's (from its `/metrics`).
 // 3. Beside webhooks: proposals at a sixth of the saturation rate while signed webhooks arrive
 //    at 2,000 a second (`BENCH_WEBHOOKS_PER_S`), both open loops, after 2 s of both together:
-//    the inbox's batches and the actions' share the writer thread. The same waits for a core.
+//    the inbox's batches and the actions' share the writer thread. The same waits and stalls.
 // 4. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
 //    `executed` answer is among them.
 // Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…
@@ -36,6 +37,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { freePort, startGatewayProcess, writeConfig } from '../test/helpers/gateway-process.js';
@@ -296,6 +298,34 @@ async function withCpu<T>(
 
 const fmt = (ms: number) => (Math.round(ms * 100) / 100).toString();
 
+/**
+ * Runs `phase` and says how long, at most, this bench's event loop and the gateway's main thread
+ * stood still meanwhile: a tail longer than both comes from somewhere else (the writer thread,
+ * the sandbox, or queues behind shorter stalls).
+ */
+async function withLoopStalls<T>(
+  gatewayUrl: string,
+  phase: () => Promise<T>,
+): Promise<{ value: T; stalls: string }> {
+  // Each scrape of the gateway's metrics starts its event-loop figures afresh.
+  await gatewayLoopMaxMs(gatewayUrl);
+  const bench = monitorEventLoopDelay({ resolution: 1 });
+  bench.enable();
+  const value = await phase();
+  bench.disable();
+  const gateway = await gatewayLoopMaxMs(gatewayUrl);
+  return {
+    value,
+    stalls: `the longest event-loop stalls: this bench's ${fmt(bench.max / 1e6)} ms, the gateway main thread's ${fmt(gateway)} ms`,
+  };
+}
+
+/** The gateway's longest event-loop delay since its metrics were last read, in milliseconds. */
+async function gatewayLoopMaxMs(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1]) * 1000;
+}
+
 /** The gateway's (or the bare proxy's) CPU per write, for the lines of the sides that have one. */
 const perWrite = (side: string, gatewayMs: number) =>
   side === 'sandbox directly' ? '' : ` (gateway ${gatewayMs.toFixed(2)} ms of CPU a write)`;
@@ -462,7 +492,9 @@ try {
   const directHalf = await withCpu(pids, () => atRate(behindSide, rate), okCount);
   const seriesBefore = await latencySeries(gateway.url);
   const threadsBefore = threadTimes(pids.gateway);
-  const airlockHalf = await withCpu(pids, () => atRate(airlock, rate), okCount);
+  const { value: airlockHalf, stalls: halfStalls } = await withLoopStalls(gateway.url, () =>
+    withCpu(pids, () => atRate(airlock, rate), okCount),
+  );
   const halfThreads = threadWaits(pids.gateway, threadsBefore);
   const spent = timeSpent(seriesBefore, await latencySeries(gateway.url));
   const p99 = (result: PacedResult) => percentile(result.latenciesMs, 99);
@@ -477,6 +509,7 @@ try {
   }
   console.log(`${rate}/s, where a proposal's time went in the gateway (means): ${spent}`);
   console.log(`${rate}/s, the gateway's threads waiting for a core: ${halfThreads}`);
+  console.log(`${rate}/s, ${halfStalls}`);
   const addedP99 = p99(airlockHalf.value.result) - p99(directHalf.value.result);
 
   // 3. Beside webhooks.
@@ -488,7 +521,10 @@ try {
     ]);
   await beside(WARMUP_SECONDS);
   const besideBefore = threadTimes(pids.gateway);
-  const [proposals, hooks] = await beside(SECONDS);
+  const {
+    value: [proposals, hooks],
+    stalls: besideStalls,
+  } = await withLoopStalls(gateway.url, () => beside(SECONDS));
   const besideThreads = threadWaits(pids.gateway, besideBefore);
   const median = (result: PacedResult) => fmt(percentile(result.latenciesMs, 50));
   console.log(
@@ -497,6 +533,7 @@ try {
   console.log(
     `${besideRate}/s beside ${WEBHOOKS_PER_S} webhooks/s, the gateway's threads waiting for a core: ${besideThreads}`,
   );
+  console.log(`${besideRate}/s beside ${WEBHOOKS_PER_S} webhooks/s, ${besideStalls}`);
 
   // 4. Effects: stop the gateway (it lets attempts under way finish), then count.
   await gateway.stop('SIGTERM');
