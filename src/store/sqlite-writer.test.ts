@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { basename, dirname, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
 import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
@@ -112,6 +113,23 @@ describe("a SQLite file's writer thread, shared by the inbox and the op runner",
       expect(stored).toHaveLength(3);
     } finally {
       await inbox.close();
+      await store.close();
+    }
+  });
+
+  it('is one thread for a file however its path is written', async () => {
+    database = createTestDatabase('sqlite');
+    const store = await database.open();
+    const path = store.url.slice('sqlite:'.length);
+    const written = [path, relative(process.cwd(), path), `${dirname(path)}/./${basename(path)}`];
+    const writers = written.map((each) => sqliteWriter(each));
+    const job = writerJob(WRITER_JOBS_MODULE, 'whichThread');
+    try {
+      const threads = await Promise.all(writers.map((writer) => writer.run(job, null)));
+      expect(new Set(threads).size).toBe(1);
+      expect(threads[0]).toBeGreaterThan(0);
+    } finally {
+      for (const writer of writers) await writer.release();
       await store.close();
     }
   });

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { moduleHref, startThread, type ThreadClient, threadClient } from './thread.js';
 import { endRestartOnExit, type WalRestartFlag, walRestartFlag } from './wal-restart.js';
@@ -71,10 +72,12 @@ const writers = new Map<string, Shared>();
  * it held fail their callers, who may retry, and the next batch starts another.
  */
 export function sqliteWriter(path: string): SqliteWriter {
-  let shared = writers.get(path);
+  // One writer per file, however its path is written (`./x.db`, `x.db`, `/abs/x.db`).
+  const file = resolve(path);
+  let shared = writers.get(file);
   if (!shared) {
     shared = { data: { path, restartFlag: walRestartFlag(path) }, users: 0, thread: null };
-    writers.set(path, shared);
+    writers.set(file, shared);
   }
   const mine = shared;
   mine.users += 1;
@@ -91,7 +94,7 @@ export function sqliteWriter(path: string): SqliteWriter {
       released = true;
       mine.users -= 1;
       if (mine.users > 0) return;
-      writers.delete(path);
+      writers.delete(file);
       await mine.thread?.close();
     },
   };

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { sharedInt32 } from './shared-memory.js';
@@ -29,9 +30,12 @@ const GAVE_UP = 1;
 /** The flag shared by the threads of one SQLite file, passed to each in its `workerData`. */
 export type WalRestartFlag = Int32Array<SharedArrayBuffer>;
 
-/** The flag of the SQLite file `path`, one per file in this process (main thread only). */
+/**
+ * The flag of the SQLite file `path`, one per file in this process however its path is written
+ * (main thread only).
+ */
 export function walRestartFlag(path: string): WalRestartFlag {
-  return sharedInt32(`wal-restart:${path}`, 2);
+  return sharedInt32(`wal-restart:${resolve(path)}`, 2);
 }
 
 /** The checkpoint thread: the WAL is long; the writer has it start over after its next batch. */

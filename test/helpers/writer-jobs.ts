@@ -1,4 +1,5 @@
 // Writer jobs (store/sqlite-writer.ts) that misbehave, for testing the writer thread itself.
+import { threadId } from 'node:worker_threads';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 
 /** Begins a transaction, writes in it, and answers without ending it. */
@@ -22,6 +23,11 @@ export function dieInRestart(connection: SqliteDatabase) {
     return pragma(source, options);
   }) as SqliteDatabase['pragma'];
   return () => 'done';
+}
+
+/** Answers the id of the thread it runs in. */
+export function whichThread() {
+  return () => threadId;
 }
 
 let tried = false;
