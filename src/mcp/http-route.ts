@@ -17,15 +17,17 @@ let mcpModules:
     >
   | undefined;
 function loadMcp() {
-  mcpModules ??= Promise.all([
-    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
-    import('./mcp-server.js'),
-    import('./local-backend.js'),
-  ]);
-  // A failed load is tried again by the next request, not kept.
-  mcpModules.catch(() => {
-    mcpModules = undefined;
-  });
+  if (!mcpModules) {
+    mcpModules = Promise.all([
+      import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+      import('./mcp-server.js'),
+      import('./local-backend.js'),
+    ]);
+    // A failed load is tried again by the next request, not kept.
+    mcpModules.catch(() => {
+      mcpModules = undefined;
+    });
+  }
   return mcpModules;
 }
 

@@ -50,8 +50,9 @@ export function restartsGivenUp(flag: WalRestartFlag): number {
 
 /**
  * The writer thread, after a batch's commit: when asked, checkpoints what the WAL holds beyond
- * the last checkpoint and waits for readers to leave it, so that the next write starts it over. Never throws: the batch has committed and its callers are told so;
- * a restart that failed leaves the WAL long, and the checkpoint thread asks again.
+ * the last checkpoint and waits for readers to leave it, so that the next write starts it over.
+ * Never throws: the batch has committed and its callers are told so; a restart that failed
+ * leaves the WAL long, and the checkpoint thread asks again.
  */
 export function restartWalIfAsked(connection: SqliteDatabase, flag: WalRestartFlag): void {
   if (Atomics.compareExchange(flag, STATE, ASKED, RESTARTING) !== ASKED) return;
