@@ -1,12 +1,10 @@
 // The op runner's job in the SQLite writer thread (see op-runner.ts and sqlite-writer.ts): a
 // batch of ops in one transaction, each in a savepoint, one commit at the end.
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
 import { carryAuditHead } from '../audit/append-audit.js';
 import { AppError } from '../errors.js';
 import type { OpTable, WireOp } from './op-runner.js';
-import type { Database } from './schema.js';
-import { withStatementCache } from './sqlite-connection.js';
+import { sqliteKysely } from './sqlite-connection.js';
 import type { WriterJobRunner } from './sqlite-writer.js';
 
 /** Where the op table is: `export const <name>` of the module at the URL `module`. */
@@ -35,9 +33,7 @@ export async function opBatches(
 ): Promise<WriterJobRunner> {
   const { module, name } = options as OpTableHref;
   const table = (await import(module))[name] as OpTable;
-  const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(connection) }),
-  });
+  const db = sqliteKysely(connection);
   // The batch holds the write lock: its ops' audit appends read the chain's head once.
   const auditHead = carryAuditHead(db);
 

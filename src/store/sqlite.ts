@@ -1,14 +1,11 @@
-import { Kysely, SqliteDialect, sql } from 'kysely';
-import type { Database } from './schema.js';
-import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
+import { sql } from 'kysely';
+import { openSqliteConnection, sqliteKysely } from './sqlite-connection.js';
 import type { Store } from './store.js';
 
 /** A Store over a SQLite file; see `openSqliteConnection` for its durability. */
 export function createSqliteStore(path: string): Store {
   const database = openSqliteConnection(path);
-  const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(database) }),
-  });
+  const db = sqliteKysely(database);
 
   return {
     db,
