@@ -4,7 +4,7 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { carryAuditHead } from '../audit/append-audit.js';
 import { AppError } from '../errors.js';
 import type { OpTable, WireOp } from './op-runner.js';
-import { sqliteKysely } from './sqlite-connection.js';
+import { sqliteKysely } from './sqlite-kysely.js';
 import type { WriterJobRunner } from './sqlite-writer.js';
 
 /** Where the op table is: `export const <name>` of the module at the URL `module`. */

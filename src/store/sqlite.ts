@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { openSqliteConnection, sqliteKysely } from './sqlite-connection.js';
+import { openSqliteConnection } from './sqlite-connection.js';
+import { sqliteKysely } from './sqlite-kysely.js';
 import type { Store } from './store.js';
 
 /** A Store over a SQLite file; see `openSqliteConnection` for its durability. */
