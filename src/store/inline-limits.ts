@@ -12,11 +12,12 @@ import {
 } from 'kysely';
 
 /*
- * SQLite (since 3.48) plans a `LIMIT ?` with the value bound to it, and so marks the statement
- * to be compiled again whenever that parameter is bound anew: every run of a prepared statement
- * with a bound limit parsed and planned its SQL again. Kysely binds every limit. A `limit 1`
- * statement ran in 4.8 µs where its `limit ?` twin took 9.1 µs, and under `bench:actions` the
- * recompiles were about a fifteenth of the writer thread's time (CPU profile).
+ * SQLite (3.53, as better-sqlite3 12 builds it) plans a `LIMIT ?` with the value bound to it,
+ * and so marks the statement to be compiled again whenever that parameter is bound anew: every
+ * run of a prepared statement with a bound limit parsed and planned its SQL again. Kysely binds
+ * every limit. A `limit 1` statement ran in 4.8 µs where its `limit ?` twin took 9.1 µs, and
+ * under `bench:actions` the recompiles were about a sixteenth of the writer thread's time (CPU
+ * profile).
  */
 
 /**
