@@ -3,8 +3,9 @@ import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase } f
 import { InlineLimits } from './inline-limits.js';
 import type { Database } from './schema.js';
 
-// Apart from sqlite-connection.ts, which the checkpoint thread and the inbox's writer job load
-// as well: they never build a query, and Kysely's modules cost a thread megabytes.
+// Apart from sqlite-connection.ts, which the checkpoint thread and the writer thread's entry
+// load too: the checkpoint thread never builds a query, and Kysely's modules cost a thread
+// megabytes (test/startup-imports.test.ts).
 
 const STATEMENTS_KEPT = 500;
 
