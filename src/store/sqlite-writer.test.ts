@@ -10,6 +10,7 @@ import { createInboxWriter } from '../ingest/inbox-writer.js';
 import { createOpRunner } from './op-runner.js';
 import { openSqliteConnection } from './sqlite-connection.js';
 import { sqliteWriter, writerJob } from './sqlite-writer.js';
+import type { Store } from './store.js';
 import { askWalRestart, walRestartFlag } from './wal-restart.js';
 
 /** `events` webhook deliveries of one event each, 2 KB bodies, ids never seen before. */
@@ -40,15 +41,34 @@ describe("a SQLite file's writer thread, shared by the inbox and the op runner",
   timeout: 30_000,
 }, () => {
   let database: TestDatabase | undefined;
+  /** What a test opened, closed after it in reverse order. */
+  let closers: (() => Promise<void>)[] = [];
   afterEach(async () => {
+    for (const close of closers.reverse()) await close();
+    closers = [];
     await database?.drop();
   });
 
-  it("runs the op runner's batches between the inbox's while it commits batch after batch", async () => {
+  function closedAfter<T>(opened: T, close: (opened: T) => Promise<void>): T {
+    closers.push(() => close(opened));
+    return opened;
+  }
+
+  /** A migrated SQLite store, with its file's path. */
+  async function openStore(): Promise<{ store: Store; path: string }> {
     database = createTestDatabase('sqlite');
-    const store = await database.open();
-    const inbox = createInboxWriter(store);
-    const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
+    const store = closedAfter(await database.open(), (each) => each.close());
+    return { store, path: store.url.slice('sqlite:'.length) };
+  }
+  const inboxOf = (store: Store) => closedAfter(createInboxWriter(store), (each) => each.close());
+  const opsOf = (store: Store) =>
+    closedAfter(createOpRunner(store, threadOps, THREAD_OPS_MODULE), (each) => each.close());
+  const writerOf = (path: string) => closedAfter(sqliteWriter(path), (each) => each.release());
+
+  it("runs the op runner's batches between the inbox's while it commits batch after batch", async () => {
+    const { store } = await openStore();
+    const inbox = inboxOf(store);
+    const ops = opsOf(store);
     let ingesting = true;
     let inboxBatches = 0;
     // Two batches of 200 events always in flight, as a steady stream of webhooks makes them.
@@ -78,138 +98,89 @@ describe("a SQLite file's writer thread, shared by the inbox and the op runner",
     } finally {
       ingesting = false;
       await Promise.all(streams);
-      await ops.close();
-      await inbox.close();
-      await store.close();
     }
   });
 
   it('starts another thread for both after an op ended the last one, failing only the batch it held', async () => {
-    database = createTestDatabase('sqlite');
-    const store = await database.open();
-    const inbox = createInboxWriter(store);
-    const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
-    try {
-      expect(await inbox.write(deliveries(1))).toHaveLength(1);
-      // The thread ends inside the op's batch, as an out-of-memory kill of its isolate would.
-      await expect(ops.run('exit', undefined)).rejects.toThrow(/thread/);
-      const [accepted] = await inbox.write(deliveries(1));
-      expect(accepted?.[0]?.duplicate).toBe(false);
-      expect(await ops.run('audit', 'after the restart')).toBeGreaterThan(0);
-    } finally {
-      await ops.close();
-      await inbox.close();
-      await store.close();
-    }
+    const { store } = await openStore();
+    const inbox = inboxOf(store);
+    const ops = opsOf(store);
+    expect(await inbox.write(deliveries(1))).toHaveLength(1);
+    // The thread ends inside the op's batch, as an out-of-memory kill of its isolate would.
+    await expect(ops.run('exit', undefined)).rejects.toThrow(/thread/);
+    const [accepted] = await inbox.write(deliveries(1));
+    expect(accepted?.[0]?.duplicate).toBe(false);
+    expect(await ops.run('audit', 'after the restart')).toBeGreaterThan(0);
   });
 
   it('keeps writing for the inbox after the op runner is closed', async () => {
-    database = createTestDatabase('sqlite');
-    const store = await database.open();
-    const inbox = createInboxWriter(store);
-    const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
-    try {
-      expect(await ops.run('one', undefined)).toBe(1);
-      await ops.close();
-      await expect(ops.run('one', undefined)).rejects.toThrow(/released/);
-      const batch = deliveries(3);
-      expect(await inbox.write(batch)).toHaveLength(3);
-      const stored = await store.db.selectFrom('events').select('id').execute();
-      expect(stored).toHaveLength(3);
-    } finally {
-      await inbox.close();
-      await store.close();
-    }
+    const { store } = await openStore();
+    const inbox = inboxOf(store);
+    const ops = opsOf(store);
+    expect(await ops.run('one', undefined)).toBe(1);
+    await ops.close();
+    await expect(ops.run('one', undefined)).rejects.toThrow(/released/);
+    expect(await inbox.write(deliveries(3))).toHaveLength(3);
+    const stored = await store.db.selectFrom('events').select('id').execute();
+    expect(stored).toHaveLength(3);
   });
 
   it('is one thread for a file however its path is written', async () => {
-    database = createTestDatabase('sqlite');
-    const store = await database.open();
-    const path = store.url.slice('sqlite:'.length);
+    const { path } = await openStore();
     const written = [path, relative(process.cwd(), path), `${dirname(path)}/./${basename(path)}`];
-    const writers = written.map((each) => sqliteWriter(each));
+    const writers = written.map(writerOf);
     const job = writerJob(WRITER_JOBS_MODULE, 'whichThread');
-    try {
-      const threads = await Promise.all(writers.map((writer) => writer.run(job, null)));
-      expect(new Set(threads).size).toBe(1);
-      expect(threads[0]).toBeGreaterThan(0);
-    } finally {
-      for (const writer of writers) await writer.release();
-      await store.close();
-    }
+    const threads = await Promise.all(writers.map((writer) => writer.run(job, null)));
+    expect(new Set(threads).size).toBe(1);
+    expect(threads[0]).toBeGreaterThan(0);
   });
 
   it('starts a job again after it failed to start', async () => {
-    database = createTestDatabase('sqlite');
-    const store = await database.open();
-    const writer = sqliteWriter(store.url.slice('sqlite:'.length));
+    const { path } = await openStore();
+    const writer = writerOf(path);
     const job = writerJob(WRITER_JOBS_MODULE, 'failsToStartOnce');
-    try {
-      await expect(writer.run(job, null)).rejects.toThrow(/could not start this time/);
-      expect(await writer.run(job, null)).toBe('ran');
-    } finally {
-      await writer.release();
-      await store.close();
-    }
+    await expect(writer.run(job, null)).rejects.toThrow(/could not start this time/);
+    expect(await writer.run(job, null)).toBe('ran');
   });
 
   it('fails a batch that left its transaction open, and commits the next batch for real', async () => {
-    database = createTestDatabase('sqlite');
-    const store = await database.open();
-    const path = store.url.slice('sqlite:'.length);
-    const writer = sqliteWriter(path);
-    const inbox = createInboxWriter(store);
-    try {
-      await expect(writer.run(writerJob(WRITER_JOBS_MODULE, 'leaveOpen'), null)).rejects.toThrow(
-        /left its transaction open/,
-      );
-      // Inside the open transaction, this batch would be a savepoint, answered but never committed.
-      const batch = deliveries(2);
-      expect(await inbox.write(batch)).toHaveLength(2);
-      const reader = openSqliteConnection(path);
-      try {
-        const stored = reader.prepare('select count(*) as n from events').get() as { n: number };
-        expect(stored.n).toBe(2);
-        const leftover = reader
-          .prepare("select count(*) as n from sqlite_master where name = 'leftover'")
-          .get() as { n: number };
-        expect(leftover.n).toBe(0);
-      } finally {
-        reader.close();
-      }
-    } finally {
-      await inbox.close();
-      await writer.release();
-      await store.close();
-    }
+    const { store, path } = await openStore();
+    const writer = writerOf(path);
+    const inbox = inboxOf(store);
+    await expect(writer.run(writerJob(WRITER_JOBS_MODULE, 'leaveOpen'), null)).rejects.toThrow(
+      /left its transaction open/,
+    );
+    // Inside the open transaction, this batch would be a savepoint, answered but never committed.
+    expect(await inbox.write(deliveries(2))).toHaveLength(2);
+    const reader = closedAfter(openSqliteConnection(path), async (each) => {
+      each.close();
+    });
+    const stored = reader.prepare('select count(*) as n from events').get() as { n: number };
+    expect(stored.n).toBe(2);
+    const leftover = reader
+      .prepare("select count(*) as n from sqlite_master where name = 'leftover'")
+      .get() as { n: number };
+    expect(leftover.n).toBe(0);
   });
 
   it('starts the WAL over again after a writer thread died in the middle of a restart', async () => {
-    database = createTestDatabase('sqlite');
-    const store = await database.open();
-    const path = store.url.slice('sqlite:'.length);
-    const writer = sqliteWriter(path);
-    const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
+    const { store, path } = await openStore();
+    const writer = writerOf(path);
+    const ops = opsOf(store);
     const flag = walRestartFlag(path);
     // The WAL header's checkpoint sequence number, one up each time the WAL starts over.
     const walStarts = () => readFileSync(`${path}-wal`).readUInt32BE(12);
-    try {
-      await writer.run(writerJob(WRITER_JOBS_MODULE, 'dieInRestart'), null);
-      askWalRestart(flag);
-      // The restart after this batch ends the thread.
-      await expect(ops.run('fill', 8192)).rejects.toThrow(/thread/);
-      await ops.run('fill', 8192);
-      const before = walStarts();
-      // Asked again, the new thread starts the WAL over after its next batch, and the write
-      // after that starts it anew. Nothing else checkpoints in this test.
-      askWalRestart(flag);
-      await ops.run('fill', 8192);
-      await ops.run('fill', 8192);
-      expect(walStarts()).toBe(before + 1);
-    } finally {
-      await ops.close();
-      await writer.release();
-      await store.close();
-    }
+    await writer.run(writerJob(WRITER_JOBS_MODULE, 'dieInRestart'), null);
+    askWalRestart(flag);
+    // The restart after this batch ends the thread.
+    await expect(ops.run('fill', 8192)).rejects.toThrow(/thread/);
+    await ops.run('fill', 8192);
+    const before = walStarts();
+    // Asked again, the new thread starts the WAL over after its next batch, and the write
+    // after that starts it anew. Nothing else checkpoints in this test.
+    askWalRestart(flag);
+    await ops.run('fill', 8192);
+    await ops.run('fill', 8192);
+    expect(walStarts()).toBe(before + 1);
   });
 });
