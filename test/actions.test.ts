@@ -778,7 +778,9 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
   ])(
     'sends a reply once when the first call lands only $when, after it was given up',
     async ({ applyAfterMs }) => {
-      const { ticket } = await start();
+      // The answer comes after a timeout, a reconcile and a retry, about 2 s on an idle machine;
+      // under a full test run the 3 s wait of the other tests was once too short.
+      const { ticket } = await start({ actions: { wait: '10s', maxBackoff: '200ms' } });
       // The sandbox holds the first reply past the connector's 500 ms timeout, then applies it.
       // The attempt is ambiguous and reconcile finds nothing yet; a retry follows within 200 ms.
       await fault({
