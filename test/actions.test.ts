@@ -7,17 +7,10 @@ import { CRM_TYPES, SANDBOX_TYPES } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
 import { traceOf } from '../src/trace/index.js';
 import { acceptActionAt } from './helpers/action-ops.js';
-import {
-  ADMIN_TOKEN,
-  closeAfterEach,
-  createTestApp,
-  sha256,
-  type TestApp,
-  testConfig,
-} from './helpers/gateway.js';
+import { ADMIN_TOKEN, createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
 import { postAction, setStatusProposal } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { BACKENDS, storesEachTest } from './helpers/stores.js';
 
 const AGENT_KEY = 'ak_test_support_bot';
 const NARROW_KEY = 'ak_test_narrow_bot';
@@ -25,12 +18,10 @@ const NARROW_KEY = 'ak_test_narrow_bot';
 type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
 
 describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
-  let database: TestDatabase;
+  const stores = storesEachTest(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox;
-
-  closeAfterEach(() => [gateway, store, database, sandbox]);
 
   async function start(
     values: Record<string, unknown> = {},
@@ -39,26 +30,27 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
       lateWriteWindow: '2s',
     },
   ) {
-    sandbox = await startSandbox();
-    database = createTestDatabase(backend);
-    store = await database.open();
+    sandbox = stores.closedAfter(await startSandbox());
+    store = await stores.open();
     // A held write lands within 2 s in these tests: not sent again, nor refused, before then.
     const connector = { kind: 'sandbox', url: sandbox.url, ...calls };
-    gateway = await createTestApp(
-      store,
-      testConfig(database.url, {
-        agents: {
-          'support-bot': { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] },
-          narrow: { keySha256: sha256(NARROW_KEY), operations: ['ticket.add_note'] },
-        },
-        connectors: {
-          helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
-          crm: { ...connector, types: CRM_TYPES },
-          orders: { ...connector, types: ['order'] },
-        },
-        actions: { wait: '3s', maxBackoff: '200ms' },
-        ...values,
-      }),
+    gateway = stores.closedAfter(
+      await createTestApp(
+        store,
+        testConfig(stores.database.url, {
+          agents: {
+            'support-bot': { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] },
+            narrow: { keySha256: sha256(NARROW_KEY), operations: ['ticket.add_note'] },
+          },
+          connectors: {
+            helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
+            crm: { ...connector, types: CRM_TYPES },
+            orders: { ...connector, types: ['order'] },
+          },
+          actions: { wait: '3s', maxBackoff: '200ms' },
+          ...values,
+        }),
+      ),
     );
     const seeded = sandbox.seed({
       contacts: [{ properties: { email: 'ada@example.com', name: 'Ada' } }],
@@ -1170,49 +1162,45 @@ async function insertEvent(
 }
 
 describe('two gateway instances on one PostgreSQL database', () => {
+  const stores = storesEachTest('postgres');
+
   it("execute each action once and keep one record's actions in order", async () => {
-    const sandbox = await startSandbox();
-    const database = createTestDatabase('postgres');
-    const stores = [await database.open(), await database.open()];
+    const sandbox = stores.closedAfter(await startSandbox());
     const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
-    const config = testConfig(database.url, {
+    const config = testConfig(stores.database.url, {
       agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
       connectors: { helpdesk: connector },
       actions: { wait: '5s', concurrency: 4 },
     });
-    const gateways = await Promise.all(stores.map((store) => createTestApp(store, config)));
-    try {
-      const tickets = sandbox.seed({
-        tickets: Array.from({ length: 20 }, (_, n) => ({ subject: `Ticket ${n}` })),
-      }).tickets as Array<{ id: string; revision: number }>;
-      // Two proposals per ticket, decided on the same revision, sent to different instances.
-      const answers = await Promise.all(
-        tickets.flatMap((ticket, n) =>
-          ['pending', 'solved'].map((status, m) =>
-            postAction(
-              (gateways[(n + m) % 2] as TestApp).app,
-              AGENT_KEY,
-              `k-${n}-${m}`,
-              setStatusProposal(ticket, status, ticket.revision),
-            ),
+    const gateways: TestApp[] = [];
+    for (let instance = 0; instance < 2; instance += 1) {
+      gateways.push(stores.closedAfter(await createTestApp(await stores.open(), config)));
+    }
+    const tickets = sandbox.seed({
+      tickets: Array.from({ length: 20 }, (_, n) => ({ subject: `Ticket ${n}` })),
+    }).tickets as Array<{ id: string; revision: number }>;
+    // Two proposals per ticket, decided on the same revision, sent to different instances.
+    const answers = await Promise.all(
+      tickets.flatMap((ticket, n) =>
+        ['pending', 'solved'].map((status, m) =>
+          postAction(
+            (gateways[(n + m) % 2] as TestApp).app,
+            AGENT_KEY,
+            `k-${n}-${m}`,
+            setStatusProposal(ticket, status, ticket.revision),
           ),
         ),
-      );
-      const executed = answers.filter((answer) => answer.statusCode === 200);
-      const stale = answers.filter((answer) => answer.statusCode === 409);
-      expect(executed).toHaveLength(20);
-      expect(stale).toHaveLength(20);
-      const all = (await call(sandbox.url as string, 'GET', '/_writes')).body.writes as Array<{
-        record: { id: string };
-      }>;
-      expect(all).toHaveLength(20);
-      expect(new Set(all.map((write) => write.record.id)).size).toBe(20);
-    } finally {
-      await Promise.all(gateways.map((gateway) => gateway.close()));
-      await Promise.all(stores.map((store) => store.close()));
-      await database.drop();
-      await sandbox.close();
-    }
+      ),
+    );
+    const executed = answers.filter((answer) => answer.statusCode === 200);
+    const stale = answers.filter((answer) => answer.statusCode === 409);
+    expect(executed).toHaveLength(20);
+    expect(stale).toHaveLength(20);
+    const all = (await call(sandbox.url as string, 'GET', '/_writes')).body.writes as Array<{
+      record: { id: string };
+    }>;
+    expect(all).toHaveLength(20);
+    expect(new Set(all.map((write) => write.record.id)).size).toBe(20);
   });
 });
 

@@ -8,7 +8,6 @@ import type { Store } from '../src/store/index.js';
 import {
   ADMIN_TOKEN,
   APPROVER_TOKEN,
-  closeAfterEach,
   createTestApp,
   sha256,
   type TestApp,
@@ -17,37 +16,36 @@ import {
 } from './helpers/gateway.js';
 import { postAction } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { BACKENDS, storesEachTest } from './helpers/stores.js';
 
 const AGENT_KEY = 'ak_approvals_test_agent';
 const NOTIFY_SECRET = `whsec_${Buffer.from('approvals-notify-secret').toString('base64')}`;
 const DAY_MS = 24 * 3600_000;
 
 describe.each(BACKENDS)('approvals on %s', (backend) => {
-  let database: TestDatabase;
+  const stores = storesEachTest(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };
   const clock = { now: Date.now() };
 
-  closeAfterEach(() => [gateway, store, database, sandbox]);
-
   async function start(values: Record<string, unknown> = {}) {
-    sandbox = await startSandbox();
-    database = createTestDatabase(backend);
-    store = await database.open();
+    sandbox = stores.closedAfter(await startSandbox());
+    store = await stores.open();
     clock.now = Date.now();
     const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
-    gateway = await createTestApp(
-      store,
-      testConfig(database.url, {
-        agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
-        connectors: { orders: connector },
-        actions: { wait: '2s' },
-        ...values,
-      }),
-      // The gateway's clock: moved forward by hand to let approvals run out.
-      { now: () => clock.now },
+    gateway = stores.closedAfter(
+      await createTestApp(
+        store,
+        testConfig(stores.database.url, {
+          agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
+          connectors: { orders: connector },
+          actions: { wait: '2s' },
+          ...values,
+        }),
+        // The gateway's clock: moved forward by hand to let approvals run out.
+        { now: () => clock.now },
+      ),
     );
     const [order] = sandbox.seed({ orders: [{ currency: 'EUR', subtotal: 120 }] }).orders as Array<{
       id: string;

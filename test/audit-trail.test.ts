@@ -6,7 +6,6 @@ import { CRM_TYPES, SANDBOX_TYPES } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
 import {
   APPROVER_TOKEN,
-  closeAfterEach,
   createTestApp,
   sha256,
   type TestApp,
@@ -14,45 +13,50 @@ import {
 } from './helpers/gateway.js';
 import { postAction } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { BACKENDS, storesEachTest } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
 const AGENT_KEY = 'ak_audit_trail_agent';
 
 /** Every state change of an event, action, approval and execution leaves a chained entry. */
 describe.each(BACKENDS)('the audit trail on %s', (backend) => {
-  let database: TestDatabase;
+  const stores = storesEachTest(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };
 
-  closeAfterEach(() => [gateway, store, database, sandbox]);
-
   async function start() {
-    sandbox = await startSandbox();
-    database = createTestDatabase(backend);
-    store = await database.open();
+    sandbox = stores.closedAfter(await startSandbox());
+    store = await stores.open();
     const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
-    gateway = await createTestApp(
-      store,
-      testConfig(database.url, {
-        agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
-        connectors: {
-          helpdesk: { ...connector, types: [...SANDBOX_TYPES.helpdesk, ...CRM_TYPES] },
-          orders: { ...connector, types: ['order'] },
-        },
-        sources: {
-          demo: {
-            scheme: 'standard-webhooks',
-            secrets: ['whsec_dGVzdC1zZWNyZXQtZm9yLWFpcmxvY2stdGVzdHM='],
-            system: 'helpdesk',
+    gateway = stores.closedAfter(
+      await createTestApp(
+        store,
+        testConfig(stores.database.url, {
+          agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
+          connectors: {
+            helpdesk: { ...connector, types: [...SANDBOX_TYPES.helpdesk, ...CRM_TYPES] },
+            orders: { ...connector, types: ['order'] },
           },
-        },
-        rateLimits: [
-          { name: 'one-cancel', operations: ['order.cancel'], per: 'agent', max: 1, window: '1h' },
-        ],
-        actions: { wait: '2s' },
-      }),
+          sources: {
+            demo: {
+              scheme: 'standard-webhooks',
+              secrets: ['whsec_dGVzdC1zZWNyZXQtZm9yLWFpcmxvY2stdGVzdHM='],
+              system: 'helpdesk',
+            },
+          },
+          rateLimits: [
+            {
+              name: 'one-cancel',
+              operations: ['order.cancel'],
+              per: 'agent',
+              max: 1,
+              window: '1h',
+            },
+          ],
+          actions: { wait: '2s' },
+        }),
+      ),
     );
     const seeded = sandbox.seed({
       tickets: [{ subject: 'Where is my order?' }],

@@ -7,7 +7,6 @@ import { DashboardClient } from './helpers/dashboard-client.js';
 import {
   ADMIN_TOKEN,
   APPROVER_TOKEN,
-  closeAfterEach,
   createTestApp,
   sha256,
   type TestApp,
@@ -17,37 +16,36 @@ import {
 } from './helpers/gateway.js';
 import { writeWhileLocked } from './helpers/held-lock.js';
 import { startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { BACKENDS, storesEachTest } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
 const AGENT_KEY = 'ak_dashboard_test_agent';
 
 describe.each(BACKENDS)('dashboard on %s', (backend) => {
-  let database: TestDatabase;
+  const stores = storesEachTest(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };
   let base: string;
 
-  closeAfterEach(() => [gateway, store, database, sandbox]);
-
   async function start(values: Record<string, unknown> = {}) {
-    sandbox = await startSandbox();
-    database = createTestDatabase(backend);
-    store = await database.open();
+    sandbox = stores.closedAfter(await startSandbox());
+    store = await stores.open();
     await listen(values);
   }
 
   /** A gateway over the test's store, with these config values; the store is kept across. */
   async function listen(values: Record<string, unknown>) {
-    gateway = await createTestApp(
-      store,
-      testConfig(database.url, {
-        agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
-        connectors: { orders: { kind: 'sandbox', url: sandbox.url, timeout: '2s' } },
-        actions: { wait: '2s' },
-        ...values,
-      }),
+    gateway = stores.closedAfter(
+      await createTestApp(
+        store,
+        testConfig(stores.database.url, {
+          agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
+          connectors: { orders: { kind: 'sandbox', url: sandbox.url, timeout: '2s' } },
+          actions: { wait: '2s' },
+          ...values,
+        }),
+      ),
     );
     await gateway.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;

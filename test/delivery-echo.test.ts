@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Delivery } from '../src/dispatch/wire.js';
 import { type EchoLoop, LOOP_AGENT_KEY, startEchoLoop } from './helpers/echo-loop.js';
 import { ADMIN_TOKEN } from './helpers/gateway.js';
 import { call } from './helpers/sandbox.js';
-import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { BACKENDS, storesEachTest } from './helpers/stores.js';
 
 const SECRET = 'whsec_ZWNoby1sb29wLWFnZW50LXNlY3JldC1mb3ItdGVzdHM=';
 
@@ -70,29 +70,22 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
 }
 
 describe.each(BACKENDS)('echo suppression on %s', (backend) => {
-  let database: TestDatabase | undefined;
-  let loop: EchoLoop | undefined;
-  let agent: Awaited<ReturnType<typeof startReplyingAgent>> | undefined;
-  afterEach(async () => {
-    await agent?.close();
-    await loop?.close();
-    await database?.drop();
-    agent = loop = database = undefined;
-  });
+  const stores = storesEachTest(backend);
 
   async function setUp(echoes: 'suppress' | 'deliver', stopAfter: number) {
-    database = createTestDatabase(backend);
     let gatewayUrl = '';
-    agent = await startReplyingAgent(() => gatewayUrl, stopAfter);
-    loop = await startEchoLoop(database, {
-      deliver: {
-        url: agent.url,
-        secret: SECRET,
-        events: ['ticket.*'],
-        echoes,
-        allowPrivateNetwork: true,
-      },
-    });
+    const agent = stores.closedAfter(await startReplyingAgent(() => gatewayUrl, stopAfter));
+    const loop = stores.closedAfter(
+      await startEchoLoop(stores.database, {
+        deliver: {
+          url: agent.url,
+          secret: SECRET,
+          events: ['ticket.*'],
+          echoes,
+          allowPrivateNetwork: true,
+        },
+      }),
+    );
     const address = loop.gateway.app.server.address() as AddressInfo;
     gatewayUrl = `http://127.0.0.1:${address.port}`;
     const [ticket] = loop.sandbox.seed({ tickets: [{ subject: 'Refund?' }] }).tickets as [

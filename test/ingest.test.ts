@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../src/store/index.js';
-import {
-  ADMIN_TOKEN,
-  createTestApp,
-  type TestApp,
-  testConfig,
-  useTestGateways,
-} from './helpers/gateway.js';
-import { BACKENDS, countRows, createTestDatabase } from './helpers/stores.js';
+import { ADMIN_TOKEN, type TestApp, useTestGateways } from './helpers/gateway.js';
+import { BACKENDS, countRows } from './helpers/stores.js';
 import { signHubspot, signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
 const HUBSPOT_SECRET = 'hubspot-client-secret';
@@ -288,32 +281,25 @@ describe.each(BACKENDS)('POST /hooks/:source on %s', (backend) => {
 });
 
 describe('two gateway instances on one PostgreSQL database', () => {
+  const start = useTestGateways('postgres');
+
   it('store one event when the same delivery reaches both at once', async () => {
-    const database = createTestDatabase('postgres');
-    const stores = await Promise.all([database.open(), database.open()]);
-    const apps = await Promise.all(
-      stores.map((store) => createTestApp(store, testConfig(database.url))),
+    const first = await start();
+    const second = await start();
+    const body = ticketEventBody('T-10');
+    const headers = signStandardWebhook(body, 'msg_two_instances');
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        (n % 2 === 0 ? first : second).app.inject({
+          method: 'POST',
+          url: '/hooks/demo',
+          payload: body,
+          headers,
+        }),
+      ),
     );
-    try {
-      const body = ticketEventBody('T-10');
-      const headers = signStandardWebhook(body, 'msg_two_instances');
-      const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, n) =>
-          (apps[n % 2] as TestApp).app.inject({
-            method: 'POST',
-            url: '/hooks/demo',
-            payload: body,
-            headers,
-          }),
-        ),
-      );
-      expect(new Set(answers.map((answer) => answer.json().event)).size).toBe(1);
-      expect(answers.filter((answer) => answer.statusCode === 202)).toHaveLength(1);
-      expect(await countRows(stores[0] as Store, 'events')).toBe(1);
-    } finally {
-      await Promise.all(apps.map((testApp) => testApp.close()));
-      await Promise.all(stores.map((store) => store.close()));
-      await database.drop();
-    }
+    expect(new Set(answers.map((answer) => answer.json().event)).size).toBe(1);
+    expect(answers.filter((answer) => answer.statusCode === 202)).toHaveLength(1);
+    expect(await countRows(first.store, 'events')).toBe(1);
   });
 });

@@ -5,16 +5,10 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logging.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
-import {
-  closeAfterEach,
-  createTestApp,
-  sha256,
-  type TestApp,
-  testConfig,
-} from './helpers/gateway.js';
+import { createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
 import { postAction } from './helpers/propose.js';
 import { startSandbox } from './helpers/sandbox.js';
-import { createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { storesEachTest } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
 const AGENT_KEY = 'ak_logging_test_agent';
@@ -39,18 +33,15 @@ function capture(): { stream: Writable; lines: () => Array<Record<string, unknow
 }
 
 describe('log lines', () => {
-  let database: TestDatabase;
+  const stores = storesEachTest('sqlite');
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };
 
-  closeAfterEach(() => [gateway, store, database, sandbox]);
-
   it('carry the ids that tie them to events and actions, with PII censored', async () => {
-    sandbox = await startSandbox();
-    database = createTestDatabase('sqlite');
-    store = await database.open();
-    const config = testConfig(database.url, {
+    sandbox = stores.closedAfter(await startSandbox());
+    store = await stores.open();
+    const config = testConfig(stores.database.url, {
       log: { level: 'debug' },
       agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
       connectors: { helpdesk: { kind: 'sandbox', url: sandbox.url, timeout: '2s' } },
@@ -63,7 +54,9 @@ describe('log lines', () => {
       },
     });
     const { stream, lines } = capture();
-    gateway = await createTestApp(store, config, { log: createLogger(config.log, stream) });
+    gateway = stores.closedAfter(
+      await createTestApp(store, config, { log: createLogger(config.log, stream) }),
+    );
     const [ticket] = sandbox.seed({ tickets: [{ subject: 'Where is my order?' }] })
       .tickets as Array<{
       id: string;

@@ -9,16 +9,10 @@ import { type CallToolResult, ErrorCode } from '@modelcontextprotocol/sdk/types.
 import { describe, expect, it } from 'vitest';
 import { SANDBOX_TYPES } from '../src/sandbox/index.js';
 import type { Store } from '../src/store/index.js';
-import {
-  closeAfterEach,
-  createTestApp,
-  sha256,
-  type TestApp,
-  testConfig,
-} from './helpers/gateway.js';
+import { createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
 import { writeConfig } from './helpers/gateway-process.js';
 import { call, startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { BACKENDS, storesEachTest } from './helpers/stores.js';
 import { ROOT, runCli } from './helpers/subprocess.js';
 
 const AGENT_KEY = 'ak_test_mcp_agent';
@@ -27,31 +21,28 @@ const OPERATIONS = ['ticket.reply', 'ticket.set_status', 'ticket.add_note', 'ord
 type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
 
 describe.each(BACKENDS)('MCP on %s', (backend) => {
-  let database: TestDatabase;
+  const stores = storesEachTest(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox;
-  let client: Client | undefined;
-
-  closeAfterEach(() => [client, gateway, store, database, sandbox]);
 
   /** A gateway listening on loopback over the real sandbox, and an MCP client of it. */
   async function start() {
-    client = undefined;
-    sandbox = await startSandbox();
-    database = createTestDatabase(backend);
-    store = await database.open();
+    sandbox = stores.closedAfter(await startSandbox());
+    store = await stores.open();
     const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
-    gateway = await createTestApp(
-      store,
-      testConfig(database.url, {
-        agents: { 'mcp-bot': { keySha256: sha256(AGENT_KEY), operations: OPERATIONS } },
-        connectors: {
-          helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
-          crm: { ...connector, types: SANDBOX_TYPES.crm },
-        },
-        actions: { wait: '3s' },
-      }),
+    gateway = stores.closedAfter(
+      await createTestApp(
+        store,
+        testConfig(stores.database.url, {
+          agents: { 'mcp-bot': { keySha256: sha256(AGENT_KEY), operations: OPERATIONS } },
+          connectors: {
+            helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
+            crm: { ...connector, types: SANDBOX_TYPES.crm },
+          },
+          actions: { wait: '3s' },
+        }),
+      ),
     );
     await gateway.app.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
@@ -73,8 +64,7 @@ describe.each(BACKENDS)('MCP on %s', (backend) => {
         requestInit: { headers: { authorization: `Bearer ${AGENT_KEY}` } },
       }),
     );
-    client = connected;
-    return connected;
+    return stores.closedAfter(connected);
   }
 
   /** The sandbox's writes to one record. */
@@ -270,8 +260,7 @@ describe.each(BACKENDS)('MCP on %s', (backend) => {
     transport.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const stdio = new Client({ name: 'airlock-test', version: '1.0.0' });
-    client = stdio;
+    const stdio = stores.closedAfter(new Client({ name: 'airlock-test', version: '1.0.0' }));
     await stdio.connect(transport).catch(async (error: unknown) => {
       // Its stderr is piped through: let the last of it arrive.
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -11,11 +11,10 @@ import {
   verifyDelivery,
 } from '../src/client/index.js';
 import type { Store } from '../src/store/index.js';
-import { type EchoLoop, LOOP_AGENT_KEY, startEchoLoop } from './helpers/echo-loop.js';
-import { closeAfterEach } from './helpers/gateway.js';
+import { LOOP_AGENT_KEY, startEchoLoop } from './helpers/echo-loop.js';
 import { freePort } from './helpers/gateway-process.js';
 import { call, type startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { BACKENDS, storesEachTest } from './helpers/stores.js';
 
 type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
 
@@ -24,13 +23,10 @@ type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
  * sandbox whose webhooks come back to it, and the SDK's client as agent `bot`.
  */
 function useLoop(backend: (typeof BACKENDS)[number]) {
-  let database: TestDatabase | undefined;
-  let loop: EchoLoop | undefined;
-  closeAfterEach(() => [loop, database]);
+  const stores = storesEachTest(backend);
 
   return async (agent: { deliver?: Record<string, unknown> } = {}) => {
-    database = createTestDatabase(backend);
-    loop = await startEchoLoop(database, agent);
+    const loop = stores.closedAfter(await startEchoLoop(stores.database, agent));
     const { store, sandbox, gateway } = loop;
     const url = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
     const seeded = sandbox.seed({

@@ -10,7 +10,6 @@ import { traceOf } from '../src/trace/index.js';
 import {
   ADMIN_TOKEN,
   APPROVER_TOKEN,
-  closeAfterEach,
   createTestApp,
   sha256,
   type TestApp,
@@ -19,40 +18,39 @@ import {
 import { writeConfig } from './helpers/gateway-process.js';
 import { postAction, setStatusProposal } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/stores.js';
+import { BACKENDS, storesEachTest } from './helpers/stores.js';
 import { runCli } from './helpers/subprocess.js';
 
 const AGENT_KEY = 'ak_undo_test_agent';
 const SECOND_ADMIN_TOKEN = 'test-second-admin-token';
 
 describe.each(BACKENDS)('undo on %s', (backend) => {
-  let database: TestDatabase;
+  const stores = storesEachTest(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };
 
-  closeAfterEach(() => [gateway, store, database, sandbox]);
-
   async function start() {
-    sandbox = await startSandbox();
-    database = createTestDatabase(backend);
-    store = await database.open();
+    sandbox = stores.closedAfter(await startSandbox());
+    store = await stores.open();
     const connector = { kind: 'sandbox', url: sandbox.url, timeout: '2s' };
-    gateway = await createTestApp(
-      store,
-      testConfig(database.url, {
-        operators: {
-          root: { role: 'admin', tokenSha256: sha256(ADMIN_TOKEN) },
-          ana: { role: 'approver', tokenSha256: sha256(APPROVER_TOKEN) },
-          kim: { role: 'admin', tokenSha256: sha256(SECOND_ADMIN_TOKEN) },
-        },
-        agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
-        connectors: {
-          helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
-          crm: { ...connector, timeout: '500ms', types: SANDBOX_TYPES.crm },
-        },
-        actions: { wait: '2s' },
-      }),
+    gateway = stores.closedAfter(
+      await createTestApp(
+        store,
+        testConfig(stores.database.url, {
+          operators: {
+            root: { role: 'admin', tokenSha256: sha256(ADMIN_TOKEN) },
+            ana: { role: 'approver', tokenSha256: sha256(APPROVER_TOKEN) },
+            kim: { role: 'admin', tokenSha256: sha256(SECOND_ADMIN_TOKEN) },
+          },
+          agents: { bot: { keySha256: sha256(AGENT_KEY), operations: [...OPERATION_NAMES] } },
+          connectors: {
+            helpdesk: { ...connector, types: SANDBOX_TYPES.helpdesk },
+            crm: { ...connector, timeout: '500ms', types: SANDBOX_TYPES.crm },
+          },
+          actions: { wait: '2s' },
+        }),
+      ),
     );
     const [ticket] = sandbox.seed({ tickets: [{ subject: 'Refund please', status: 'open' }] })
       .tickets as Array<{ id: string; revision: number }>;

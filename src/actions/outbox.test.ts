@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useActionOps } from '../../test/helpers/action-ops.js';
-import { BACKENDS, createTestDatabase } from '../../test/helpers/stores.js';
+import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
 import { newId } from '../ids.js';
 import type { Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
@@ -299,107 +299,94 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
 });
 
 describe('the action outbox on postgres, two accepts in flight at once', () => {
+  const stores = storesEachTest('postgres');
+
   it('makes the second accept of a record wait for the first to commit, and queue behind it', async () => {
-    const database = createTestDatabase('postgres');
-    const store = await database.open();
-    try {
-      const acceptance = async (key: string): Promise<Acceptance> => {
-        const ref = { agent: 'bot', key };
-        const id = newId('act');
-        return {
-          ref,
-          fingerprint: 'fp',
-          lockMs: LEASE_MS,
-          action: proposedRow(id, key),
-          target: TICKET,
-          rateLimits: [],
-          lease: { owner: `test:${id}`, until: 1_000 + LEASE_MS, readAt: 1_000 },
-          approval: null,
-          dialect: 'postgres',
-        };
+    const store = await stores.open();
+    const acceptance = async (key: string): Promise<Acceptance> => {
+      const ref = { agent: 'bot', key };
+      const id = newId('act');
+      return {
+        ref,
+        fingerprint: 'fp',
+        lockMs: LEASE_MS,
+        action: proposedRow(id, key),
+        target: TICKET,
+        rateLimits: [],
+        lease: { owner: `test:${id}`, until: 1_000 + LEASE_MS, readAt: 1_000 },
+        approval: null,
+        dialect: 'postgres',
       };
-      const [a, b] = [await acceptance('k-a'), await acceptance('k-b')];
-      let commitFirst = () => {};
-      const held = new Promise<void>((resolve) => {
-        commitFirst = resolve;
-      });
-      // The first accept has inserted its row, but not committed, when the second starts.
-      let firstDone = false;
-      const first = store.transaction(async (trx) => {
-        const accepted = await acceptAction(trx, a);
-        firstDone = true;
-        await held;
-        return accepted;
-      });
-      while (!firstDone) await new Promise((resolve) => setTimeout(resolve, 5));
-      const second = store.transaction((trx) => acceptAction(trx, b));
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      commitFirst();
-      expect(await first).toMatchObject({ leased: true });
-      expect(await second).toMatchObject({ leased: false });
-    } finally {
-      await store.close();
-      await database.drop();
-    }
+    };
+    const [a, b] = [await acceptance('k-a'), await acceptance('k-b')];
+    let commitFirst = () => {};
+    const held = new Promise<void>((resolve) => {
+      commitFirst = resolve;
+    });
+    // The first accept has inserted its row, but not committed, when the second starts.
+    let firstDone = false;
+    const first = store.transaction(async (trx) => {
+      const accepted = await acceptAction(trx, a);
+      firstDone = true;
+      await held;
+      return accepted;
+    });
+    while (!firstDone) await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = store.transaction((trx) => acceptAction(trx, b));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    commitFirst();
+    expect(await first).toMatchObject({ leased: true });
+    expect(await second).toMatchObject({ leased: false });
   });
 });
 
 describe('the action outbox on postgres, a claim racing a settle', () => {
+  const stores = storesEachTest('postgres');
+
   it('does not claim an action another worker settled after the candidates were read', async () => {
-    const database = createTestDatabase('postgres');
-    const store = await database.open();
-    try {
-      const insert = (id: string, recordId: string, due: number) =>
-        store.db
-          .insertInto('actions')
-          .values({
-            ...proposedRow(id, `k-${id}`),
-            record_key: `helpdesk:ticket:${recordId}`,
-            next_attempt_at: due,
-          })
-          .execute();
-      await insert('act_c', '1', 1_000);
-      await insert('act_a', '2', 1_001);
-      let release = () => {};
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let locked = false;
-      // Another session holds C's row: the claim reads [C, A], then waits on C's update.
-      const locker = store.transaction(async (trx) => {
-        await trx
-          .selectFrom('actions')
-          .select('id')
-          .where('id', '=', 'act_c')
-          .forUpdate()
-          .execute();
-        locked = true;
-        await held;
-      });
-      while (!locked) await new Promise((resolve) => setTimeout(resolve, 5));
-      const claiming = store.transaction((trx) =>
-        claimDueActions(trx, { now: 2_000, limit: 10, leaseMs: LEASE_MS, owner: 'x' }),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      // Meanwhile another worker ran A and settled it.
-      await store.db
-        .updateTable('actions')
-        .set({ status: 'executed', lease_owner: null, lease_until: null })
-        .where('id', '=', 'act_a')
+    const store = await stores.open();
+    const insert = (id: string, recordId: string, due: number) =>
+      store.db
+        .insertInto('actions')
+        .values({
+          ...proposedRow(id, `k-${id}`),
+          record_key: `helpdesk:ticket:${recordId}`,
+          next_attempt_at: due,
+        })
         .execute();
-      release();
-      await locker;
-      const claimed = await claiming;
-      expect(claimed.map((row) => row.id)).toEqual(['act_c']);
-      const a = await store.db
-        .selectFrom('actions')
-        .select(['status', 'lease_owner'])
-        .where('id', '=', 'act_a')
-        .executeTakeFirst();
-      expect(a).toEqual({ status: 'executed', lease_owner: null });
-    } finally {
-      await store.close();
-      await database.drop();
-    }
+    await insert('act_c', '1', 1_000);
+    await insert('act_a', '2', 1_001);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked = false;
+    // Another session holds C's row: the claim reads [C, A], then waits on C's update.
+    const locker = store.transaction(async (trx) => {
+      await trx.selectFrom('actions').select('id').where('id', '=', 'act_c').forUpdate().execute();
+      locked = true;
+      await held;
+    });
+    while (!locked) await new Promise((resolve) => setTimeout(resolve, 5));
+    const claiming = store.transaction((trx) =>
+      claimDueActions(trx, { now: 2_000, limit: 10, leaseMs: LEASE_MS, owner: 'x' }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Meanwhile another worker ran A and settled it.
+    await store.db
+      .updateTable('actions')
+      .set({ status: 'executed', lease_owner: null, lease_until: null })
+      .where('id', '=', 'act_a')
+      .execute();
+    release();
+    await locker;
+    const claimed = await claiming;
+    expect(claimed.map((row) => row.id)).toEqual(['act_c']);
+    const a = await store.db
+      .selectFrom('actions')
+      .select(['status', 'lease_owner'])
+      .where('id', '=', 'act_a')
+      .executeTakeFirst();
+    expect(a).toEqual({ status: 'executed', lease_owner: null });
   });
 });

@@ -1,29 +1,18 @@
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
 import { GATEWAY_OPS_MODULE, gatewayOps } from '../gateway-ops.js';
-import { createOpRunner, type OpRunner, type Store } from '../store/index.js';
+import { createOpRunner, type Store } from '../store/index.js';
 import { ActivityTally } from './tally.js';
 
 const MINUTE = 1_700_000_040_000;
 
 describe.each(BACKENDS)('the activity tally on %s', (backend) => {
-  let database: TestDatabase | undefined;
-  const opened: { store: Store; ops: OpRunner<typeof gatewayOps> }[] = [];
-  afterEach(async () => {
-    for (const { store, ops } of opened.splice(0)) {
-      await ops.close();
-      await store.close();
-    }
-    await database?.drop();
-    database = undefined;
-  });
+  const stores = storesEachTest(backend);
   /** A gateway instance's store and op runner over the test's database. */
   async function instance() {
-    database ??= createTestDatabase(backend);
-    const store = await database.open();
-    const ops = createOpRunner(store, gatewayOps, GATEWAY_OPS_MODULE);
-    opened.push({ store, ops });
+    const store = await stores.open();
+    const ops = stores.closedAfter(createOpRunner(store, gatewayOps, GATEWAY_OPS_MODULE));
     return { store, ops };
   }
   const read = (store: Store) =>

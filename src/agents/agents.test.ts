@@ -1,25 +1,17 @@
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { describe, expect, it } from 'vitest';
+import { storesEachTest } from '../../test/helpers/stores.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import type { Store } from '../store/index.js';
 import { addAgent, authenticateAgent } from './agents.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('agents of the config and of the store', () => {
-  let database: TestDatabase;
-  let store: Store;
-
-  afterEach(async () => {
-    await store?.close();
-    await database?.drop();
-  });
+  const stores = storesEachTest('sqlite');
 
   it('lets the config own a name: a key added under it earlier no longer counts', async () => {
-    database = createTestDatabase('sqlite');
-    store = await database.open();
+    const store = await stores.open();
     const addedKey = await addAgent(store, {}, 'support-bot', ['email.send']);
     const bearer = (key: string) => `Bearer ${key}`;
     expect(await authenticateAgent(store, {}, bearer(addedKey))).toEqual({

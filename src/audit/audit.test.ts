@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
 import { openSqliteConnection, type Store } from '../store/index.js';
 import {
   type AuditEntry,
@@ -34,13 +34,8 @@ describe('canonicalJson', () => {
 });
 
 describe.each(BACKENDS)('audit log on %s', (backend) => {
-  let database: TestDatabase;
-  const opened: Store[] = [];
-  const open = async () => {
-    const store = await database.open();
-    opened.push(store);
-    return store;
-  };
+  const stores = storesEachTest(backend);
+  const open = () => stores.open();
   const append = (store: Store, entry: AuditEntry) =>
     store.transaction((trx) => appendAudit(trx, entry, store.dialect));
   const appendMany = async (store: Store, count: number, at = (i: number) => 1_000 + i) => {
@@ -56,13 +51,7 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
   };
   const run = (store: Store, text: string) => sql.raw(text).execute(store.db);
 
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((store) => store.close()));
-    await database?.drop();
-  });
-
   it('chains appends: each entry hashes the previous hash and its canonical form', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     expect(await verifyAudit(store.db)).toEqual({
       ok: true,
@@ -100,7 +89,6 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
   });
 
   it('keeps one contiguous chain under 20 concurrent appends from two instances', async () => {
-    database = createTestDatabase(backend);
     // Two SQLite stores in one process would wait on each other's write lock inside one event
     // loop; across processes SQLite serialises writers with the lock itself.
     const stores = backend === 'postgres' ? [await open(), await open()] : [await open()];
@@ -134,7 +122,6 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
   });
 
   it('rolls the entry back with the change it records', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     await appendMany(store, 2);
     await expect(
@@ -149,7 +136,6 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
   });
 
   it('finds a changed row at its seq', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     await appendMany(store, 5);
     await run(store, `update audit_log set data = '{"n":33}' where seq = 3`);
@@ -162,7 +148,6 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
   });
 
   it('finds a change to any hashed column, whitespace included', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     await appendMany(store, 4);
     const original = await store.db
@@ -185,7 +170,6 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
   });
 
   it('finds a deleted middle row, and a deleted first row', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     await appendMany(store, 5);
     await run(store, 'delete from audit_log where seq = 3');
@@ -200,7 +184,6 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
   });
 
   it('finds rows swapped into each other’s place', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     await appendMany(store, 5);
     await run(store, 'update audit_log set seq = -1 where seq = 2');
@@ -215,7 +198,6 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
   });
 
   it('finds a row rewritten with a fresh hash at the link of the next row', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     await appendMany(store, 4);
     const row = await store.db
@@ -233,7 +215,6 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
   });
 
   it('finds a cut or rewritten tail only against a recorded head', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     await appendMany(store, 4);
     const verified = await verifyAudit(store.db);
@@ -265,7 +246,6 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
   });
 
   it('exports the entries since a time as JSON lines, a page at a time', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     await appendMany(store, 10, (i) => 1_700_000_000_000 + i * 1_000);
     const lines: string[] = [];
@@ -296,50 +276,44 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
 });
 
 describe('audit log on postgres', () => {
+  const stores = storesEachTest('postgres');
+
   it('refuses to append outside a transaction', async () => {
-    const database = createTestDatabase('postgres');
-    const store = await database.open();
-    try {
-      const entry: AuditEntry = { kind: 'event', subject: 'evt_1', change: 'received' };
-      await expect(appendAudit(store.db, entry, 'postgres')).rejects.toThrow(
-        'with the transaction',
-      );
-    } finally {
-      await store.close();
-      await database.drop();
-    }
+    const store = await stores.open();
+    const entry: AuditEntry = { kind: 'event', subject: 'evt_1', change: 'received' };
+    await expect(appendAudit(store.db, entry, 'postgres')).rejects.toThrow('with the transaction');
   });
 });
 
 describe('audit log on sqlite', () => {
+  const stores = storesEachTest('sqlite');
+
   it('keeps one chain when the prepared-statement appender and the Kysely one interleave', async () => {
-    const database = createTestDatabase('sqlite');
-    const store = await database.open();
+    const store = await stores.open();
     const append = (entry: AuditEntry) =>
       store.transaction((trx) => appendAudit(trx, entry, store.dialect));
-    const connection = openSqliteConnection(database.url.slice('sqlite:'.length));
-    try {
-      const appendRaw = createSqliteAuditAppender(connection);
-      expect(() => appendRaw({ kind: 'event', subject: 'evt_0', change: 'received' })).toThrow(
-        'inside the transaction',
-      );
-      for (let i = 1; i <= 6; i += 1) {
-        const entry: AuditEntry = { kind: 'event', subject: `evt_${i}`, change: 'received' };
-        if (i % 2 === 0) {
-          await append(entry);
-        } else {
-          // Two entries in one transaction of the raw connection.
-          const head = connection
-            .transaction(() => {
-              appendRaw(entry);
-              return appendRaw({ ...entry, change: 'dispatched', data: { to: ['agent'] } });
-            })
-            .immediate();
-          expect(head.seq).toBe(Math.floor(i / 2) * 3 + 2);
-        }
+    const connection = stores.closedAfter(
+      openSqliteConnection(stores.database.url.slice('sqlite:'.length)),
+      (each) => each.close(),
+    );
+    const appendRaw = createSqliteAuditAppender(connection);
+    expect(() => appendRaw({ kind: 'event', subject: 'evt_0', change: 'received' })).toThrow(
+      'inside the transaction',
+    );
+    for (let i = 1; i <= 6; i += 1) {
+      const entry: AuditEntry = { kind: 'event', subject: `evt_${i}`, change: 'received' };
+      if (i % 2 === 0) {
+        await append(entry);
+      } else {
+        // Two entries in one transaction of the raw connection.
+        const head = connection
+          .transaction(() => {
+            appendRaw(entry);
+            return appendRaw({ ...entry, change: 'dispatched', data: { to: ['agent'] } });
+          })
+          .immediate();
+        expect(head.seq).toBe(Math.floor(i / 2) * 3 + 2);
       }
-    } finally {
-      connection.close();
     }
     expect(await verifyAudit(store.db)).toMatchObject({ ok: true, checked: 9 });
     const rows = await store.db
@@ -358,7 +332,5 @@ describe('audit log on sqlite', () => {
       '8 evt_5 dispatched',
       '9 evt_6 received',
     ]);
-    await store.close();
-    await database.drop();
   });
 });

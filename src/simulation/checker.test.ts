@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, createTestDatabase } from '../../test/helpers/stores.js';
+import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
 import type { AppliedWrite, FieldChange } from '../sandbox/state.js';
 import type { ActionStatus, Store } from '../store/index.js';
 import { checkRun } from './checker.js';
@@ -403,6 +403,8 @@ describe('integrity report', () => {
 });
 
 describe.each(BACKENDS)('refusedActions on %s', (backend) => {
+  const stores = storesEachTest(backend);
+
   async function insertAction(
     store: Store,
     id: string,
@@ -439,64 +441,58 @@ describe.each(BACKENDS)('refusedActions on %s', (backend) => {
   }
 
   it('lists the actions that never executed, with the comment or lead they were for', async () => {
-    const database = createTestDatabase(backend);
-    const store = await database.open();
-    try {
-      const ticket = { type: 'ticket', id: 'T1' };
-      await insertAction(store, 'act_1', 'stale', 'ticket.reply', ticket, {
-        body: `Sure. ${replyMarker('5001')}`,
-      });
-      await insertAction(store, 'act_2', 'executed', 'ticket.reply', ticket, {
-        body: `Done. ${replyMarker('5002')}`,
-      });
-      await insertAction(
-        store,
-        'act_3',
-        'rejected',
-        'email.send',
-        { type: 'contact', id: 'C1' },
-        {
-          subject: `Welcome ${leadMarker('C1')}`,
-          body: 'Hello',
-        },
-      );
-      await insertAction(
-        store,
-        'act_4',
-        'expired',
-        'order.cancel',
-        { type: 'order', id: 'O1' },
-        {
-          reason: 'asked',
-        },
-      );
-      await insertAction(store, 'act_5', 'pending_approval', 'order.cancel', ticket, {});
-      expect(await refusedActions(store)).toEqual([
-        {
-          operation: 'ticket.reply',
-          target: ticket,
-          marker: '5001',
-          status: 'stale',
-          action: 'act_1',
-        },
-        {
-          operation: 'email.send',
-          target: { type: 'contact', id: 'C1' },
-          marker: 'C1',
-          status: 'rejected',
-          action: 'act_3',
-        },
-        {
-          operation: 'order.cancel',
-          target: { type: 'order', id: 'O1' },
-          marker: null,
-          status: 'expired',
-          action: 'act_4',
-        },
-      ]);
-    } finally {
-      await store.close();
-      await database.drop();
-    }
+    const store = await stores.open();
+    const ticket = { type: 'ticket', id: 'T1' };
+    await insertAction(store, 'act_1', 'stale', 'ticket.reply', ticket, {
+      body: `Sure. ${replyMarker('5001')}`,
+    });
+    await insertAction(store, 'act_2', 'executed', 'ticket.reply', ticket, {
+      body: `Done. ${replyMarker('5002')}`,
+    });
+    await insertAction(
+      store,
+      'act_3',
+      'rejected',
+      'email.send',
+      { type: 'contact', id: 'C1' },
+      {
+        subject: `Welcome ${leadMarker('C1')}`,
+        body: 'Hello',
+      },
+    );
+    await insertAction(
+      store,
+      'act_4',
+      'expired',
+      'order.cancel',
+      { type: 'order', id: 'O1' },
+      {
+        reason: 'asked',
+      },
+    );
+    await insertAction(store, 'act_5', 'pending_approval', 'order.cancel', ticket, {});
+    expect(await refusedActions(store)).toEqual([
+      {
+        operation: 'ticket.reply',
+        target: ticket,
+        marker: '5001',
+        status: 'stale',
+        action: 'act_1',
+      },
+      {
+        operation: 'email.send',
+        target: { type: 'contact', id: 'C1' },
+        marker: 'C1',
+        status: 'rejected',
+        action: 'act_3',
+      },
+      {
+        operation: 'order.cancel',
+        target: { type: 'order', id: 'O1' },
+        marker: null,
+        status: 'expired',
+        action: 'act_4',
+      },
+    ]);
   });
 });

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { describe, expect, it } from 'vitest';
+import { storesEachTest } from '../../test/helpers/stores.js';
 import { preparedQuery } from './index.js';
 import type { Store } from './store.js';
 
@@ -8,17 +8,10 @@ const firstAgents = preparedQuery((db, v: { n: number }) =>
 );
 
 describe('limits on SQLite', () => {
-  let database: TestDatabase;
-  let store: Store;
-
-  afterEach(async () => {
-    await store?.close();
-    await database?.drop();
-  });
+  const stores = storesEachTest('sqlite');
 
   async function openWithAgents(): Promise<Store> {
-    database = createTestDatabase('sqlite');
-    store = await database.open();
+    const store = await stores.open();
     await store.db
       .insertInto('agents')
       .values(

@@ -1,29 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../test/helpers/stores.js';
+import { storesEachTest } from '../../test/helpers/stores.js';
 import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
 import { appendAudit, verifyAudit } from '../audit/index.js';
 import { createOpRunner } from './op-runner.js';
+import type { Store } from './store.js';
 
 describe('the op runner on sqlite', () => {
+  const stores = storesEachTest('sqlite');
+  const opsOf = (store: Store) =>
+    stores.closedAfter(createOpRunner(store, threadOps, THREAD_OPS_MODULE));
+
   it('starts a new writer thread after the last one died, failing only the batch it held', async () => {
-    const database = createTestDatabase('sqlite');
-    const store = await database.open();
-    const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
-    try {
-      expect(await ops.run('one', undefined)).toBe(1);
-      await expect(ops.run('exit', undefined)).rejects.toThrow(/thread/);
-      expect(await ops.run('one', undefined)).toBe(1);
-    } finally {
-      await ops.close();
-      await store.close();
-      await database.drop();
-    }
+    const ops = opsOf(await stores.open());
+    expect(await ops.run('one', undefined)).toBe(1);
+    await expect(ops.run('exit', undefined)).rejects.toThrow(/thread/);
+    expect(await ops.run('one', undefined)).toBe(1);
   });
 
   it('keeps the audit chain whole when ops of a batch append, some roll back, and another writer appends between batches', async () => {
-    const database = createTestDatabase('sqlite');
-    const store = await database.open();
-    const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
+    const store = await stores.open();
+    const ops = opsOf(store);
     // Submitted in one turn: one batch, one transaction, each op in a savepoint.
     const batch = (round: string) =>
       Promise.allSettled([
@@ -35,32 +31,26 @@ describe('the op runner on sqlite', () => {
       ]);
     const outcomes = (settled: PromiseSettledResult<number>[]) =>
       settled.map((one) => (one.status === 'fulfilled' ? one.value : 'failed'));
-    try {
-      expect(outcomes(await batch('a'))).toEqual([1, 'failed', 2, 'failed', 3]);
-      // Another connection extends the chain between two batches of the writer thread.
-      await store.transaction((trx) =>
-        appendAudit(trx, { kind: 'action', subject: 'between', change: 'tested' }, store.dialect),
-      );
-      expect(outcomes(await batch('b'))).toEqual([5, 'failed', 6, 'failed', 7]);
-      expect(await verifyAudit(store.db)).toMatchObject({ ok: true, checked: 7 });
-      const subjects = await store.db
-        .selectFrom('audit_log')
-        .select('subject')
-        .orderBy('seq')
-        .execute();
-      expect(subjects.map((row) => row.subject)).toEqual([
-        'a-1',
-        'a-2',
-        'a-3',
-        'between',
-        'b-1',
-        'b-2',
-        'b-3',
-      ]);
-    } finally {
-      await ops.close();
-      await store.close();
-      await database.drop();
-    }
+    expect(outcomes(await batch('a'))).toEqual([1, 'failed', 2, 'failed', 3]);
+    // Another connection extends the chain between two batches of the writer thread.
+    await store.transaction((trx) =>
+      appendAudit(trx, { kind: 'action', subject: 'between', change: 'tested' }, store.dialect),
+    );
+    expect(outcomes(await batch('b'))).toEqual([5, 'failed', 6, 'failed', 7]);
+    expect(await verifyAudit(store.db)).toMatchObject({ ok: true, checked: 7 });
+    const subjects = await store.db
+      .selectFrom('audit_log')
+      .select('subject')
+      .orderBy('seq')
+      .execute();
+    expect(subjects.map((row) => row.subject)).toEqual([
+      'a-1',
+      'a-2',
+      'a-3',
+      'between',
+      'b-1',
+      'b-2',
+      'b-3',
+    ]);
   });
 });

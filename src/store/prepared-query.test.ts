@@ -1,7 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
 import { preparedQuery } from './index.js';
-import type { Store } from './store.js';
 
 const insertAgent = preparedQuery(
   (db, row: { name: string; key_sha256: string; operations: string; created_at: number }) =>
@@ -16,17 +15,10 @@ const updateAgent = preparedQuery(
 );
 
 describe.each(BACKENDS)('preparedQuery on %s', (backend) => {
-  let database: TestDatabase;
-  let store: Store;
-
-  afterEach(async () => {
-    await store?.close();
-    await database?.drop();
-  });
+  const stores = storesEachTest(backend);
 
   it("runs each call with that call's values, on the store and in its transactions", async () => {
-    database = createTestDatabase(backend);
-    store = await database.open();
+    const store = await stores.open();
     for (const name of ['a', 'b']) {
       await insertAgent(store.db, {
         name,
@@ -47,8 +39,7 @@ describe.each(BACKENDS)('preparedQuery on %s', (backend) => {
   });
 
   it('sets only the columns a call gives, whichever it gave first', async () => {
-    database = createTestDatabase(backend);
-    store = await database.open();
+    const store = await stores.open();
     await insertAgent(store.db, { name: 'a', key_sha256: 'h', operations: '[]', created_at: 1 });
     const both = await updateAgent(store.db, { $name: 'a', operations: '["x"]', key_sha256: 'h2' });
     expect(Number(both.numAffectedRows)).toBe(1);

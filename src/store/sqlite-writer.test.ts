@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { describe, expect, it } from 'vitest';
+import { storesEachTest } from '../../test/helpers/stores.js';
 import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
 import { WRITER_JOBS_MODULE } from '../../test/helpers/writer-jobs.js';
 import type { InboxDelivery } from '../ingest/inbox.js';
@@ -40,29 +40,15 @@ function deliveries(events: number): InboxDelivery[] {
 describe("a SQLite file's writer thread, shared by the inbox and the op runner", {
   timeout: 30_000,
 }, () => {
-  let database: TestDatabase | undefined;
-  /** What a test opened, closed after it in reverse order. */
-  let closers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const close of closers.reverse()) await close();
-    closers = [];
-    await database?.drop();
-  });
-
-  function closedAfter<T>(opened: T, close: (opened: T) => Promise<void>): T {
-    closers.push(() => close(opened));
-    return opened;
-  }
+  const { open, closedAfter } = storesEachTest('sqlite');
 
   /** A migrated SQLite store, with its file's path. */
   async function openStore(): Promise<{ store: Store; path: string }> {
-    database = createTestDatabase('sqlite');
-    const store = closedAfter(await database.open(), (each) => each.close());
+    const store = await open();
     return { store, path: store.url.slice('sqlite:'.length) };
   }
-  const inboxOf = (store: Store) => closedAfter(createInboxWriter(store), (each) => each.close());
-  const opsOf = (store: Store) =>
-    closedAfter(createOpRunner(store, threadOps, THREAD_OPS_MODULE), (each) => each.close());
+  const inboxOf = (store: Store) => closedAfter(createInboxWriter(store));
+  const opsOf = (store: Store) => closedAfter(createOpRunner(store, threadOps, THREAD_OPS_MODULE));
   const writerOf = (path: string) => closedAfter(sqliteWriter(path), (each) => each.release());
 
   it("runs the op runner's batches between the inbox's while it commits batch after batch", async () => {
@@ -152,9 +138,7 @@ describe("a SQLite file's writer thread, shared by the inbox and the op runner",
     );
     // Inside the open transaction, this batch would be a savepoint, answered but never committed.
     expect(await inbox.write(deliveries(2))).toHaveLength(2);
-    const reader = closedAfter(openSqliteConnection(path), async (each) => {
-      each.close();
-    });
+    const reader = closedAfter(openSqliteConnection(path), (each) => each.close());
     const stored = reader.prepare('select count(*) as n from events').get() as { n: number };
     expect(stored.n).toBe(2);
     const leftover = reader

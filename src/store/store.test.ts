@@ -1,28 +1,16 @@
 import { type Kysely, sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BACKENDS, createTestDatabase, type TestDatabase } from '../../test/helpers/stores.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
 import { runTs } from '../../test/helpers/subprocess.js';
 import { migrate } from './index.js';
 import { migrations } from './migrations/index.js';
 import { openWriterConnection } from './sqlite-connection.js';
-import type { Store } from './store.js';
 
 describe.each(BACKENDS)('store on %s', (backend) => {
-  let database: TestDatabase;
-  const opened: Store[] = [];
-  const open = async () => {
-    const store = await database.open();
-    opened.push(store);
-    return store;
-  };
-
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((store) => store.close()));
-    await database?.drop();
-  });
+  const stores = storesEachTest(backend);
+  const open = () => stores.open();
 
   it('migrates a new database and records each migration once', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     const rows = await store.db.selectFrom('airlock_migrations').select('name').execute();
     expect(rows.map((row) => row.name)).toEqual(migrations.map((migration) => migration.name));
@@ -32,9 +20,10 @@ describe.each(BACKENDS)('store on %s', (backend) => {
   });
 
   it('applies each migration exactly once when several instances start at once', async () => {
-    database = createTestDatabase(backend);
     const starts = await Promise.all(
-      Array.from({ length: 4 }, () => runTs('test/helpers/migrate-worker.ts', [database.url])),
+      Array.from({ length: 4 }, () =>
+        runTs('test/helpers/migrate-worker.ts', [stores.database.url]),
+      ),
     );
     for (const start of starts) expect(start.stderr).toBe('');
     expect(starts.map((start) => start.code)).toEqual([0, 0, 0, 0]);
@@ -45,7 +34,6 @@ describe.each(BACKENDS)('store on %s', (backend) => {
   });
 
   it('rolls a failed migration back whole, so the next start retries it', async () => {
-    database = createTestDatabase(backend);
     const store = await open();
     const failing = [
       {
@@ -64,33 +52,25 @@ describe.each(BACKENDS)('store on %s', (backend) => {
 });
 
 describe('sqlite durability settings', () => {
+  const stores = storesEachTest('sqlite');
+
   it('runs in WAL mode with synchronous=FULL, so a commit is on disk when it returns', async () => {
-    const database = createTestDatabase('sqlite');
-    const store = await database.open();
-    try {
-      const journal = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
-      const synchronous = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
-      expect(journal.rows[0]?.journal_mode).toBe('wal');
-      expect(synchronous.rows[0]?.synchronous).toBe(2);
-    } finally {
-      await store.close();
-      await database.drop();
-    }
+    const store = await stores.open();
+    const journal = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
+    const synchronous = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+    expect(journal.rows[0]?.journal_mode).toBe('wal');
+    expect(synchronous.rows[0]?.synchronous).toBe(2);
   });
 
   it("opens a writer thread's connection with checkpoints left to the checkpoint thread and statement journals in memory", async () => {
-    const database = createTestDatabase('sqlite');
-    const store = await database.open();
-    const writer = openWriterConnection(store.url.slice('sqlite:'.length));
-    try {
-      expect(writer.pragma('synchronous', { simple: true })).toBe(2);
-      expect(writer.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
-      // 2: MEMORY (the default, 0, spills a journal past 64 KiB to a temporary file).
-      expect(writer.pragma('temp_store', { simple: true })).toBe(2);
-    } finally {
-      writer.close();
-      await store.close();
-      await database.drop();
-    }
+    const store = await stores.open();
+    const writer = stores.closedAfter(
+      openWriterConnection(store.url.slice('sqlite:'.length)),
+      (each) => each.close(),
+    );
+    expect(writer.pragma('synchronous', { simple: true })).toBe(2);
+    expect(writer.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    // 2: MEMORY (the default, 0, spills a journal past 64 KiB to a temporary file).
+    expect(writer.pragma('temp_store', { simple: true })).toBe(2);
   });
 });

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach } from 'vitest';
 import { ACTION_OPS_MODULE, type ActionOps, actionOps } from '../../src/actions/action-ops.js';
 import { fingerprint } from '../../src/actions/fingerprint.js';
 import type { Proposal } from '../../src/actions/proposal.js';
@@ -13,7 +12,7 @@ import {
   type Store,
 } from '../../src/store/index.js';
 import type { OpTableModule } from '../../src/store/op-runner.js';
-import { type Backend, createTestDatabase, type TestDatabase } from './stores.js';
+import { type Backend, storesEachTest, type TestDatabase } from './stores.js';
 
 /**
  * For a `describe` block: `open()` makes a database of the backend's, a store and `table`'s ops
@@ -26,18 +25,11 @@ export function useStoreOps<T extends OpTable>(
   table: T,
   where: OpTableModule,
 ): () => Promise<{ database: TestDatabase; store: Store; ops: OpRunner<T> }> {
-  let opened: { database: TestDatabase; store: Store; ops: OpRunner<T> } | undefined;
-  afterEach(async () => {
-    await opened?.ops.close();
-    await opened?.store.close();
-    await opened?.database.drop();
-    opened = undefined;
-  });
+  const stores = storesEachTest(backend);
   return async () => {
-    const database = createTestDatabase(backend);
-    const store = await database.open();
-    opened = { database, store, ops: createOpRunner(store, table, where) };
-    return opened;
+    const store = await stores.open();
+    const ops = stores.closedAfter(createOpRunner(store, table, where));
+    return { database: stores.database, store, ops };
   };
 }
 

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { afterEach } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Ingestor } from '../../src/ingest/index.js';
 import { assembleGateway, type GatewayModules } from '../../src/main.js';
 import type { Store } from '../../src/store/index.js';
-import { type Backend, createTestDatabase, type TestDatabase } from './stores.js';
+import { type Backend, storesEachTest } from './stores.js';
 import { DEMO_SECRET } from './webhooks.js';
 
 /** The operator token test configs accept, with the admin role. */
@@ -60,37 +59,11 @@ export async function createTestApp(
 export function useTestGateways(
   backend: Backend,
 ): (values?: Record<string, unknown>) => Promise<TestApp & { store: Store }> {
-  let database: TestDatabase | undefined;
-  const stores: Store[] = [];
-  const apps: TestApp[] = [];
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((testApp) => testApp.close()));
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-    await database?.drop();
-    database = undefined;
-  });
+  const stores = storesEachTest(backend);
   return async (values = {}) => {
-    database ??= createTestDatabase(backend);
-    const store = await database.open();
-    stores.push(store);
-    const testApp = await createTestApp(store, testConfig(database.url, values));
-    apps.push(testApp);
+    const store = await stores.open();
+    const config = testConfig(stores.database.url, values);
+    const testApp = stores.closedAfter(await createTestApp(store, config));
     return { ...testApp, store };
   };
-}
-
-/** Anything a test opens: closed (or dropped) after it, in the order given, when it exists. */
-type Closable = { close(): Promise<unknown> } | { drop(): Promise<unknown> } | undefined;
-
-/**
- * After each test, closes what `current` names then (a gateway, its store, the database, a
- * sandbox), in that order.
- */
-export function closeAfterEach(current: () => readonly Closable[]): void {
-  afterEach(async () => {
-    for (const resource of current()) {
-      if (resource && 'close' in resource) await resource.close();
-      else if (resource) await resource.drop();
-    }
-  });
 }

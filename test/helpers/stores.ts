@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
 import { openStore, type Store } from '../../src/store/index.js';
 
 export interface TestDatabase {
@@ -45,6 +45,53 @@ export function createTestDatabase(backend: Backend): TestDatabase {
         await client.end();
       }
     },
+  };
+}
+
+/** What `storesEachTest` gives a test: its database, and what it opens closed after it. */
+export interface EachTestStores {
+  /** The test's database, made at first use and dropped after the test. */
+  readonly database: TestDatabase;
+  /** Opens a store on the test's database (a new connection each call), closed after the test. */
+  open(): Promise<Store>;
+  /** Closes `opened` after the test, before whatever was opened earlier. */
+  closedAfter<T extends { close(): Promise<void> }>(opened: T): T;
+  /** Ends `opened` with `close` after the test, before whatever was opened earlier. */
+  closedAfter<T>(opened: T, close: (opened: T) => unknown): T;
+}
+
+/**
+ * A fresh database of `backend` for each test of the calling `describe`. After each test what it
+ * opened is closed, last opened first, and the database dropped: also when the test failed
+ * halfway, and with no `try` in the test.
+ */
+export function storesEachTest(backend: Backend): EachTestStores {
+  let database: TestDatabase | undefined;
+  let closers: (() => unknown)[] = [];
+  afterEach(async () => {
+    const closing = closers.reverse();
+    closers = [];
+    try {
+      for (const close of closing) await close();
+    } finally {
+      await database?.drop();
+      database = undefined;
+    }
+  });
+  const closedAfter = <T>(opened: T, close?: (opened: T) => unknown): T => {
+    closers.push(() => (close ? close(opened) : (opened as { close(): Promise<void> }).close()));
+    return opened;
+  };
+  const current = () => {
+    database ??= createTestDatabase(backend);
+    return database;
+  };
+  return {
+    get database() {
+      return current();
+    },
+    open: async () => closedAfter(await current().open()),
+    closedAfter,
   };
 }
 
