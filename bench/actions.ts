@@ -13,7 +13,8 @@
 // 1. Saturation (autocannon, closed loop, 50 connections): the sandbox directly, then the bare
 //    proxy (`bare-proxy.js`: the same proposals, answered with the same read and write and
 //    nothing else, the floor of any gateway that reads before it writes), then Airlock;
-//    actions_per_s counts only 200 `executed` answers.
+//    actions_per_s counts only 200 `executed` answers. How long the gateway's main thread and
+//    its busiest other thread ran and waited for a core meanwhile (as in 2).
 // 2. Half that rate (an open loop, `paced.ts`): the sandbox directly, then Airlock, both on the
 //    sandbox behind Airlock (each on tickets of its own), so that both meet a sandbox that has
 //    served as many writes; added_p99_ms is the difference of the two p99s. (The first sandbox
@@ -471,7 +472,9 @@ try {
   pids.gateway = gateway.child.pid as number;
   pids.sandbox = behind.pid as number;
   await saturate(airlock, WARMUP_SECONDS);
+  const saturationThreadsBefore = threadTimes(pids.gateway);
   const airlockMax = await withCpu(pids, () => saturate(airlock, SECONDS), okCount);
+  const saturationThreads = threadWaits(pids.gateway, saturationThreadsBefore);
   const sandboxDirectPerS = directMax.value.tally.ok / SECONDS;
   const actionsPerS = airlockMax.value.tally.ok / SECONDS;
   const bareProxyPerS = bareMax.value.tally.ok / SECONDS;
@@ -485,6 +488,7 @@ try {
       `saturation, ${name}: ${(tally.ok / SECONDS).toFixed(0)} writes/s, p50=${result.latency.p50}ms p99=${result.latency.p99}ms; answers ${tally}; errors=${result.errors} timeouts=${result.timeouts}; cpu ${run.cpu}${perWrite(name, run.gatewayMs)}`,
     );
   }
+  console.log(`saturation, the gateway's threads in ${SECONDS} s: ${saturationThreads}`);
 
   // 2. Half that load, the same rate both ways.
   const rate = Math.max(1, Math.round(actionsPerS / 2));
