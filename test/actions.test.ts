@@ -10,7 +10,7 @@ import { acceptActionAt } from './helpers/action-ops.js';
 import { ADMIN_TOKEN, createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
 import { postAction, setStatusProposal } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, storesEachTest } from './helpers/stores.js';
+import { BACKENDS, useTestStores } from './helpers/stores.js';
 
 const AGENT_KEY = 'ak_test_support_bot';
 const NARROW_KEY = 'ak_test_narrow_bot';
@@ -18,7 +18,7 @@ const NARROW_KEY = 'ak_test_narrow_bot';
 type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
 
 describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox;
@@ -1162,7 +1162,7 @@ async function insertEvent(
 }
 
 describe('two gateway instances on one PostgreSQL database', () => {
-  const stores = storesEachTest('postgres');
+  const stores = useTestStores('postgres');
 
   it("execute each action once and keep one record's actions in order", async () => {
     const sandbox = stores.closedAfter(await startSandbox());

@@ -16,14 +16,14 @@ import {
 } from './helpers/gateway.js';
 import { postAction } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, storesEachTest } from './helpers/stores.js';
+import { BACKENDS, useTestStores } from './helpers/stores.js';
 
 const AGENT_KEY = 'ak_approvals_test_agent';
 const NOTIFY_SECRET = `whsec_${Buffer.from('approvals-notify-secret').toString('base64')}`;
 const DAY_MS = 24 * 3600_000;
 
 describe.each(BACKENDS)('approvals on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };

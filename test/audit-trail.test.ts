@@ -13,14 +13,14 @@ import {
 } from './helpers/gateway.js';
 import { postAction } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, storesEachTest } from './helpers/stores.js';
+import { BACKENDS, useTestStores } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
 const AGENT_KEY = 'ak_audit_trail_agent';
 
 /** Every state change of an event, action, approval and execution leaves a chained entry. */
 describe.each(BACKENDS)('the audit trail on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };

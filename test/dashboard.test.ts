@@ -16,13 +16,13 @@ import {
 } from './helpers/gateway.js';
 import { writeWhileLocked } from './helpers/held-lock.js';
 import { startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, storesEachTest } from './helpers/stores.js';
+import { BACKENDS, useTestStores } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
 const AGENT_KEY = 'ak_dashboard_test_agent';
 
 describe.each(BACKENDS)('dashboard on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };

@@ -6,7 +6,7 @@ import type { Delivery } from '../src/dispatch/wire.js';
 import { type EchoLoop, LOOP_AGENT_KEY, startEchoLoop } from './helpers/echo-loop.js';
 import { ADMIN_TOKEN } from './helpers/gateway.js';
 import { call } from './helpers/sandbox.js';
-import { BACKENDS, storesEachTest } from './helpers/stores.js';
+import { BACKENDS, useTestStores } from './helpers/stores.js';
 
 const SECRET = 'whsec_ZWNoby1sb29wLWFnZW50LXNlY3JldC1mb3ItdGVzdHM=';
 
@@ -70,7 +70,7 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
 }
 
 describe.each(BACKENDS)('echo suppression on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
 
   async function setUp(echoes: 'suppress' | 'deliver', stopAfter: number) {
     let gatewayUrl = '';

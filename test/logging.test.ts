@@ -8,7 +8,7 @@ import type { Store } from '../src/store/index.js';
 import { createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
 import { postAction } from './helpers/propose.js';
 import { startSandbox } from './helpers/sandbox.js';
-import { storesEachTest } from './helpers/stores.js';
+import { useTestStores } from './helpers/stores.js';
 import { signStandardWebhook, ticketEventBody } from './helpers/webhooks.js';
 
 const AGENT_KEY = 'ak_logging_test_agent';
@@ -33,7 +33,7 @@ function capture(): { stream: Writable; lines: () => Array<Record<string, unknow
 }
 
 describe('log lines', () => {
-  const stores = storesEachTest('sqlite');
+  const stores = useTestStores('sqlite');
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };

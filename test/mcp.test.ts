@@ -12,7 +12,7 @@ import type { Store } from '../src/store/index.js';
 import { createTestApp, sha256, type TestApp, testConfig } from './helpers/gateway.js';
 import { writeConfig } from './helpers/gateway-process.js';
 import { call, startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, storesEachTest } from './helpers/stores.js';
+import { BACKENDS, useTestStores } from './helpers/stores.js';
 import { ROOT, runCli } from './helpers/subprocess.js';
 
 const AGENT_KEY = 'ak_test_mcp_agent';
@@ -21,7 +21,7 @@ const OPERATIONS = ['ticket.reply', 'ticket.set_status', 'ticket.add_note', 'ord
 type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
 
 describe.each(BACKENDS)('MCP on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox;

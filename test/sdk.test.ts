@@ -14,7 +14,7 @@ import type { Store } from '../src/store/index.js';
 import { LOOP_AGENT_KEY, startEchoLoop } from './helpers/echo-loop.js';
 import { freePort } from './helpers/gateway-process.js';
 import { call, type startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, storesEachTest } from './helpers/stores.js';
+import { BACKENDS, useTestStores } from './helpers/stores.js';
 
 type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
 
@@ -23,7 +23,7 @@ type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
  * sandbox whose webhooks come back to it, and the SDK's client as agent `bot`.
  */
 function useLoop(backend: (typeof BACKENDS)[number]) {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
 
   return async (agent: { deliver?: Record<string, unknown> } = {}) => {
     const loop = stores.closedAfter(await startEchoLoop(stores.database, agent));

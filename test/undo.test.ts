@@ -18,14 +18,14 @@ import {
 import { writeConfig } from './helpers/gateway-process.js';
 import { postAction, setStatusProposal } from './helpers/propose.js';
 import { call, startSandbox } from './helpers/sandbox.js';
-import { BACKENDS, storesEachTest } from './helpers/stores.js';
+import { BACKENDS, useTestStores } from './helpers/stores.js';
 import { runCli } from './helpers/subprocess.js';
 
 const AGENT_KEY = 'ak_undo_test_agent';
 const SECOND_ADMIN_TOKEN = 'test-second-admin-token';
 
 describe.each(BACKENDS)('undo on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   let store: Store;
   let gateway: TestApp;
   let sandbox: Sandbox & { url: string };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useActionOps } from '../../test/helpers/action-ops.js';
-import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
+import { BACKENDS, useTestStores } from '../../test/helpers/stores.js';
 import { newId } from '../ids.js';
 import type { Store } from '../store/index.js';
 import type { ActionOps } from './action-ops.js';
@@ -299,7 +299,7 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
 });
 
 describe('the action outbox on postgres, two accepts in flight at once', () => {
-  const stores = storesEachTest('postgres');
+  const stores = useTestStores('postgres');
 
   it('makes the second accept of a record wait for the first to commit, and queue behind it', async () => {
     const store = await stores.open();
@@ -341,7 +341,7 @@ describe('the action outbox on postgres, two accepts in flight at once', () => {
 });
 
 describe('the action outbox on postgres, a claim racing a settle', () => {
-  const stores = storesEachTest('postgres');
+  const stores = useTestStores('postgres');
 
   it('does not claim an action another worker settled after the candidates were read', async () => {
     const store = await stores.open();

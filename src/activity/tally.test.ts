@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
+import { BACKENDS, useTestStores } from '../../test/helpers/stores.js';
 import { GATEWAY_OPS_MODULE, gatewayOps } from '../gateway-ops.js';
 import { createOpRunner, type Store } from '../store/index.js';
 import { ActivityTally } from './tally.js';
@@ -8,7 +8,7 @@ import { ActivityTally } from './tally.js';
 const MINUTE = 1_700_000_040_000;
 
 describe.each(BACKENDS)('the activity tally on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   /** A gateway instance's store and op runner over the test's database. */
   async function instance() {
     const store = await stores.open();

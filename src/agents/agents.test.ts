@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { storesEachTest } from '../../test/helpers/stores.js';
+import { useTestStores } from '../../test/helpers/stores.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { addAgent, authenticateAgent } from './agents.js';
@@ -8,7 +8,7 @@ import { addAgent, authenticateAgent } from './agents.js';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('agents of the config and of the store', () => {
-  const stores = storesEachTest('sqlite');
+  const stores = useTestStores('sqlite');
 
   it('lets the config own a name: a key added under it earlier no longer counts', async () => {
     const store = await stores.open();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
+import { BACKENDS, useTestStores } from '../../test/helpers/stores.js';
 import { openSqliteConnection, type Store } from '../store/index.js';
 import {
   type AuditEntry,
@@ -34,7 +34,7 @@ describe('canonicalJson', () => {
 });
 
 describe.each(BACKENDS)('audit log on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   const open = () => stores.open();
   const append = (store: Store, entry: AuditEntry) =>
     store.transaction((trx) => appendAudit(trx, entry, store.dialect));
@@ -276,7 +276,7 @@ describe.each(BACKENDS)('audit log on %s', (backend) => {
 });
 
 describe('audit log on postgres', () => {
-  const stores = storesEachTest('postgres');
+  const stores = useTestStores('postgres');
 
   it('refuses to append outside a transaction', async () => {
     const store = await stores.open();
@@ -286,7 +286,7 @@ describe('audit log on postgres', () => {
 });
 
 describe('audit log on sqlite', () => {
-  const stores = storesEachTest('sqlite');
+  const stores = useTestStores('sqlite');
 
   it('keeps one chain when the prepared-statement appender and the Kysely one interleave', async () => {
     const store = await stores.open();

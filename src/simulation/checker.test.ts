@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
+import { BACKENDS, useTestStores } from '../../test/helpers/stores.js';
 import type { AppliedWrite, FieldChange } from '../sandbox/state.js';
 import type { ActionStatus, Store } from '../store/index.js';
 import { checkRun } from './checker.js';
@@ -403,7 +403,7 @@ describe('integrity report', () => {
 });
 
 describe.each(BACKENDS)('refusedActions on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
 
   async function insertAction(
     store: Store,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { storesEachTest } from '../../test/helpers/stores.js';
+import { useTestStores } from '../../test/helpers/stores.js';
 import { preparedQuery } from './index.js';
 import type { Store } from './store.js';
 
@@ -8,7 +8,7 @@ const firstAgents = preparedQuery((db, v: { n: number }) =>
 );
 
 describe('limits on SQLite', () => {
-  const stores = storesEachTest('sqlite');
+  const stores = useTestStores('sqlite');
 
   async function openWithAgents(): Promise<Store> {
     const store = await stores.open();

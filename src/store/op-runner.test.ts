@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { storesEachTest } from '../../test/helpers/stores.js';
+import { useTestStores } from '../../test/helpers/stores.js';
 import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
 import { appendAudit, verifyAudit } from '../audit/index.js';
 import { createOpRunner } from './op-runner.js';
 import type { Store } from './store.js';
 
 describe('the op runner on sqlite', () => {
-  const stores = storesEachTest('sqlite');
+  const stores = useTestStores('sqlite');
   const opsOf = (store: Store) =>
     stores.closedAfter(createOpRunner(store, threadOps, THREAD_OPS_MODULE));
 

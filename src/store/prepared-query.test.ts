@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
+import { BACKENDS, useTestStores } from '../../test/helpers/stores.js';
 import { preparedQuery } from './index.js';
 
 const insertAgent = preparedQuery(
@@ -15,7 +15,7 @@ const updateAgent = preparedQuery(
 );
 
 describe.each(BACKENDS)('preparedQuery on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
 
   it("runs each call with that call's values, on the store and in its transactions", async () => {
     const store = await stores.open();

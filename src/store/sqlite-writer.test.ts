@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { storesEachTest } from '../../test/helpers/stores.js';
+import { useTestStores } from '../../test/helpers/stores.js';
 import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
 import { WRITER_JOBS_MODULE } from '../../test/helpers/writer-jobs.js';
 import type { InboxDelivery } from '../ingest/inbox.js';
@@ -40,7 +40,7 @@ function deliveries(events: number): InboxDelivery[] {
 describe("a SQLite file's writer thread, shared by the inbox and the op runner", {
   timeout: 30_000,
 }, () => {
-  const { open, closedAfter } = storesEachTest('sqlite');
+  const { open, closedAfter } = useTestStores('sqlite');
 
   /** A migrated SQLite store, with its file's path. */
   async function openStore(): Promise<{ store: Store; path: string }> {

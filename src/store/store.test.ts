@@ -1,13 +1,13 @@
 import { type Kysely, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, storesEachTest } from '../../test/helpers/stores.js';
+import { BACKENDS, useTestStores } from '../../test/helpers/stores.js';
 import { runTs } from '../../test/helpers/subprocess.js';
 import { migrate } from './index.js';
 import { migrations } from './migrations/index.js';
 import { openWriterConnection } from './sqlite-connection.js';
 
 describe.each(BACKENDS)('store on %s', (backend) => {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   const open = () => stores.open();
 
   it('migrates a new database and records each migration once', async () => {
@@ -52,7 +52,7 @@ describe.each(BACKENDS)('store on %s', (backend) => {
 });
 
 describe('sqlite durability settings', () => {
-  const stores = storesEachTest('sqlite');
+  const stores = useTestStores('sqlite');
 
   it('runs in WAL mode with synchronous=FULL, so a commit is on disk when it returns', async () => {
     const store = await stores.open();

@@ -12,7 +12,7 @@ import {
   type Store,
 } from '../../src/store/index.js';
 import type { OpTableModule } from '../../src/store/op-runner.js';
-import { type Backend, storesEachTest, type TestDatabase } from './stores.js';
+import { type Backend, type TestDatabase, useTestStores } from './stores.js';
 
 /**
  * For a `describe` block: `open()` makes a database of the backend's, a store and `table`'s ops
@@ -25,7 +25,7 @@ export function useStoreOps<T extends OpTable>(
   table: T,
   where: OpTableModule,
 ): () => Promise<{ database: TestDatabase; store: Store; ops: OpRunner<T> }> {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   return async () => {
     const store = await stores.open();
     const ops = stores.closedAfter(createOpRunner(store, table, where));

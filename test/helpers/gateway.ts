@@ -4,7 +4,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import type { Ingestor } from '../../src/ingest/index.js';
 import { assembleGateway, type GatewayModules } from '../../src/main.js';
 import type { Store } from '../../src/store/index.js';
-import { type Backend, storesEachTest } from './stores.js';
+import { type Backend, useTestStores } from './stores.js';
 import { DEMO_SECRET } from './webhooks.js';
 
 /** The operator token test configs accept, with the admin role. */
@@ -59,7 +59,7 @@ export async function createTestApp(
 export function useTestGateways(
   backend: Backend,
 ): (values?: Record<string, unknown>) => Promise<TestApp & { store: Store }> {
-  const stores = storesEachTest(backend);
+  const stores = useTestStores(backend);
   return async (values = {}) => {
     const store = await stores.open();
     const config = testConfig(stores.database.url, values);

@@ -48,8 +48,8 @@ export function createTestDatabase(backend: Backend): TestDatabase {
   };
 }
 
-/** What `storesEachTest` gives a test: its database, and what it opens closed after it. */
-export interface EachTestStores {
+/** What `useTestStores` gives a test: its database, and what it opens closed after it. */
+export interface TestStores {
   /** The test's database, made at first use and dropped after the test. */
   readonly database: TestDatabase;
   /** Opens a store on the test's database (a new connection each call), closed after the test. */
@@ -65,7 +65,7 @@ export interface EachTestStores {
  * opened is closed, last opened first, and the database dropped: also when the test failed
  * halfway, and with no `try` in the test.
  */
-export function storesEachTest(backend: Backend): EachTestStores {
+export function useTestStores(backend: Backend): TestStores {
   let database: TestDatabase | undefined;
   let closers: (() => unknown)[] = [];
   afterEach(async () => {
