@@ -1,4 +1,4 @@
-import { canonicalJson } from '../audit/index.js';
+import { canonicalJson } from '../canonical-json.js';
 
 /** One field of a record whose value differs between two reads. */
 export interface FieldChange {

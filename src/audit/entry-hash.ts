@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
 import type { AuditKind } from '../store/index.js';
-import { canonicalJson } from './canonical-json.js';
 
 /** The `prev_hash` of entry 1. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -57,9 +57,7 @@ export function canonicalEntry(fields: HashedFields): string {
 
 /** SHA-256 hex of `prevHash`, a newline, and the entry's canonical form. */
 export function hashEntry(prevHash: string, fields: HashedFields): string {
-  return createHash('sha256')
-    .update(`${prevHash}\n${canonicalEntry(fields)}`)
-    .digest('hex');
+  return hash('sha256', `${prevHash}\n${canonicalEntry(fields)}`);
 }
 
 /** The row that appends `entry` after `last` (undefined: the chain is empty). */

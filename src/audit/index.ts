@@ -1,5 +1,4 @@
 export { AUDIT_CHAIN_LOCK_KEY, appendAudit, appendAudits } from './append-audit.js';
-export { canonicalJson } from './canonical-json.js';
 export {
   type AuditEntry,
   type AuditHead,

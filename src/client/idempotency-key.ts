@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
 
 /** What a derived idempotency key is made of. */
 export interface IdempotencyKeySource {
@@ -25,30 +26,4 @@ export function deriveIdempotencyKey(source: IdempotencyKeySource): string {
       ? { operation: source.operation, target: { system, type, id }, events }
       : { operation: source.operation, target: { system, type, id }, params: source.params ?? {} };
   return `airlock-${createHash('sha256').update(canonicalJson(document)).digest('hex')}`;
-}
-
-/**
- * JSON with object keys sorted (by UTF-16 code units, as RFC 8785 orders them) and no
- * whitespace: equal values give equal text whatever order their keys were written in.
- * Members whose value is undefined are left out, as JSON.stringify leaves them out.
- */
-export function canonicalJson(value: unknown): string {
-  if (typeof value === 'object' && value !== null && 'toJSON' in value) {
-    const toJSON = (value as { toJSON: unknown }).toJSON;
-    if (typeof toJSON === 'function') return canonicalJson(toJSON.call(value));
-  }
-  if (Array.isArray(value)) {
-    return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  }
-  if (typeof value === 'object' && value !== null) {
-    const members = Object.keys(value)
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .sort()
-      .map(
-        (key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`,
-      );
-    return `{${members.join(',')}}`;
-  }
-  // Numbers, strings, booleans and null as JSON writes them; what JSON cannot hold is null.
-  return JSON.stringify(value) ?? 'null';
 }

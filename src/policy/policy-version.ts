@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
 import type { PolicyRuleConfig } from './policy.js';
 
 /**
@@ -9,20 +10,4 @@ import type { PolicyRuleConfig } from './policy.js';
  */
 export function policyVersion(rules: readonly PolicyRuleConfig[]): string {
   return createHash('sha256').update(canonicalJson(rules)).digest('hex');
-}
-
-/** JSON with object keys sorted at every level; undefined members dropped as JSON.stringify does. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value))
-    return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const members = Object.keys(value)
-      .sort()
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .map(
-        (key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`,
-      );
-    return `{${members.join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
