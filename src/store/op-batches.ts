@@ -33,7 +33,8 @@ export async function opBatches(
 ): Promise<WriterJobRunner> {
   const { module, name } = options as OpTableHref;
   const table = (await import(module))[name] as OpTable;
-  const db = sqliteKysely(connection);
+  // Ops run one after the other, on a connection nothing else in the thread uses.
+  const db = sqliteKysely(connection, { sequential: true });
   // The batch holds the write lock: its ops' audit appends read the chain's head once.
   const auditHead = carryAuditHead(db);
 

@@ -1,6 +1,7 @@
 import type SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase } from 'kysely';
 import { InlineLimits } from './inline-limits.js';
+import { runPreparedDirectly } from './prepared-query.js';
 import type { Database } from './schema.js';
 
 // Apart from sqlite-connection.ts, which the checkpoint thread and the writer thread's entry
@@ -9,12 +10,30 @@ import type { Database } from './schema.js';
 
 const STATEMENTS_KEPT = 500;
 
-/** Kysely on `connection`: each SQL text prepared once, integer limits written into it. */
-export function sqliteKysely(connection: SqliteDatabase.Database): Kysely<Database> {
-  return new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(connection) }),
+/**
+ * Kysely on `connection`: each SQL text prepared once, integer limits written into it. With
+ * `sequential`, the caller's queries never overlap (the writer thread runs one op at a time, and
+ * nothing else uses its connection): prepared queries then run on the connection directly.
+ */
+export function sqliteKysely(
+  connection: SqliteDatabase.Database,
+  options: { readonly sequential?: boolean } = {},
+): Kysely<Database> {
+  const statements = withStatementCache(connection);
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: statements }),
     plugins: [new InlineLimits()],
   });
+  if (options.sequential) {
+    // As Kysely's SQLite driver runs a query, without its lock and promises.
+    runPreparedDirectly(db, (sql, parameters) => {
+      const statement = statements.prepare(sql);
+      if (statement.reader) return { rows: statement.all(parameters) };
+      const { changes, lastInsertRowid } = statement.run(parameters);
+      return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+    });
+  }
+  return db;
 }
 
 /**
@@ -22,7 +41,9 @@ export function sqliteKysely(connection: SqliteDatabase.Database): Kysely<Databa
  * prepares every query anew, and preparing cost about as much as running our small statements.
  * The oldest of more than 500 distinct texts (`in` lists of many lengths) are let go.
  */
-function withStatementCache(connection: SqliteDatabase.Database): SqliteDialectDatabase {
+function withStatementCache(
+  connection: SqliteDatabase.Database,
+): SqliteDialectDatabase & { prepare(sql: string): SqliteDatabase.Statement } {
   const statements = new Map<string, SqliteDatabase.Statement>();
   return {
     close: () => connection.close(),
