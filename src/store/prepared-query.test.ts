@@ -54,4 +54,31 @@ describe.each(BACKENDS)('preparedQuery on %s', (backend) => {
     const none = await updateAgent(store.db, { $name: 'nobody', operations: '[]' });
     expect(Number(none.numAffectedRows)).toBe(0);
   });
+
+  it("never runs inside another caller's transaction: a read sees only what was committed", async () => {
+    const store = await stores.open();
+    let inserted!: () => void;
+    const insertedNow = new Promise<void>((resolve) => {
+      inserted = resolve;
+    });
+    let rollBack!: () => void;
+    const rolledBackLater = new Promise<void>((resolve) => {
+      rollBack = resolve;
+    });
+    const transaction = store
+      .transaction(async (trx) => {
+        await insertAgent(trx, { name: 'x', key_sha256: 'h', operations: '[]', created_at: 1 });
+        inserted();
+        await rolledBackLater;
+        throw new Error('rolled back');
+      })
+      .catch((error: unknown) => error);
+    await insertedNow;
+    // Asked while the transaction holds its insert, answered from outside it.
+    const read = agentNamed(store.db, { name: 'x' });
+    setTimeout(rollBack, 20);
+    expect((await read).rows).toEqual([]);
+    expect(await transaction).toMatchObject({ message: 'rolled back' });
+    expect((await agentNamed(store.db, { name: 'x' })).rows).toEqual([]);
+  });
 });

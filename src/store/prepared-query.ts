@@ -6,8 +6,14 @@ class Slot {
   constructor(readonly name: string) {}
 }
 
-/** Runs a compiled query's SQL with its parameters, as the dialect's driver would. */
-export type RunCompiled = (sql: string, parameters: readonly unknown[]) => QueryResult<unknown>;
+/**
+ * Runs a compiled query's SQL with its parameters, as the dialect's driver would; or declines
+ * (undefined), and the query goes through Kysely's executor.
+ */
+export type RunCompiled = (
+  sql: string,
+  parameters: readonly unknown[],
+) => QueryResult<unknown> | undefined;
 
 const direct = new WeakMap<Kysely<Database>, RunCompiled>();
 
@@ -15,8 +21,8 @@ const direct = new WeakMap<Kysely<Database>, RunCompiled>();
  * Has `preparedQuery` run its queries on `db` through `run`, not through Kysely's executor. On
  * SQLite, whose driver is synchronous, the executor's connection lock, plugin result hooks and
  * the promises between them were about a sixth of the writer thread's CPU for an action's two
- * ops. Only for a `db` whose queries never overlap, so that the lock had nothing to order, and
- * whose plugins leave results as they are.
+ * ops. `run` must decline whenever the lock has something to order (a transaction under way on
+ * the connection), and `db`'s plugins must leave results as they are.
  */
 export function runPreparedDirectly(db: Kysely<Database>, run: RunCompiled): void {
   direct.set(db, run);
@@ -60,8 +66,8 @@ export function preparedQuery<V extends object, R>(
     const parameters = query.parameters.map((parameter) =>
       parameter instanceof Slot ? given[parameter.name] : parameter,
     );
-    const run = direct.get(db);
-    if (run) return Promise.resolve(run(query.sql, parameters) as QueryResult<R>);
+    const result = direct.get(db)?.(query.sql, parameters);
+    if (result) return Promise.resolve(result as QueryResult<R>);
     return db.executeQuery({ ...query, parameters });
   };
 }

@@ -11,9 +11,11 @@ import type { Database } from './schema.js';
 const STATEMENTS_KEPT = 500;
 
 /**
- * Kysely on `connection`: each SQL text prepared once, integer limits written into it. With
- * `sequential`, the caller's queries never overlap (the writer thread runs one op at a time, and
- * nothing else uses its connection): prepared queries then run on the connection directly.
+ * Kysely on `connection`: each SQL text prepared once, integer limits written into it, and
+ * prepared queries (`preparedQuery`) run on the connection directly while no transaction is
+ * under way on it; during one they wait for it in Kysely's executor. With `sequential`, the
+ * caller's queries never overlap and the transaction is theirs (the writer thread runs one op
+ * at a time, and nothing else uses its connection): they always run directly.
  */
 export function sqliteKysely(
   connection: SqliteDatabase.Database,
@@ -24,15 +26,14 @@ export function sqliteKysely(
     dialect: new SqliteDialect({ database: statements }),
     plugins: [new InlineLimits()],
   });
-  if (options.sequential) {
-    // As Kysely's SQLite driver runs a query, without its lock and promises.
-    runPreparedDirectly(db, (sql, parameters) => {
-      const statement = statements.prepare(sql);
-      if (statement.reader) return { rows: statement.all(parameters) };
-      const { changes, lastInsertRowid } = statement.run(parameters);
-      return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
-    });
-  }
+  // As Kysely's SQLite driver runs a query, without its lock and promises.
+  runPreparedDirectly(db, (sql, parameters) => {
+    if (!options.sequential && connection.inTransaction) return undefined;
+    const statement = statements.prepare(sql);
+    if (statement.reader) return { rows: statement.all(parameters) };
+    const { changes, lastInsertRowid } = statement.run(parameters);
+    return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+  });
   return db;
 }
 
