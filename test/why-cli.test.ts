@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteFile } from '../src/store/index.js';
 import type { Trace } from '../src/trace/index.js';
 import { type PlayedChain, playReplyAndCancel, startEchoLoop } from './helpers/echo-loop.js';
 import { writeConfig } from './helpers/gateway-process.js';
@@ -18,7 +19,7 @@ describe('airlock why', () => {
     } finally {
       await loop.close();
     }
-    configFile = writeConfig(dirname(database.url.slice('sqlite:'.length)), {
+    configFile = writeConfig(dirname(sqliteFile(database)), {
       store: { url: database.url },
     });
   });

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, useTestStores } from '../../test/helpers/stores.js';
 import { canonicalJson } from '../canonical-json.js';
-import { openSqliteConnection, type Store } from '../store/index.js';
+import { openSqliteConnection, type Store, sqliteFile } from '../store/index.js';
 import {
   type AuditEntry,
   type AuditLine,
@@ -276,7 +276,7 @@ describe('audit log on sqlite', () => {
     const append = (entry: AuditEntry) =>
       store.transaction((trx) => appendAudit(trx, entry, store.dialect));
     const connection = stores.closedAfter(
-      openSqliteConnection(stores.database.url.slice('sqlite:'.length)),
+      openSqliteConnection(sqliteFile(stores.database)),
       (each) => each.close(),
     );
     const appendRaw = createSqliteAuditAppender(connection);

@@ -1,4 +1,4 @@
-import { type Store, sqliteWriter, writerJob } from '../store/index.js';
+import { type Store, sqliteFile, sqliteWriter, writerJob } from '../store/index.js';
 import { type AcceptedEvent, appendDeliveries, type InboxDelivery } from './inbox.js';
 
 /** Commits batches of deliveries to the inbox; see `appendDeliveries` for what it answers. */
@@ -16,7 +16,7 @@ export function createInboxWriter(store: Store): InboxWriter {
   if (store.dialect === 'postgres') {
     return { write: (batch) => appendDeliveries(store, batch), close: async () => {} };
   }
-  const writer = sqliteWriter(store.url.slice('sqlite:'.length));
+  const writer = sqliteWriter(sqliteFile(store));
   const job = writerJob(new URL('./sqlite-inbox.js', import.meta.url), 'inboxBatches');
   return {
     write: (batch) => writer.run(job, batch) as Promise<AcceptedEvent[][]>,

@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/helpers/stores
 import { THREAD_OPS_MODULE, threadOps } from '../../test/helpers/thread-ops.js';
 import { startCheckpointer } from './checkpointer.js';
 import { createOpRunner } from './op-runner.js';
+import { sqliteFile } from './open-store.js';
 import { openSqliteConnection } from './sqlite-connection.js';
 import {
   askWalRestart,
@@ -29,7 +30,7 @@ describe('the WAL checkpointer', () => {
   async function steadyWrites(restartAfterFrames: number, ms: number) {
     database = createTestDatabase('sqlite');
     const store = await database.open();
-    const path = store.url.slice('sqlite:'.length);
+    const path = sqliteFile(store);
     const stop = startCheckpointer(store, { restartAfterFrames });
     const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
     // The clock starts once the writer thread is up: on a busy machine starting it takes a
@@ -70,7 +71,7 @@ describe('the WAL checkpointer', () => {
   it('never fails a committed batch: a restart that throws is let go, and asked for again', async () => {
     database = createTestDatabase('sqlite');
     const store = await database.open();
-    const path = store.url.slice('sqlite:'.length);
+    const path = sqliteFile(store);
     const flag = walRestartFlag(path);
     const closed = openSqliteConnection(path);
     closed.close();
@@ -90,7 +91,7 @@ describe('the WAL checkpointer', () => {
   it('does not hold the writers up for the busy timeout while a long read keeps the WAL', async () => {
     database = createTestDatabase('sqlite');
     const store = await database.open();
-    const path = store.url.slice('sqlite:'.length);
+    const path = sqliteFile(store);
     const stop = startCheckpointer(store, { restartAfterFrames: 64 });
     const ops = createOpRunner(store, threadOps, THREAD_OPS_MODULE);
     // A reader in the middle of a long transaction (`airlock audit verify` over a large log).

@@ -1,3 +1,4 @@
+import { sqliteFile } from './open-store.js';
 import type { Store } from './store.js';
 import { startThread, stopThread } from './thread.js';
 import { type WalRestartFlag, walRestartFlag } from './wal-restart.js';
@@ -29,7 +30,7 @@ export function startCheckpointer(
   options: CheckpointerOptions = {},
 ): () => Promise<void> {
   if (store.dialect !== 'sqlite') return async () => {};
-  const path = store.url.slice('sqlite:'.length);
+  const path = sqliteFile(store);
   const data: CheckpointThreadData = {
     path,
     restartAfterFrames: options.restartAfterFrames ?? RESTART_AFTER_FRAMES,

@@ -3,7 +3,7 @@ export { startCheckpointer } from './checkpointer.js';
 export { migrate } from './migrate.js';
 export type { Migration } from './migrations/index.js';
 export { createOpRunner, type OpRunner, type OpTable } from './op-runner.js';
-export { type OpenStoreOptions, openStore, sqlitePath } from './open-store.js';
+export { type OpenStoreOptions, openStore, sqliteFile, sqlitePath } from './open-store.js';
 export { preparedQuery } from './prepared-query.js';
 export type {
   ActionStatus,

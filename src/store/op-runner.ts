@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { AppError } from '../errors.js';
 import { GroupCommitter } from './group-commit.js';
 import type { OpTableHref, WireOutcome } from './op-batches.js';
+import { sqliteFile } from './open-store.js';
 import type { Database } from './schema.js';
 import { sqliteWriter, writerJob } from './sqlite-writer.js';
 import type { Store } from './store.js';
@@ -96,7 +97,7 @@ function poolRunner(store: Store, table: OpTable): UntypedRunner {
 
 /** SQLite: the ops in the file's writer thread (sqlite-writer.ts), group-committed. */
 function threadRunner(store: Store, where: OpTableModule): UntypedRunner {
-  const writer = sqliteWriter(store.url.slice('sqlite:'.length));
+  const writer = sqliteWriter(sqliteFile(store));
   const table: OpTableHref = { module: moduleHref(where.module), name: where.name };
   const job = writerJob(new URL('./op-batches.js', import.meta.url), 'opBatches', table);
   const committer = new GroupCommitter<WireOp, WireOutcome>(

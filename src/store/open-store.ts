@@ -37,6 +37,13 @@ export function sqlitePath(url: string): string | null {
   return url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : null;
 }
 
+/** The file of a SQLite store; throws for another. */
+export function sqliteFile(store: Pick<Store, 'url'>): string {
+  const path = sqlitePath(store.url);
+  if (path === null) throw new Error(`not a SQLite store: ${shown(store.url)}`);
+  return path;
+}
+
 /** A store URL as it may be shown: without its password. */
 function shown(url: string): string {
   if (sqlitePath(url) !== null) return url;

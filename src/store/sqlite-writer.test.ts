@@ -8,6 +8,7 @@ import { WRITER_JOBS_MODULE } from '../../test/helpers/writer-jobs.js';
 import type { InboxDelivery } from '../ingest/inbox.js';
 import { createInboxWriter } from '../ingest/inbox-writer.js';
 import { createOpRunner } from './op-runner.js';
+import { sqliteFile } from './open-store.js';
 import { openSqliteConnection } from './sqlite-connection.js';
 import { sqliteWriter, writerJob } from './sqlite-writer.js';
 import type { Store } from './store.js';
@@ -45,7 +46,7 @@ describe("a SQLite file's writer thread, shared by the inbox and the op runner",
   /** A migrated SQLite store, with its file's path. */
   async function openStore(): Promise<{ store: Store; path: string }> {
     const store = await open();
-    return { store, path: store.url.slice('sqlite:'.length) };
+    return { store, path: sqliteFile(store) };
   }
   const inboxOf = (store: Store) => closedAfter(createInboxWriter(store));
   const opsOf = (store: Store) => closedAfter(createOpRunner(store, threadOps, THREAD_OPS_MODULE));

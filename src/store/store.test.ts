@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, useTestStores } from '../../test/helpers/stores.js';
 import { runTs } from '../../test/helpers/subprocess.js';
-import { migrate } from './index.js';
+import { migrate, sqliteFile } from './index.js';
 import { migrations } from './migrations/index.js';
 import { openWriterConnection } from './sqlite-connection.js';
 
@@ -64,9 +64,8 @@ describe('sqlite durability settings', () => {
 
   it("opens a writer thread's connection with checkpoints left to the checkpoint thread and statement journals in memory", async () => {
     const store = await stores.open();
-    const writer = stores.closedAfter(
-      openWriterConnection(store.url.slice('sqlite:'.length)),
-      (each) => each.close(),
+    const writer = stores.closedAfter(openWriterConnection(sqliteFile(store)), (each) =>
+      each.close(),
     );
     expect(writer.pragma('synchronous', { simple: true })).toBe(2);
     expect(writer.pragma('wal_autocheckpoint', { simple: true })).toBe(0);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
-import { openSqliteConnection, type Store } from '../../src/store/index.js';
+import { openSqliteConnection, type Store, sqliteFile } from '../../src/store/index.js';
 
 /**
  * Starts `write` while another connection (a CLI command, a long transaction) holds the write
@@ -9,7 +9,7 @@ import { openSqliteConnection, type Store } from '../../src/store/index.js';
  * handler, which stops the event loop: for as long as the lock is held, up to busy_timeout (5 s).
  */
 export async function writeWhileLocked<T>(store: Store, write: () => Promise<T>): Promise<T> {
-  const other = openSqliteConnection(store.url.slice('sqlite:'.length));
+  const other = openSqliteConnection(sqliteFile(store));
   other.exec('BEGIN IMMEDIATE');
   try {
     const asked = performance.now();
