@@ -1,7 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import type { Store } from '../store/index.js';
+import { preparedQuery, type Store } from '../store/index.js';
 
 /** An authenticated agent and what it may propose. */
 export interface Agent {
@@ -10,8 +10,13 @@ export interface Agent {
 }
 
 function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+  return hash('sha256', text, 'buffer');
 }
+
+/** An agent added to the store, by its key's hash: run for every request of such an agent. */
+const agentWithKey = preparedQuery((db, v: { keySha256: string }) =>
+  db.selectFrom('agents').selectAll().where('key_sha256', '=', v.keySha256),
+);
 
 /**
  * The agent whose key this is: agents of the config first, then those added with
@@ -30,19 +35,15 @@ export async function authenticateAgent(
       401,
       'an agent key is required: Authorization: Bearer <key>',
     );
-  const hash = sha256(key);
+  const keyHash = sha256(key);
   let found: Agent | undefined;
   for (const [name, agent] of Object.entries(agents)) {
-    if (timingSafeEqual(hash, Buffer.from(agent.keySha256, 'hex'))) {
+    if (timingSafeEqual(keyHash, Buffer.from(agent.keySha256, 'hex'))) {
       found = { name, operations: agent.operations };
     }
   }
   if (found) return found;
-  const row = await store.db
-    .selectFrom('agents')
-    .selectAll()
-    .where('key_sha256', '=', hash.toString('hex'))
-    .executeTakeFirst();
+  const [row] = (await agentWithKey(store.db, { keySha256: keyHash.toString('hex') })).rows;
   if (!row) throw new AppError('unauthorized', 401, 'the agent key is not recognised');
   // The config owns its names: a key added under one before the config took it no longer counts.
   if (Object.hasOwn(agents, row.name)) {
