@@ -55,6 +55,17 @@ describe.each(BACKENDS)('preparedQuery on %s', (backend) => {
     expect(Number(none.numAffectedRows)).toBe(0);
   });
 
+  it('fails the promise, not the call, when the statement fails', async () => {
+    const store = await stores.open();
+    const row = { name: 'a', key_sha256: 'h', operations: '[]', created_at: 1 };
+    await insertAgent(store.db, row);
+    let pending: Promise<unknown> | undefined;
+    expect(() => {
+      pending = insertAgent(store.db, row);
+    }).not.toThrow();
+    await expect(pending).rejects.toThrow(/unique|duplicate/i);
+  });
+
   it("never runs inside another caller's transaction: a read sees only what was committed", async () => {
     const store = await stores.open();
     let inserted!: () => void;

@@ -66,7 +66,13 @@ export function preparedQuery<V extends object, R>(
     const parameters = query.parameters.map((parameter) =>
       parameter instanceof Slot ? given[parameter.name] : parameter,
     );
-    const result = direct.get(db)?.(query.sql, parameters);
+    let result: QueryResult<unknown> | undefined;
+    try {
+      result = direct.get(db)?.(query.sql, parameters);
+    } catch (error) {
+      // A failed statement fails the promise, as through Kysely, never the call.
+      return Promise.reject(error);
+    }
     if (result) return Promise.resolve(result as QueryResult<R>);
     return db.executeQuery({ ...query, parameters });
   };
