@@ -53,14 +53,7 @@ export async function appendAudits(
     await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK_KEY)})`.execute(db);
   }
   const carry = carried.get(db);
-  let head: AuditHead | undefined =
-    carry?.head ??
-    (await db
-      .selectFrom('audit_log')
-      .select(['seq', 'hash'])
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst());
+  let head: AuditHead | undefined = carry?.head ?? (await chainHead(db, {})).rows[0];
   const rows = entries.map((entry) => {
     const row = chainEntry(head, entry);
     head = { seq: row.seq, hash: row.hash };
@@ -80,6 +73,13 @@ export async function appendAudits(
   if (carry) carry.head = head;
   return head ?? { seq: 0, hash: GENESIS_HASH };
 }
+
+// Read once per transaction of the SQLite writer, which at moderate load commits every op or
+// two. Built, compiled and prepared anew for each read, it cost about 75 µs a commit: a quarter
+// of the writer's user CPU with two ops a commit.
+const chainHead = preparedQuery((db, _: Record<string, never>) =>
+  db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1),
+);
 
 const insertEntry = preparedQuery((db, row: ChainedEntry) =>
   db.insertInto('audit_log').values(row),
