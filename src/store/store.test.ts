@@ -62,7 +62,7 @@ describe('sqlite durability settings', () => {
     expect(synchronous.rows[0]?.synchronous).toBe(2);
   });
 
-  it("opens a writer thread's connection with checkpoints left to the checkpoint thread and statement journals in memory", async () => {
+  it("opens a writer thread's connection with checkpoints left to the checkpoint thread, statement journals in memory and a 4 MB page cache", async () => {
     const store = await stores.open();
     const writer = stores.closedAfter(openWriterConnection(sqliteFile(store)), (each) =>
       each.close(),
@@ -71,5 +71,7 @@ describe('sqlite durability settings', () => {
     expect(writer.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     // 2: MEMORY (the default, 0, spills a journal past 64 KiB to a temporary file).
     expect(writer.pragma('temp_store', { simple: true })).toBe(2);
+    // Negative: KiB. better-sqlite3's own default is 16,000 KiB.
+    expect(writer.pragma('cache_size', { simple: true })).toBe(-4000);
   });
 });
