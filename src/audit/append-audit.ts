@@ -77,7 +77,7 @@ export async function appendAudits(
 // Read once per transaction of the SQLite writer, which at moderate load commits every op or
 // two. Built, compiled and prepared anew for each read, it cost about 75 µs a commit: a quarter
 // of the writer's user CPU with two ops a commit.
-const chainHead = preparedQuery((db, _: Record<string, never>) =>
+const chainHead = preparedQuery((db) =>
   db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1),
 );
 

@@ -32,7 +32,7 @@ export function openSqliteConnection(path: string): SqliteDatabase.Database {
  * Its page cache is 4 MB, not better-sqlite3's 16. The writer mostly appends, at the right edge
  * of each table and index, and looks up single keys; a page it no longer holds is read again from
  * the operating system's cache. Filled to 16 MB within seconds of taking webhooks, the cache put
- * the gateway's peak RSS over 200 MB (202–206 MB, `npm run bench:ingest`); at 4 MB it was 187–189
+ * the gateway's peak RSS over 200 MB (201–206 MB, `npm run bench:ingest`); at 4 MB it was 187–196
  * MB, at the same rate.
  */
 export function openWriterConnection(path: string): SqliteDatabase.Database {
