@@ -1,3 +1,14 @@
+import { hash } from 'node:crypto';
+
+/**
+ * The hex SHA-256 of the value's canonical JSON (below): the same for equal JSON values whatever
+ * order their keys were written in. Request fingerprints, derived idempotency keys, policy
+ * versions and the sandbox's request fingerprints are this digest.
+ */
+export function canonicalDigest(value: unknown): string {
+  return hash('sha256', canonicalJson(value));
+}
+
 /**
  * The value's JSON with the keys of every object sorted (by UTF-16 code units, as RFC 8785 sorts
  * them) and no whitespace; numbers, strings and everything else as `JSON.stringify` writes them.

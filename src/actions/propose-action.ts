@@ -1,5 +1,6 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { Agent } from '../agents/index.js';
+import { canonicalDigest } from '../canonical-json.js';
 import { type Connector, type RecordSnapshot, recordKey } from '../connectors/connector.js';
 import { AppError, describeIssues } from '../errors.js';
 import { approvalIdOf, newId } from '../ids.js';
@@ -22,7 +23,6 @@ import {
   resolveOperation,
   staleBasis,
 } from './checks.js';
-import { fingerprint } from './fingerprint.js';
 import {
   actionOfKey,
   type KeyClaim,
@@ -219,7 +219,7 @@ async function answerProposal(
   const proposal = parsed.data;
   const key: KeyClaimArgs = {
     ref: { agent: agent.name, key: idempotencyKey },
-    fingerprint: fingerprint(proposal),
+    fingerprint: canonicalDigest(proposal),
     now: deps.now(),
     lockMs: deps.keyLockMs,
   };
@@ -451,7 +451,7 @@ async function evaluate(
     lease: needsApproval ? null : { ...deps.worker.lease(now), readAt },
     approval: needsApproval
       ? {
-          paramsDigest: fingerprint(operation.params),
+          paramsDigest: canonicalDigest(operation.params),
           policyVersion: deps.policies.version,
           reason: verdictDocument.reason,
           expiresAt: now + deps.approvalTtlMs,

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ActionRow } from '../actions/action-view.js';
-import { fingerprint } from '../actions/fingerprint.js';
+import { canonicalDigest } from '../canonical-json.js';
 import { AppError } from '../errors.js';
 import { approvalIdOf } from '../ids.js';
 import type { ApprovalTable, Database } from '../store/index.js';
@@ -18,7 +18,7 @@ export function approvalBinds(approval: ApprovalBinding, action: ActionRow): boo
   return (
     approval.operation === action.operation &&
     approval.target === action.target &&
-    approval.params_digest === fingerprint(JSON.parse(action.params)) &&
+    approval.params_digest === canonicalDigest(JSON.parse(action.params)) &&
     approval.basis_revision === action.expected_revision
   );
 }

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../canonical-json.js';
+import { canonicalDigest } from '../canonical-json.js';
 
 /** What a derived idempotency key is made of. */
 export interface IdempotencyKeySource {
@@ -25,5 +24,5 @@ export function deriveIdempotencyKey(source: IdempotencyKeySource): string {
     events.length > 0
       ? { operation: source.operation, target: { system, type, id }, events }
       : { operation: source.operation, target: { system, type, id }, params: source.params ?? {} };
-  return `airlock-${createHash('sha256').update(canonicalJson(document)).digest('hex')}`;
+  return `airlock-${canonicalDigest(document)}`;
 }

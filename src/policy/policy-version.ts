@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../canonical-json.js';
+import { canonicalDigest } from '../canonical-json.js';
 import type { PolicyRuleConfig } from './policy.js';
 
 /**
@@ -9,5 +8,5 @@ import type { PolicyRuleConfig } from './policy.js';
  * records the version of the policy that asked for it.
  */
 export function policyVersion(rules: readonly PolicyRuleConfig[]): string {
-  return createHash('sha256').update(canonicalJson(rules)).digest('hex');
+  return canonicalDigest(rules);
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { canonicalDigest } from '../canonical-json.js';
 import { AppError } from '../errors.js';
 import type { FaultTable } from './faults.js';
 import { withFaults } from './faults.js';
@@ -10,7 +11,7 @@ import {
   ticketUpdateSchema,
   updateTicket,
 } from './helpdesk.js';
-import { fingerprintOf, type IdempotencyCache } from './idempotency.js';
+import type { IdempotencyCache } from './idempotency.js';
 import { ticketView } from './records.js';
 import { actorOf, notFound, parseInput } from './request.js';
 import type { SandboxState } from './state.js';
@@ -38,7 +39,8 @@ export function registerHelpdeskRoutes(
         const rawKey = request.headers['idempotency-key'];
         const key =
           rawKey === undefined ? null : parseInput(idempotencyKey, rawKey, 'Idempotency-Key');
-        const fingerprint = fingerprintOf(request.body);
+        // The same content with its keys in another order is the same request.
+        const fingerprint = canonicalDigest(request.body);
         if (key !== null) {
           const found = idempotency.lookup(key, fingerprint);
           if (found.kind === 'mismatch') {

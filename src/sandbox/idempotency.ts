@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../canonical-json.js';
-
 /** How long a ticket-create key is remembered: Zendesk keeps them 2 hours. */
 export const IDEMPOTENCY_TTL_MS = 2 * 60 * 60 * 1000;
 
@@ -66,12 +63,4 @@ export function createIdempotencyCache(
       return entries.size;
     },
   };
-}
-
-/**
- * The identity of a request body: SHA-256 of its JSON with object keys sorted, so the same
- * content sent with its keys in another order is the same request.
- */
-export function fingerprintOf(body: unknown): string {
-  return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ACTION_OPS_MODULE, type ActionOps, actionOps } from '../../src/actions/action-ops.js';
-import { fingerprint } from '../../src/actions/fingerprint.js';
 import type { Proposal } from '../../src/actions/proposal.js';
+import { canonicalDigest } from '../../src/canonical-json.js';
 import { recordKey } from '../../src/connectors/connector.js';
 import { firstIdAt } from '../../src/ids.js';
 import {
@@ -67,7 +67,7 @@ export async function acceptActionAt(
   const ref = { agent, key: proposal?.key ?? id };
   await ops.run('acceptAction', {
     ref,
-    fingerprint: proposal ? fingerprint(proposal.body) : 'fp',
+    fingerprint: proposal ? canonicalDigest(proposal.body) : 'fp',
     lockMs: 30_000,
     action: {
       id,
