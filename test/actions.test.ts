@@ -142,6 +142,9 @@ describe.each(BACKENDS)('POST /v1/actions on %s', (backend) => {
     expect(again.statusCode).toBe(first.statusCode);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json()).toEqual(first.json());
+    for (const answer of [first, again]) {
+      expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+    }
     expect(await writes()).toHaveLength(1);
 
     const reuse = await propose({ ...body, params: { status: 'solved' } }, 'k-2');

@@ -322,16 +322,19 @@ async function settle(
   if (!updated) throw new LeaseLostError(row.id);
   deps.metrics?.actionOutcome(row.operation, status as ActionOutcome);
   if (needsApproval(row)) deps.onApprovedSettled?.(row.id);
-  deps.log?.info(
-    {
-      ...actionLogFields(row),
-      params: JSON.parse(row.params),
-      status,
-      attempts: row.attempts,
-      error_code: (outcome.error as { code?: string } | undefined)?.code,
-    },
-    'action settled',
-  );
+  // Its fields cost a parse of the params: made only when the line is written.
+  if (deps.log?.isLevelEnabled('info')) {
+    deps.log.info(
+      {
+        ...actionLogFields(row),
+        params: JSON.parse(row.params),
+        status,
+        attempts: row.attempts,
+        error_code: (outcome.error as { code?: string } | undefined)?.code,
+      },
+      'action settled',
+    );
+  }
   if (status === 'stale') deps.metrics?.writePrevented('stale');
   return settled;
 }

@@ -39,7 +39,14 @@ describe.each(BACKENDS)('idempotency keys on %s', (backend) => {
     );
   const peek = (now: number, fingerprint = 'fp') => peekKey(store.db, { ref, fingerprint, now });
   const answer = (now: number, status: number, body: unknown, fingerprint = 'fp') =>
-    ops.run('answerKey', { ref, fingerprint, now, lockMs: LOCK, status, body });
+    ops.run('answerKey', {
+      ref,
+      fingerprint,
+      now,
+      lockMs: LOCK,
+      status,
+      json: JSON.stringify(body),
+    });
 
   it('lets exactly one of 50 concurrent accepts with one key have it', async () => {
     await open();
@@ -147,7 +154,7 @@ describe.each(BACKENDS)('idempotency keys on %s', (backend) => {
         now: 1_000,
         lockMs: LOCK,
         status: 200,
-        body: {},
+        json: '{}',
       });
     }
     expect(await pruneKeys(store.db, 1_001, 2)).toBe(2);

@@ -156,13 +156,18 @@ function keyState(
 export interface KeyAnswer {
   readonly ref: KeyRef;
   readonly status: number;
-  readonly body: unknown;
+  /**
+   * The answer's body as JSON text, stored as it is. Made by the request: text crosses to the
+   * SQLite writer thread as one copy, where an object is copied field by field and then
+   * serialized there.
+   */
+  readonly json: string;
 }
 
 /** Stores the answer; later requests with the key get it replayed. */
 export async function completeKey(db: Kysely<Database>, args: KeyAnswer): Promise<void> {
-  const { ref, status, body } = args;
-  await storeAnswer(db, { agent: ref.agent, key: ref.key, status, body: JSON.stringify(body) });
+  const { ref, status, json } = args;
+  await storeAnswer(db, { agent: ref.agent, key: ref.key, status, body: json });
 }
 
 const storeAnswer = preparedQuery(

@@ -238,7 +238,7 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
     await open();
     const first = acceptanceAt(1_000, 1_000, true, 'k-reused');
     await ops.run('acceptAction', first);
-    await ops.run('completeKey', { ref: first.ref, status: 200, body: {} });
+    await ops.run('completeKey', { ref: first.ref, status: 200, json: '{}' });
     expect(await pruneKeys(store.db, 100_000)).toBe(1);
     const second = acceptanceAt(200_000, 200_000, true, 'k-reused');
     await expect(ops.run('acceptAction', second)).rejects.toMatchObject({
@@ -263,7 +263,8 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
           return accepted.kind === 'accepted' ? 'claimed' : accepted.claim.kind;
         }
         const args = { ref, fingerprint: 'fp', now: 1_000, lockMs: LEASE_MS };
-        return (await ops.run('answerKey', { ...args, status: 409, body: { i } })).kind;
+        return (await ops.run('answerKey', { ...args, status: 409, json: JSON.stringify({ i }) }))
+          .kind;
       });
       const kinds = await Promise.all(requests);
       expect(kinds.filter((kind) => kind === 'claimed')).toHaveLength(1);
@@ -284,7 +285,7 @@ describe.each(BACKENDS)('the action outbox on %s', (backend) => {
         id: action.id,
         owner,
         patch: { status: 'executed', lease_owner: null, lease_until: null },
-        complete: { ref, status: 200, body: { status: 'executed' } },
+        complete: { ref, status: 200, json: '{"status":"executed"}' },
       });
     expect(await settle('someone-else')).toBe(false);
     expect(await statusOf(action.id)).toBe('executing');

@@ -68,6 +68,11 @@ export type ProposalAnswer =
       readonly kind: 'ok';
       readonly status: number;
       readonly body: ActionView | DryRunView;
+      /**
+       * `body` as JSON text, when it was made: the reply sends it as it is, and the key keeps it
+       * (`toStored`), so an action's answer is serialized once.
+       */
+      readonly json?: string;
       readonly replayed: boolean;
     }
   | { readonly kind: 'error'; readonly error: AppError; readonly replayed: boolean };
@@ -485,12 +490,19 @@ async function runFirstAttempt(
   const { ref } = acceptance;
   const row = acceptedRow(acceptance, true);
   const outcome = (async (): Promise<Evaluated> => {
+    let stored: { readonly row: ActionRow; readonly answer: ProposalAnswer } | undefined;
     const after = await deps.worker.runLeased(row, {
       current,
-      // Stored with the outcome, in the same commit.
-      answer: (settled) => ({ ref, ...toStored(answerFromRow(settled)) }),
+      // Stored with the outcome, in the same commit, and answered as stored.
+      answer: (settled) => {
+        stored = { row: settled, answer: answerFromRow(settled) };
+        return { ref, ...toStored(stored.answer) };
+      },
     });
-    if (after && isSettled(after)) return { ...answerFromRow(after), key: 'settled' };
+    if (after && isSettled(after)) {
+      const answer = stored?.row === after ? stored.answer : answerFromRow(after);
+      return { ...answer, key: 'settled' };
+    }
     return { ...(await answerFromAction(deps, row.id)), key: 'held' };
   })();
   let timer: NodeJS.Timeout | undefined;
@@ -546,7 +558,7 @@ function answerFromRow(row: ActionRow): ProposalAnswer {
     case 'executed':
     case 'failed':
     case 'dead':
-      return { kind: 'ok', status: 200, body: view, replayed: false };
+      return { kind: 'ok', status: 200, body: view, json: JSON.stringify(view), replayed: false };
     case 'stale':
     case 'denied': {
       const error = (view.error ?? {}) as { code?: string; status?: number; message?: string };
@@ -560,26 +572,29 @@ function answerFromRow(row: ActionRow): ProposalAnswer {
       };
     }
     default:
-      return { kind: 'ok', status: 202, body: view, replayed: false };
+      return { kind: 'ok', status: 202, body: view, json: JSON.stringify(view), replayed: false };
   }
 }
 
-function toStored(answer: ProposalAnswer): { status: number; body: StoredAnswer } {
-  if (answer.kind === 'ok')
-    return { status: answer.status, body: { ok: true, status: answer.status, body: answer.body } };
+/** What the key keeps of `answer`: its status, and the `StoredAnswer` as JSON text. */
+function toStored(answer: ProposalAnswer): { status: number; json: string } {
+  if (answer.kind === 'ok') {
+    const { status } = answer;
+    // A `StoredAnswer`, with the body's text put in as it is.
+    const body = answer.json ?? JSON.stringify(answer.body);
+    return { status, json: `{"ok":true,"status":${status},"body":${body}}` };
+  }
   const { error } = answer;
-  return {
-    status: error.status,
-    body: {
-      ok: false,
-      error: {
-        code: error.code,
-        status: error.status,
-        message: error.message,
-        details: { ...error.details },
-      },
+  const stored: StoredAnswer = {
+    ok: false,
+    error: {
+      code: error.code,
+      status: error.status,
+      message: error.message,
+      details: { ...error.details },
     },
   };
+  return { status: error.status, json: JSON.stringify(stored) };
 }
 
 function fromStored(stored: StoredAnswer, replayed: boolean): ProposalAnswer {

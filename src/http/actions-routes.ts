@@ -57,5 +57,10 @@ export function registerActionsRoutes(
 function send(reply: FastifyReply, answer: ProposalAnswer) {
   if (answer.replayed) reply.header('idempotent-replayed', 'true');
   if (answer.kind === 'error') throw answer.error;
-  return reply.code(answer.status).send(answer.body);
+  reply.code(answer.status);
+  // Fastify's own type for a serialized object.
+  if (answer.json !== undefined) return reply.type(JSON_TYPE).send(answer.json);
+  return reply.send(answer.body);
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
