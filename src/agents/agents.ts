@@ -1,16 +1,13 @@
-import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
+import { entryWithDigest, secretDigest } from '../secret-digest.js';
 import { preparedQuery, type Store } from '../store/index.js';
 
 /** An authenticated agent and what it may propose. */
 export interface Agent {
   readonly name: string;
   readonly operations: readonly string[];
-}
-
-function sha256(text: string): Buffer {
-  return hash('sha256', text, 'buffer');
 }
 
 /** An agent added to the store, by its key's hash: run for every request of such an agent. */
@@ -35,14 +32,9 @@ export async function authenticateAgent(
       401,
       'an agent key is required: Authorization: Bearer <key>',
     );
-  const keyHash = sha256(key);
-  let found: Agent | undefined;
-  for (const [name, agent] of Object.entries(agents)) {
-    if (timingSafeEqual(keyHash, Buffer.from(agent.keySha256, 'hex'))) {
-      found = { name, operations: agent.operations };
-    }
-  }
-  if (found) return found;
+  const keyHash = secretDigest(key);
+  const found = entryWithDigest(agents, keyHash, (agent) => agent.keySha256);
+  if (found) return { name: found[0], operations: found[1].operations };
   const [row] = (await agentWithKey(store.db, { keySha256: keyHash.toString('hex') })).rows;
   if (!row) throw new AppError('unauthorized', 401, 'the agent key is not recognised');
   // The config owns its names: a key added under one before the config took it no longer counts.
@@ -74,7 +66,7 @@ export async function addAgent(
     .insertInto('agents')
     .values({
       name,
-      key_sha256: sha256(key).toString('hex'),
+      key_sha256: secretDigest(key).toString('hex'),
       operations: JSON.stringify(operations),
       created_at: Date.now(),
     })

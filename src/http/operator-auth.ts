@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Config, OperatorRole } from '../config.js';
 import { AppError } from '../errors.js';
+import { entryWithDigest, secretDigest } from '../secret-digest.js';
 import { withArticle } from '../wording.js';
 import { AttemptLimiter } from './sign-in-attempts.js';
 
@@ -69,15 +69,10 @@ function compareTokens(
   operators: Config['operators'],
   token: string,
 ): (Operator & { readonly tokenSha256: string }) | undefined {
-  const hash = createHash('sha256').update(token).digest();
-  // Compare against every operator so the time taken does not tell which one matched.
-  let match: (Operator & { tokenSha256: string }) | undefined;
-  for (const [name, operator] of Object.entries(operators)) {
-    if (timingSafeEqual(hash, Buffer.from(operator.tokenSha256, 'hex'))) {
-      match = { name, role: operator.role, tokenSha256: operator.tokenSha256 };
-    }
-  }
-  return match;
+  const found = entryWithDigest(operators, secretDigest(token), (operator) => operator.tokenSha256);
+  if (!found) return undefined;
+  const [name, operator] = found;
+  return { name, role: operator.role, tokenSha256: operator.tokenSha256 };
 }
 
 /**

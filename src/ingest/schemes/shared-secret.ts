@@ -1,8 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-
-function sha256(value: Buffer | string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
+import { timingSafeEqual } from 'node:crypto';
+import { secretDigest } from '../../secret-digest.js';
 
 /**
  * Whether `received` equals any of `secrets` (several during a rotation), for schemes where the
@@ -12,12 +9,12 @@ function sha256(value: Buffer | string): Buffer {
  * never match.
  */
 export function matchesAnySecret(received: Buffer | string, secrets: readonly string[]): boolean {
-  const digest = sha256(received);
+  const digest = secretDigest(received);
   let matched = false;
   for (const secret of secrets) {
     if (secret.length === 0) continue;
     // No early return: the time taken should not depend on which secret matched.
-    if (timingSafeEqual(digest, sha256(secret))) matched = true;
+    if (timingSafeEqual(digest, secretDigest(secret))) matched = true;
   }
   return matched;
 }
