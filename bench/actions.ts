@@ -10,11 +10,13 @@
 // `basis.revision` and a fresh `Idempotency-Key` (auth, idempotency key, read, basis check,
 // policy, the accepted action with its outbox row, write, outcome).
 //
-// 1. Saturation (autocannon, closed loop, 50 connections): the sandbox directly, then the bare
-//    proxy (`bare-proxy.js`: the same proposals, answered with the same read and write and
-//    nothing else, the floor of any gateway that reads before it writes), then Airlock;
-//    actions_per_s counts only 200 `executed` answers. How long the gateway's main thread and
-//    its busiest other thread ran and waited for a core meanwhile (as in 2).
+// 1. Saturation (autocannon, closed loops): the sandbox directly, then the bare proxy
+//    (`bare-proxy.js`: the same proposals, answered with the same read and write and nothing
+//    else, the floor of any gateway that reads before it writes), then Airlock. Each at 50
+//    connections (`BENCH_CONNECTIONS`), then 100 and 200, while the rate grows by a twentieth
+//    or more; the last run that did counts. actions_per_s counts only 200 `executed` answers.
+//    How long the gateway's main thread and its busiest other thread ran and waited for a core
+//    in each of Airlock's runs (as in 2).
 // 2. Half that rate (an open loop, `paced.ts`): the sandbox directly, then Airlock, both on the
 //    sandbox behind Airlock (each on tickets of its own), so that both meet a sandbox that has
 //    served as many writes; added_p99_ms is the difference of the two p99s. (The first sandbox
@@ -32,8 +34,8 @@
 // 4. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
 //    `executed` answer is among them.
 // Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…
-// bare_proxy_per_s=… gateway_cpu_ms=…`, the last the gateway's CPU milliseconds per executed
-// action at saturation.
+// bare_proxy_per_s=… gateway_cpu_ms=… connections=…`: the gateway's CPU milliseconds per
+// executed action, the latencies and the connections of Airlock's counted saturation run.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -211,15 +213,16 @@ function airlockSide(
   };
 }
 
-/** A closed loop at saturation: CONNECTIONS connections, each sending as soon as it is answered. */
+/** A closed loop: `connections` connections, each sending as soon as it is answered. */
 async function saturate(
   side: Side,
   seconds: number,
+  connections: number,
 ): Promise<{ result: autocannon.Result; tally: Tally }> {
   const tally = new Tally();
   const result = await autocannon({
     url: side.url,
-    connections: CONNECTIONS,
+    connections,
     duration: seconds,
     requests: [
       {
@@ -330,6 +333,53 @@ async function gatewayLoopMaxMs(url: string): Promise<number> {
 /** The gateway's (or the bare proxy's) CPU per write, for the lines of the sides that have one. */
 const perWrite = (side: string, gatewayMs: number) =>
   side === 'sandbox directly' ? '' : ` (gateway ${gatewayMs.toFixed(2)} ms of CPU a write)`;
+
+/** A saturation run: its connections, the closed loop's result, and the CPU it took. */
+interface SaturationRun {
+  readonly connections: number;
+  readonly ok: number;
+  readonly result: autocannon.Result;
+  readonly gatewayMs: number;
+}
+
+/**
+ * A side at saturation: closed loops at CONNECTIONS connections, then twice and four times as
+ * many, while each adds at least a twentieth to the rate; the last that did counts, so that
+ * connections that only lengthen the queue do not set the latencies. At a fixed number of
+ * connections the rate is bound by each request's wait as well as by the CPU: on a day when 50
+ * connections gave Airlock 2,862–2,905 actions/s, 100 gave 3,207–3,214 and 150 gave
+ * 3,300–3,376. Each run is printed, with how the gateway's threads ran when `threads`.
+ */
+async function saturation(
+  pids: { readonly gateway: number; readonly sandbox: number; readonly bench: number },
+  name: string,
+  side: Side,
+  threads = false,
+): Promise<SaturationRun> {
+  let counted: SaturationRun | undefined;
+  for (const connections of [CONNECTIONS, CONNECTIONS * 2, CONNECTIONS * 4]) {
+    await saturate(side, WARMUP_SECONDS, connections);
+    const threadsBefore = threadTimes(pids.gateway);
+    const run = await withCpu(
+      pids,
+      () => saturate(side, SECONDS, connections),
+      (value) => value.tally.ok,
+    );
+    const { result, tally } = run.value;
+    console.log(
+      `saturation, ${name}, ${connections} connections: ${(tally.ok / SECONDS).toFixed(0)} writes/s, p50=${result.latency.p50}ms p99=${result.latency.p99}ms; answers ${tally}; errors=${result.errors} timeouts=${result.timeouts}; cpu ${run.cpu}${perWrite(name, run.gatewayMs)}`,
+    );
+    if (threads) {
+      console.log(
+        `saturation, ${connections} connections, the gateway's threads in ${SECONDS} s: ${threadWaits(pids.gateway, threadsBefore)}`,
+      );
+    }
+    if (counted && tally.ok < counted.ok * 1.05) break;
+    counted = { connections, ok: tally.ok, result, gatewayMs: run.gatewayMs };
+  }
+  if (!counted) throw new Error('no saturation run');
+  return counted;
+}
 
 /** Signed webhooks to the gateway's `demo` source, an open loop at `rate` a second. */
 async function webhooksAt(
@@ -464,31 +514,19 @@ try {
 
   // 1. Saturation.
   pids.sandbox = direct.pid as number;
-  await saturate(sandbox, WARMUP_SECONDS);
-  const directMax = await withCpu(pids, () => saturate(sandbox, SECONDS), okCount);
+  const directMax = await saturation(pids, 'sandbox directly', sandbox);
   pids.gateway = bare.pid as number;
-  await saturate(bareSide, WARMUP_SECONDS);
-  const bareMax = await withCpu(pids, () => saturate(bareSide, SECONDS), okCount);
+  const bareMax = await saturation(
+    pids,
+    'bare proxy (the same read and write, nothing else)',
+    bareSide,
+  );
   pids.gateway = gateway.child.pid as number;
   pids.sandbox = behind.pid as number;
-  await saturate(airlock, WARMUP_SECONDS);
-  const saturationThreadsBefore = threadTimes(pids.gateway);
-  const airlockMax = await withCpu(pids, () => saturate(airlock, SECONDS), okCount);
-  const saturationThreads = threadWaits(pids.gateway, saturationThreadsBefore);
-  const sandboxDirectPerS = directMax.value.tally.ok / SECONDS;
-  const actionsPerS = airlockMax.value.tally.ok / SECONDS;
-  const bareProxyPerS = bareMax.value.tally.ok / SECONDS;
-  for (const [name, run] of [
-    ['sandbox directly', directMax],
-    ['bare proxy (the same read and write, nothing else)', bareMax],
-    ['through Airlock', airlockMax],
-  ] as const) {
-    const { result, tally } = run.value;
-    console.log(
-      `saturation, ${name}: ${(tally.ok / SECONDS).toFixed(0)} writes/s, p50=${result.latency.p50}ms p99=${result.latency.p99}ms; answers ${tally}; errors=${result.errors} timeouts=${result.timeouts}; cpu ${run.cpu}${perWrite(name, run.gatewayMs)}`,
-    );
-  }
-  console.log(`saturation, the gateway's threads in ${SECONDS} s: ${saturationThreads}`);
+  const airlockMax = await saturation(pids, 'through Airlock', airlock, true);
+  const sandboxDirectPerS = directMax.ok / SECONDS;
+  const actionsPerS = airlockMax.ok / SECONDS;
+  const bareProxyPerS = bareMax.ok / SECONDS;
 
   // 2. Half that load, the same rate both ways.
   const rate = Math.max(1, Math.round(actionsPerS / 2));
@@ -572,7 +610,7 @@ try {
     process.exitCode = 1;
   }
   console.log(
-    `actions: actions_per_s=${actionsPerS.toFixed(0)} p50_ms=${airlockMax.value.result.latency.p50} p99_ms=${airlockMax.value.result.latency.p99} added_p99_ms=${fmt(addedP99)} sandbox_direct_per_s=${sandboxDirectPerS.toFixed(0)} bare_proxy_per_s=${bareProxyPerS.toFixed(0)} gateway_cpu_ms=${airlockMax.gatewayMs.toFixed(2)}`,
+    `actions: actions_per_s=${actionsPerS.toFixed(0)} p50_ms=${airlockMax.result.latency.p50} p99_ms=${airlockMax.result.latency.p99} added_p99_ms=${fmt(addedP99)} sandbox_direct_per_s=${sandboxDirectPerS.toFixed(0)} bare_proxy_per_s=${bareProxyPerS.toFixed(0)} gateway_cpu_ms=${airlockMax.gatewayMs.toFixed(2)} connections=${airlockMax.connections}`,
   );
 } finally {
   for (const child of children) child.kill('SIGKILL');
