@@ -213,6 +213,9 @@ function airlockSide(
   };
 }
 
+/** A run's answers that count (a write done). */
+const okCount = (run: { tally: Tally }) => run.tally.ok;
+
 /** A closed loop: `connections` connections, each sending as soon as it is answered. */
 async function saturate(
   side: Side,
@@ -359,17 +362,13 @@ async function saturation(
   let counted: SaturationRun | undefined;
   for (const connections of [CONNECTIONS, CONNECTIONS * 2, CONNECTIONS * 4]) {
     await saturate(side, WARMUP_SECONDS, connections);
-    const threadsBefore = threadTimes(pids.gateway);
-    const run = await withCpu(
-      pids,
-      () => saturate(side, SECONDS, connections),
-      (value) => value.tally.ok,
-    );
+    const threadsBefore = threads ? threadTimes(pids.gateway) : undefined;
+    const run = await withCpu(pids, () => saturate(side, SECONDS, connections), okCount);
     const { result, tally } = run.value;
     console.log(
       `saturation, ${name}, ${connections} connections: ${(tally.ok / SECONDS).toFixed(0)} writes/s, p50=${result.latency.p50}ms p99=${result.latency.p99}ms; answers ${tally}; errors=${result.errors} timeouts=${result.timeouts}; cpu ${run.cpu}${perWrite(name, run.gatewayMs)}`,
     );
-    if (threads) {
+    if (threadsBefore) {
       console.log(
         `saturation, ${connections} connections, the gateway's threads in ${SECONDS} s: ${threadWaits(pids.gateway, threadsBefore)}`,
       );
@@ -509,8 +508,6 @@ try {
     sandbox: 0,
     bench: process.pid,
   };
-
-  const okCount = (run: { tally: Tally }) => run.tally.ok;
 
   // 1. Saturation.
   pids.sandbox = direct.pid as number;
