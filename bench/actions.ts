@@ -17,9 +17,12 @@
 //    or more; the last run that did counts. actions_per_s counts only 200 `executed` answers.
 //    How long the gateway's main thread and its busiest other thread ran and waited for a core
 //    in each of Airlock's runs (as in 2).
-// 2. Half that rate (an open loop, `paced.ts`): the sandbox directly, then Airlock, both on the
-//    sandbox behind Airlock (each on tickets of its own), so that both meet a sandbox that has
-//    served as many writes; added_p99_ms is the difference of the two p99s. (The first sandbox
+// 2. Half that rate (an open loop, `paced.ts`): the sandbox directly, then a second bare proxy,
+//    then Airlock, all on the sandbox behind Airlock (each on tickets of its own), so that they
+//    meet a sandbox that has served as many writes; added_p99_ms is the difference of Airlock's
+//    p99 and the direct one, bare_proxy_added_p99_ms the bare proxy's: what the read before the
+//    write and the hop through a process add at that rate on this machine, before any work of a
+//    gateway's own. (The first sandbox
 //    has served hundreds of thousands of writes by then, each kept in its memory, and its full
 //    garbage collections put the direct p99 at up to 184 ms, Airlock's added p99 below zero.)
 //    From the gateway's `/metrics`, where the time of a proposal went at that rate: the two
@@ -34,8 +37,9 @@
 // 4. Every write in Airlock's sandbox is one executed action in the store, none twice, and every
 //    `executed` answer is among them.
 // Last line: `actions: actions_per_s=… p50_ms=… p99_ms=… added_p99_ms=… sandbox_direct_per_s=…
-// bare_proxy_per_s=… gateway_cpu_ms=… connections=…`: the gateway's CPU milliseconds per
-// executed action, the latencies and the connections of Airlock's counted saturation run.
+// bare_proxy_per_s=… bare_proxy_added_p99_ms=… gateway_cpu_ms=… connections=…`: the gateway's CPU
+// milliseconds per executed action, the latencies and the connections of Airlock's counted
+// saturation run.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -497,12 +501,24 @@ try {
   children.push(bare);
   const bareUrl = `http://127.0.0.1:${barePort}`;
   await waitForHttp(`${bareUrl}/healthz`);
+  // The bare proxy of the half-load runs, in front of the sandbox those runs share.
+  const bareBehindPort = await freePort();
+  const bareBehind = spawnNode(['bench/bare-proxy.js', String(bareBehindPort), behindUrl]);
+  children.push(bareBehind);
+  const bareBehindUrl = `http://127.0.0.1:${bareBehindPort}`;
+  await waitForHttp(`${bareBehindUrl}/healthz`);
 
   const executed = new Set<string>();
   const sandbox = sandboxSide(directUrl, await seedTickets(directUrl));
   const airlock = airlockSide(gateway.url, await seedTickets(behindUrl), executed);
   const bareSide = airlockSide(bareUrl, await seedTickets(directUrl), new Set(), 'bare proxy');
   const behindSide = sandboxSide(behindUrl, await seedTickets(behindUrl));
+  const bareBehindSide = airlockSide(
+    bareBehindUrl,
+    await seedTickets(behindUrl),
+    new Set(),
+    'bare proxy',
+  );
   const pids = {
     gateway: gateway.child.pid as number,
     sandbox: 0,
@@ -529,6 +545,13 @@ try {
   const rate = Math.max(1, Math.round(actionsPerS / 2));
   pids.sandbox = behind.pid as number;
   const directHalf = await withCpu(pids, () => atRate(behindSide, rate), okCount);
+  // Started cold, unlike Airlock: its JIT and connections warmed first.
+  await atRate(bareBehindSide, rate, WARMUP_SECONDS);
+  const bareHalf = await withCpu(
+    { ...pids, gateway: bareBehind.pid as number },
+    () => atRate(bareBehindSide, rate),
+    okCount,
+  );
   const seriesBefore = await latencySeries(gateway.url);
   const threadsBefore = threadTimes(pids.gateway);
   const { value: airlockHalf, stalls: halfStalls } = await withLoopStalls(gateway.url, () =>
@@ -539,6 +562,7 @@ try {
   const p99 = (result: PacedResult) => percentile(result.latenciesMs, 99);
   for (const [name, run] of [
     ['sandbox directly', directHalf],
+    ['bare proxy', bareHalf],
     ['through Airlock', airlockHalf],
   ] as const) {
     const { result, tally } = run.value;
@@ -550,6 +574,10 @@ try {
   console.log(`${rate}/s, the gateway's threads waiting for a core: ${halfThreads}`);
   console.log(`${rate}/s, ${halfStalls}`);
   const addedP99 = p99(airlockHalf.value.result) - p99(directHalf.value.result);
+  const bareAddedP99 = p99(bareHalf.value.result) - p99(directHalf.value.result);
+  console.log(
+    `${rate}/s, added to the direct p99: through Airlock ${fmt(addedP99)} ms, through the bare proxy ${fmt(bareAddedP99)} ms`,
+  );
 
   // 3. Beside webhooks.
   const besideRate = Math.max(1, Math.round(actionsPerS / 6));
@@ -607,7 +635,7 @@ try {
     process.exitCode = 1;
   }
   console.log(
-    `actions: actions_per_s=${actionsPerS.toFixed(0)} p50_ms=${airlockMax.result.latency.p50} p99_ms=${airlockMax.result.latency.p99} added_p99_ms=${fmt(addedP99)} sandbox_direct_per_s=${sandboxDirectPerS.toFixed(0)} bare_proxy_per_s=${bareProxyPerS.toFixed(0)} gateway_cpu_ms=${airlockMax.gatewayMs.toFixed(2)} connections=${airlockMax.connections}`,
+    `actions: actions_per_s=${actionsPerS.toFixed(0)} p50_ms=${airlockMax.result.latency.p50} p99_ms=${airlockMax.result.latency.p99} added_p99_ms=${fmt(addedP99)} sandbox_direct_per_s=${sandboxDirectPerS.toFixed(0)} bare_proxy_per_s=${bareProxyPerS.toFixed(0)} bare_proxy_added_p99_ms=${fmt(bareAddedP99)} gateway_cpu_ms=${airlockMax.gatewayMs.toFixed(2)} connections=${airlockMax.connections}`,
   );
 } finally {
   for (const child of children) child.kill('SIGKILL');
