@@ -19,12 +19,12 @@
 //    in each of Airlock's runs (as in 2).
 // 2. Half that rate (an open loop, `paced.ts`): the sandbox directly, then a second bare proxy,
 //    then Airlock, all on the sandbox behind Airlock (each on tickets of its own), so that they
-//    meet a sandbox that has served as many writes; added_p99_ms is the difference of Airlock's
-//    p99 and the direct one, bare_proxy_added_p99_ms the bare proxy's: what the read before the
+//    meet a sandbox that has served as many writes. (The first sandbox has served hundreds of
+//    thousands of writes by then, each kept in its memory, and its full garbage collections put
+//    the direct p99 at up to 184 ms, Airlock's added p99 below zero.) added_p99_ms is Airlock's
+//    p99 less the direct one; bare_proxy_added_p99_ms the bare proxy's: what the read before the
 //    write and the hop through a process add at that rate on this machine, before any work of a
-//    gateway's own. (The first sandbox
-//    has served hundreds of thousands of writes by then, each kept in its memory, and its full
-//    garbage collections put the direct p99 at up to 184 ms, Airlock's added p99 below zero.)
+//    gateway's own.
 //    From the gateway's `/metrics`, where the time of a proposal went at that rate: the two
 //    calls to the sandbox, the two durable store writes (the accepted action with its outbox
 //    row, then its outcome) and the rest. From `/proc/<pid>/task/*/schedstat`, how long the
@@ -545,7 +545,7 @@ try {
   const rate = Math.max(1, Math.round(actionsPerS / 2));
   pids.sandbox = behind.pid as number;
   const directHalf = await withCpu(pids, () => atRate(behindSide, rate), okCount);
-  // Started cold, unlike Airlock: its JIT and connections warmed first.
+  // It starts cold, unlike Airlock: its JIT and connections are warmed first.
   await atRate(bareBehindSide, rate, WARMUP_SECONDS);
   const bareHalf = await withCpu(
     { ...pids, gateway: bareBehind.pid as number },
